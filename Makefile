@@ -21,9 +21,11 @@ HOST_PACKAGES := build-essential musl-tools libcmocka-dev clang libclang-rt-14-d
 	qemu-system-x86 qemu-utils ovmf ipxe-qemu vde2 \
 	xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools \
 	squashfs-tools cpio zstd xz-utils kmod binutils file \
-	socat jq python3 ca-certificates debian-archive-keyring
+	socat jq python3 ca-certificates debian-archive-keyring \
+	libjansson-dev libyaml-dev
 
 include init/init.mk
+include $(sort $(wildcard lib/*/*.mk))
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include image/image.mk
@@ -50,6 +52,9 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lab-test
+
+# The lab boots what is in out/: build what is missing first (seconds when nothing changed).
+run lab bench lab-test: all
 
 clean:
 	rm -rf $(OUT) $(BUILD)

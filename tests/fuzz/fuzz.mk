@@ -5,7 +5,8 @@ BUILD ?= build
 CLANG ?= clang
 FUZZ_SECONDS ?= 30
 
-FUZZ_NAMES := cmdline svcdef control
+# Other fragments (lib/*/*.mk, included first) add their own names and explicit build rules.
+FUZZ_NAMES += cmdline svcdef control
 FUZZ_LIB := init/cmdline.c init/control.c init/svcdef.c init/units.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined

@@ -1,0 +1,88 @@
+# image/image.mk: the bootable artifacts (included by the top Makefile, which defines OUT, BUILD,
+# CACHE). Everything is keyed by inputs: the package manifests (names + versions), the files
+# under rootfs/ and kernel-config/, the scripts, and $(OUT)/init.
+#   make image           vmlinuz, initramfs{,-base}.img, rootfs.squashfs(.sha256), cairn.iso, pxe/
+#   make image-refresh   re-resolve packages against fresh trixie lists (picks up updates)
+
+IMG        := $(BUILD)/image
+IMG_DEBS   := $(CACHE)/debs
+IMG_KWORK  := $(IMG)/kernel
+IMG_ROOT   := $(IMG)/rootfs
+IMG_KERNEL_PKG ?= linux-image-amd64
+IMG_OUTPUTS := $(OUT)/vmlinuz $(OUT)/initramfs.img $(OUT)/initramfs-base.img \
+	$(OUT)/rootfs.squashfs $(OUT)/rootfs.squashfs.sha256 $(OUT)/cairn.iso \
+	$(OUT)/pxe/vmlinuz $(OUT)/pxe/initramfs.img $(OUT)/pxe/boot.ipxe
+
+# Listings of rootfs/ and kernel-config/ (names, link targets, sizes, mtimes), rewritten only when
+# they change: they catch added/removed files and symlinks, which make cannot depend on directly.
+img_listing = $(shell mkdir -p $(IMG) && find $(1) -printf '%p %y %l %s %T@\n' 2>/dev/null | LC_ALL=C sort > $(2).new && \
+	{ cmp -s $(2).new $(2) && rm -f $(2).new || mv -f $(2).new $(2); })
+IMG_ROOTFS_SRC := $(IMG)/rootfs-src.list
+IMG_KCONFIG_SRC := $(IMG)/kernel-config-src.list
+$(call img_listing,rootfs,$(IMG_ROOTFS_SRC))
+$(call img_listing,kernel-config,$(IMG_KCONFIG_SRC))
+
+.PHONY: image image-refresh image-sizes
+image: $(IMG_OUTPUTS)
+	@image/sizes.sh $(OUT) $(IMG_KWORK)
+
+image-refresh:
+	@APT_REFRESH=1 image/resolve.sh $(CACHE) rootfs/packages.list rootfs/exclude.list $(IMG_KERNEL_PKG) \
+		$(IMG)/packages.manifest $(IMG)/kernel.manifest
+	@touch $(IMG)/resolve.stamp
+	@$(MAKE) --no-print-directory image
+
+image-sizes:
+	@image/sizes.sh $(OUT) $(IMG_KWORK)
+
+# 1. package set (apt, private trixie config) -> manifests "name version arch file"
+# Resolve again when a .deb the manifests name is missing from $(CACHE) (new or wiped cache).
+$(shell [ -f $(IMG)/resolve.stamp ] && cat $(IMG)/packages.manifest $(IMG)/kernel.manifest 2>/dev/null | \
+	while read -r n v a f; do [ -f "$(IMG_DEBS)/$$f" ] || { rm -f $(IMG)/resolve.stamp; break; }; done)
+$(IMG)/resolve.stamp: rootfs/packages.list rootfs/exclude.list image/resolve.sh image/apt-setup.sh \
+		image/mirror.sh image/prune-closure.awk
+	@mkdir -p $(IMG)
+	image/resolve.sh $(CACHE) rootfs/packages.list rootfs/exclude.list $(IMG_KERNEL_PKG) \
+		$(IMG)/packages.manifest $(IMG)/kernel.manifest
+	@touch $@
+$(IMG)/packages.manifest $(IMG)/kernel.manifest: $(IMG)/resolve.stamp ;
+
+# 2. kernel: vmlinuz, config check, reduced module tree
+$(IMG)/kernel.stamp: $(IMG)/kernel.manifest $(IMG_KCONFIG_SRC) image/mkkernel.sh
+	image/mkkernel.sh $(IMG_DEBS)/$$(awk '{ print $$4 }' $(IMG)/kernel.manifest) kernel-config \
+		$(IMG_KWORK) $(IMG)/vmlinuz
+	@touch $@
+$(OUT)/vmlinuz: $(IMG)/kernel.stamp
+	@mkdir -p $(OUT)
+	cp $(IMG)/vmlinuz $@
+
+# 3. root image
+$(IMG)/rootfs.stamp: $(IMG)/packages.manifest $(IMG)/kernel.stamp $(OUT)/init $(IMG_ROOTFS_SRC) \
+		image/mkrootfs.sh image/check-elf.sh
+	image/mkrootfs.sh $(IMG)/packages.manifest $(IMG_DEBS) rootfs $(IMG_KWORK) $(OUT)/init $(IMG_ROOT)
+	image/check-elf.sh $(IMG_ROOT)
+	@touch $@
+$(OUT)/rootfs.squashfs: $(IMG)/rootfs.stamp image/squash.sh
+	image/squash.sh $(IMG_ROOT) $@
+$(OUT)/rootfs.squashfs.sha256: $(OUT)/rootfs.squashfs ;
+
+# 4. initramfs: base (ISO) and base + root image (RAM/PXE)
+$(OUT)/initramfs-base.img: $(OUT)/init $(IMG)/kernel.stamp $(OUT)/rootfs.squashfs.sha256 image/mkinitramfs.sh
+	image/mkinitramfs.sh $(OUT)/init $(IMG_KWORK) $(OUT)/rootfs.squashfs.sha256 $(IMG)/initramfs $@
+$(OUT)/initramfs.img: $(OUT)/initramfs-base.img $(OUT)/rootfs.squashfs image/append-rootfs.sh
+	image/append-rootfs.sh $(OUT)/initramfs-base.img $(OUT)/rootfs.squashfs $(IMG)/initramfs-rootfs $@
+
+# 5. ISO (BIOS + UEFI)
+$(OUT)/cairn.iso: $(OUT)/vmlinuz $(OUT)/initramfs-base.img $(OUT)/rootfs.squashfs image/grub.cfg image/mkiso.sh
+	image/mkiso.sh $(OUT)/vmlinuz $(OUT)/initramfs-base.img $(OUT)/rootfs.squashfs image/grub.cfg $(IMG)/iso $@
+
+# 6. PXE bundle (hard links, no copies of the large files)
+$(OUT)/pxe/vmlinuz: $(OUT)/vmlinuz
+	@mkdir -p $(OUT)/pxe
+	ln -f $< $@
+$(OUT)/pxe/initramfs.img: $(OUT)/initramfs.img
+	@mkdir -p $(OUT)/pxe
+	ln -f $< $@
+$(OUT)/pxe/boot.ipxe: image/boot.ipxe
+	@mkdir -p $(OUT)/pxe
+	cp $< $@

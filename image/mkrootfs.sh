@@ -1,0 +1,57 @@
+#!/bin/bash
+# Assemble the root image tree: unpack the .debs (no maintainer scripts), merge /usr, prune,
+# busybox applet links, Cairn's overlay, the reduced kernel modules, /sbin/init.
+# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN ROOT_DIR
+set -euo pipefail
+export LC_ALL=C
+manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 root=$6
+rm -rf "$root"; mkdir -p "$root"
+
+# 1. unpack, two at a time
+awk -v d="$debs" '{ print d "/" $4 }' "$manifest" |
+  xargs -P 2 -n 16 sh -c 'for f; do dpkg-deb -x "$f" "$0" || { echo "mkrootfs: cannot unpack $f" >&2; exit 255; }; done' "$root"
+
+# 2. merged /usr: /bin /sbin /lib /lib64 are links into /usr
+for d in bin sbin lib lib64; do
+  if [ -d "$root/$d" ] && [ ! -L "$root/$d" ]; then
+    mkdir -p "$root/usr/$d"; cp -a "$root/$d/." "$root/usr/$d/"; rm -rf "${root:?}/$d"
+  fi
+  mkdir -p "$root/usr/$d"; ln -sfn "usr/$d" "$root/$d"
+done
+
+# 3. prune
+mapfile -t pats < <(sed -e 's/#.*//' "$src/prune.list" | tr -s ' \t' '\n\n' | sed '/^$/d')
+shopt -s globstar nullglob dotglob
+for pat in "${pats[@]}"; do
+  for p in "$root"/$pat; do rm -rf "$p"; done
+done
+shopt -u globstar nullglob dotglob
+
+# 4. busybox applets: links in /usr/bin for every applet no package provides as a real tool.
+# The applet list comes from the image's busybox, run with the image's own loader and libc.
+applets=$("$root/usr/lib64/ld-linux-x86-64.so.2" --library-path "$root/usr/lib/x86_64-linux-gnu" \
+  "$root/usr/bin/busybox" --list) || { echo "mkrootfs: cannot list busybox applets" >&2; exit 1; }
+n=0
+for a in $applets; do
+  case $a in busybox|init|linuxrc|halt|poweroff|reboot) continue ;; esac   # PID 1 owns these
+  if [ ! -e "$root/usr/bin/$a" ] && [ ! -L "$root/usr/bin/$a" ] && [ ! -e "$root/usr/sbin/$a" ]; then
+    ln -s busybox "$root/usr/bin/$a"; n=$((n + 1))
+  fi
+done
+[ -e "$root/usr/bin/sh" ] || { echo "mkrootfs: busybox gave no sh applet" >&2; exit 1; }
+
+# 5. Cairn's static files, modules, PID 1
+cp -a "$src/overlay/." "$root/"
+find "$root/etc/cairn" -name .keep -delete
+ver=$(cat "$kwork/version")
+mkdir -p "$root/usr/lib/modules"; cp -a "$kwork/modules/lib/modules/$ver" "$root/usr/lib/modules/"
+[ -f "$init" ] || { echo "mkrootfs: PID 1 binary $init missing" >&2; exit 1; }
+install -m 0755 "$init" "$root/usr/sbin/init"
+install -D -m 0644 "$manifest" "$root/usr/lib/cairn/packages.manifest"   # what the image holds
+
+# 6. mount points and the library cache
+for d in run var tmp dev proc sys system/state root; do mkdir -p "$root/$d"; done
+chmod 1777 "$root/tmp"; chmod 0700 "$root/root"
+ldconfig -r "$root" -X || { echo "mkrootfs: ldconfig -r $root failed" >&2; exit 1; }
+rm -rf "$root/var/cache/ldconfig"
+echo "mkrootfs: $(wc -l < "$manifest") packages, $n busybox links, $(du -sm "$root" | cut -f1) MiB"

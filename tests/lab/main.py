@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""main.py - the lab's command line (the make targets call it).
+
+  main.py probe            which accelerator works (KVM probe, cached in LAB_DIR/accel)
+  main.py run              one node, serial console on this terminal (Ctrl-C or poweroff ends it)
+  main.py up N             N nodes in the background on one vde_switch; prints where they are
+  main.py down             stop the nodes of `up` (QMP quit, then kill) and the switch
+  main.py test [NAME]      run the scenarios (all, or those whose file name contains NAME)
+  main.py bench            boot-time and memory figures (see bench.py)
+
+BOOT=direct|iso-bios|iso-uefi|pxe picks the boot mode of `run` and `up` (default direct).
+"""
+import contextlib
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import lab
+
+SCENARIOS = os.path.join(lab.HERE, "scenarios")
+SCENARIO_TIMEOUT = 900
+
+
+def artifacts_for(boot):
+    return {"direct": ["vmlinuz", "initramfs.img"], "iso-bios": ["cairn.iso"],
+            "iso-uefi": ["cairn.iso"], "pxe": ["pxe/boot.ipxe"]}[boot]
+
+
+def cmd_probe():
+    lab.forget_accel()
+    print(f"accel: {lab.choose_accel()}")
+
+
+def cmd_run():
+    boot = os.environ.get("BOOT", "direct")
+    lab.need(*artifacts_for(boot))
+    accel = lab.choose_accel()
+    node = lab.Node("run", boot=boot, port=lab.API_PORT, accel=accel, console=True)
+    print(f"lab: booting {boot} under {accel.upper()}; API on 127.0.0.1:{node.port}; "
+          f"QMP {node.qmp_path}; Ctrl-C (or Ctrl-A X) quits", flush=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is QEMU's to handle
+    node.start()
+    rc = node.proc.wait()
+    print(f"\nlab: QEMU exited ({rc})")
+
+
+def node_dirs():
+    return sorted(glob.glob(os.path.join(lab.LAB_DIR, "node*", "info.json")))
+
+
+def cmd_up(count):
+    if node_dirs():
+        cmd_down()
+    boot = os.environ.get("BOOT", "direct")
+    lab.need(*artifacts_for(boot))
+    accel = lab.choose_accel()
+    switch = lab.Switch(lab.LAB_DIR, detached=True)
+    nodes = [lab.Node(f"node{k}", boot=boot, index=k, switch=switch, accel=accel)
+             for k in range(1, count + 1)]
+    for node in nodes:
+        node.start(detached=True)
+    print(f"lab: {count} node(s), boot {boot}, accel {accel.upper()}, switch {switch.path}")
+    print(f"{'node':6} {'api':16} {'serial log':48} qmp socket")
+    for node in nodes:
+        print(f"{node.name:6} 127.0.0.1:{node.port:<6} {node.serial:48} {node.qmp_path}")
+    for node in nodes:
+        try:
+            ms, rss, wall = node.wait_ready()
+            print(f"lab: {node.name} ready in {ms} ms ({wall:.1f} s wall)")
+        except lab.LabError as e:
+            print(f"lab: {node.name}: {e}")
+    print("lab: nodes stay up; `make lab-down` stops them")
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")
+    except OSError:
+        return [b""]
+
+
+def is_our_qemu(pid, node_dir):
+    argv = cmdline(pid)
+    return argv[0].endswith(b"qemu-system-x86_64") and any(node_dir.encode() in a for a in argv)
+
+
+def cmd_down():
+    for info_path in node_dirs():
+        node_dir = os.path.dirname(info_path)
+        with open(info_path) as f:
+            info = json.load(f)
+        try:
+            qmp = lab.QMP(info["qmp"], timeout=2)
+            qmp.command("quit")
+            qmp.wait_closed(5)
+            qmp.close()
+        except (lab.LabError, OSError):
+            pass
+        try:
+            with open(os.path.join(node_dir, "qemu.pid")) as f:
+                pid = int(f.read())
+            for tick in range(50):     # 3 s of SIGTERM, then SIGKILL
+                if not is_our_qemu(pid, node_dir):
+                    break
+                os.kill(pid, signal.SIGKILL if tick >= 30 else signal.SIGTERM)
+                time.sleep(0.1)
+        except (OSError, ValueError):
+            pass
+        os.unlink(info_path)
+        print(f"lab: {info['name']} stopped")
+    pidfile = os.path.join(lab.LAB_DIR, "switch.pid")
+    if os.path.exists(pidfile):
+        with open(pidfile) as f:
+            pid = int(f.read())
+        if cmdline(pid)[0].endswith(b"vde_switch"):
+            os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(pidfile)
+        print("lab: switch stopped")
+    subprocess.run(["rm", "-rf", os.path.join(lab.LAB_DIR, "switch")])
+
+
+def cmd_test(name=None):
+    scripts = sorted(glob.glob(os.path.join(SCENARIOS, "[0-9]*.py")) +
+                     glob.glob(os.path.join(SCENARIOS, "[0-9]*.sh")))
+    if name:
+        scripts = [s for s in scripts if name in os.path.basename(s)]
+    if not scripts:
+        sys.exit(f"lab: no scenario matches {name!r}")
+    lab.forget_accel()     # probe once per run; the scenarios reuse the verdict
+    print(f"lab: accel {lab.choose_accel()}", flush=True)
+    passed = failed = 0
+    t0 = time.monotonic()
+    for script in scripts:
+        base = os.path.basename(script)
+        print(f"=== {base}", flush=True)
+        argv = [sys.executable, script] if script.endswith(".py") else ["bash", script]
+        started = time.monotonic()
+        proc = lab.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        failures_seen = 0
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            passed += line.startswith("PASS ")
+            failures_seen += line.startswith("FAIL ")
+        try:
+            rc = proc.wait(SCENARIO_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = "timeout"
+        if rc != 0 and not failures_seen:
+            print(f"FAIL {base}: exited {rc} without a FAIL line")
+            failures_seen = 1
+        failed += failures_seen
+        print(f"=== {base}: {'ok' if rc == 0 else 'FAILED'} in "
+              f"{time.monotonic() - started:.0f} s", flush=True)
+    print(f"lab: total {time.monotonic() - t0:.0f} s")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+def main(argv):
+    cmd = argv[1] if len(argv) > 1 else "help"
+    try:
+        if cmd == "probe":
+            cmd_probe()
+        elif cmd == "run":
+            cmd_run()
+        elif cmd == "up":
+            cmd_up(int(argv[2]) if len(argv) > 2 else 3)
+        elif cmd == "down":
+            cmd_down()
+        elif cmd == "test":
+            cmd_test(argv[2] if len(argv) > 2 and argv[2] else None)
+        elif cmd == "bench":
+            import bench
+            bench.main()
+        else:
+            sys.exit(__doc__)
+    except lab.LabError as e:
+        sys.exit(f"lab: error: {e}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""ISO boot under OVMF (UEFI): the same ISO, through its EFI boot image, reaches ready."""
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from lab import Scenario, need
+
+with Scenario("iso-ovmf") as s:
+    need("cairn.iso")
+    node = s.node("iso-uefi").start()
+    ms, rss, wall = s.must("boots from the ISO under UEFI to `cairn: ready in N ms`",
+                           node.wait_ready)
+    print(f"     ready in {ms} ms after kernel start, {wall:.1f} s wall")
+    s.check("stage 2 runs as pid 1", node.grep(r"cairn: stage2: started \(pid 1\)"))
