@@ -1,0 +1,686 @@
+/* decode.c - config_decode(): walks each document's YAML tree (yaml_tree.c) against the
+ * schema tables (schema.c), builds the normalized jansson value, and reports every problem
+ * with the document, the path and the line. Then the checks across documents. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "schema.h"
+#include "yaml_tree.h"
+
+#define QUOTE_MAX 320
+
+struct config_decoder {
+	const char *name;               /* the file name errors start with */
+	struct config_errors *errs;
+	unsigned document;              /* 1-based */
+	char kind[80];                  /* "" until the document's kind is read */
+	char path[1024];                /* ".spec.network.interfaces[1]" */
+	size_t path_len;
+};
+
+void config_decoder_error(struct config_decoder *d, unsigned line, const char *field,
+			  const char *fmt, ...)
+{
+	char message[768], path[1100];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof path, "%s%s%s", d->path, field ? "." : "", field ? field : "");
+	config_errors_add(d->errs, d->name, line, d->document, d->kind[0] ? d->kind : NULL,
+			  path[0] ? path : ".", message);
+}
+
+/* ---- the path ---- */
+
+static size_t path_push(struct config_decoder *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static size_t path_push(struct config_decoder *d, const char *fmt, ...)
+{
+	size_t before = d->path_len;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(d->path + d->path_len, sizeof d->path - d->path_len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		d->path_len += (size_t)n;
+	if (d->path_len >= sizeof d->path)
+		d->path_len = sizeof d->path - 1;
+	return before;
+}
+
+/* A mapping key: ".name" when it looks like an identifier, else ["..."]. */
+static size_t path_push_key(struct config_decoder *d, const struct ynode *key)
+{
+	char quoted[QUOTE_MAX];
+	size_t len = key->len;
+
+	if (len > 0 && len <= 64 && strspn(key->value, "abcdefghijklmnopqrstuvwxyz"
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == len)
+		return path_push(d, ".%s", key->value);
+	config_quote(quoted, sizeof quoted, key->value, key->len);
+	return path_push(d, "[%s]", quoted);
+}
+
+static void path_pop(struct config_decoder *d, size_t before)
+{
+	d->path_len = before;
+	d->path[before] = '\0';
+}
+
+/* ---- scalars ---- */
+
+/* What NODE is, for "expected X, got Y". */
+static void describe(const struct ynode *node, char *buf, size_t size)
+{
+	char quoted[QUOTE_MAX];
+
+	if (node->type == YNODE_INVALID)
+		snprintf(buf, size, "an alias");
+	else if (node->type == YNODE_MAPPING)
+		snprintf(buf, size, "a mapping");
+	else if (node->type == YNODE_SEQUENCE)
+		snprintf(buf, size, "a sequence");
+	else if (ynode_is_null(node))
+		snprintf(buf, size, "null");
+	else {
+		config_quote(quoted, sizeof quoted, node->value, node->len);
+		snprintf(buf, size, "%s%s", node->plain ? "" : "the string ", quoted);
+	}
+}
+
+static void expected(struct config_decoder *d, const struct ynode *node, const char *what)
+{
+	char got[QUOTE_MAX + 16];
+
+	describe(node, got, sizeof got);
+	config_decoder_error(d, node->line, NULL, "expected %s, got %s", what, got);
+}
+
+static json_t *decode_string(struct config_decoder *d, const struct ynode *node,
+			     const struct config_schema *schema)
+{
+	struct config_check check = { "", "" };
+	char quoted[QUOTE_MAX];
+	json_t *value;
+
+	if (node->type != YNODE_SCALAR || ynode_is_null(node)) {
+		expected(d, node, schema->what ? schema->what : "a string");
+		return NULL;
+	}
+	if (strlen(node->value) != node->len) {
+		config_decoder_error(d, node->line, NULL, "contains a NUL character");
+		return NULL;
+	}
+	if (schema->validator && !schema->validator(node->value, &check)) {
+		if (schema->secret)
+			snprintf(quoted, sizeof quoted, "the value");
+		else
+			config_quote(quoted, sizeof quoted, node->value, node->len);
+		config_decoder_error(d, node->line, NULL, "%s %s", quoted, check.reason);
+		return NULL;
+	}
+	value = check.normal[0] ? json_string(check.normal) : json_stringn(node->value, node->len);
+	if (!value)
+		config_decoder_error(d, node->line, NULL, "is not valid UTF-8");
+	return value;
+}
+
+/* Plain decimal: an optional sign, then 0 or digits without a leading zero. */
+static bool parse_integer(const char *s, long long *out)
+{
+	const char *digits = (*s == '-' || *s == '+') ? s + 1 : s;
+	size_t n = strspn(digits, "0123456789");
+	char *end;
+
+	if (n == 0 || digits[n] != '\0' || (digits[0] == '0' && n > 1))
+		return false;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+static json_t *decode_int(struct config_decoder *d, const struct ynode *node,
+			  const struct config_schema *schema)
+{
+	long long value;
+
+	if (node->type != YNODE_SCALAR || !node->plain || ynode_is_null(node) ||
+	    strlen(node->value) != node->len) {
+		expected(d, node, "an integer");
+		return NULL;
+	}
+	if (!parse_integer(node->value, &value)) {
+		size_t n = strspn(node->value, "+-0123456789");
+		if (n > 1 && node->value[n] == '\0')   /* digits, too many of them */
+			config_decoder_error(d, node->line, NULL, "%s is out of range %lld..%lld",
+					     node->value, schema->min, schema->max);
+		else
+			expected(d, node, "an integer");
+		return NULL;
+	}
+	if (value < schema->min || value > schema->max) {
+		config_decoder_error(d, node->line, NULL, "%lld is out of range %lld..%lld", value,
+				     schema->min, schema->max);
+		return NULL;
+	}
+	return json_integer((json_int_t)value);
+}
+
+static json_t *decode_bool(struct config_decoder *d, const struct ynode *node)
+{
+	static const char *const truths[] = { "true", "True", "TRUE" };
+	static const char *const lies[] = { "false", "False", "FALSE" };
+
+	if (node->type == YNODE_SCALAR && node->plain)
+		for (size_t i = 0; i < 3; i++) {
+			if (strcmp(node->value, truths[i]) == 0)
+				return json_true();
+			if (strcmp(node->value, lies[i]) == 0)
+				return json_false();
+		}
+	expected(d, node, "true or false");
+	return NULL;
+}
+
+/* ---- collections ---- */
+
+static json_t *decode_value(struct config_decoder *d, const struct ynode *node,
+			    const struct config_schema *schema);
+
+/* Keys must be strings, each once. False for a key to skip. */
+static bool key_usable(struct config_decoder *d, const struct ynode *map, size_t pair)
+{
+	const struct ynode *key = map->items[pair * 2];
+
+	if (key->type != YNODE_SCALAR || key->tag || key->anchored ||
+	    strlen(key->value) != key->len) {
+		config_decoder_error(d, key->line, NULL, "mapping keys must be plain strings");
+		return false;
+	}
+	for (size_t i = 0; i < pair; i++) {
+		const struct ynode *earlier = map->items[i * 2];
+		if (earlier->type == YNODE_SCALAR && earlier->len == key->len &&
+		    memcmp(earlier->value, key->value, key->len) == 0) {
+			size_t before = path_push_key(d, key);
+			config_decoder_error(d, key->line, NULL, "duplicate key (first on line %u)",
+					     earlier->line);
+			path_pop(d, before);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void unknown_key(struct config_decoder *d, const struct ynode *key,
+			const struct config_field *fields)
+{
+	char known[512] = "";
+	size_t before, used = 0;
+
+	for (const struct config_field *f = fields; f->name && used < sizeof known; f++)
+		used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
+					 f == fields ? "" : ", ", f->name);
+	before = path_push_key(d, key);
+	config_decoder_error(d, key->line, NULL, "unknown key (expected one of: %s)", known);
+	path_pop(d, before);
+}
+
+/* "'a', 'b' or 'c'" (CONJUNCTION "or") into BUF. */
+static void join_keys(char *buf, size_t size, const char *const *keys, const char *conjunction)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; keys[i] && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s'%s'",
+					 i == 0 ? "" : keys[i + 1] ? ", " : conjunction, keys[i]);
+}
+
+static void check_exactly_one(struct config_decoder *d, const struct ynode *node,
+			      const char *const *keys)
+{
+	char names[256];
+	size_t present = 0;
+
+	for (size_t i = 0; keys[i]; i++)
+		if (ynode_mapping_get(node, keys[i]))
+			present++;
+	if (present == 0) {
+		join_keys(names, sizeof names, keys, " or ");
+		config_decoder_error(d, node->line, NULL, "needs one of %s", names);
+	} else if (present > 1) {
+		join_keys(names, sizeof names, keys, " and ");
+		config_decoder_error(d, node->line, NULL, "sets %s%s; set exactly one",
+				     keys[2] ? "more than one of " : "both ", names);
+	}
+}
+
+static json_t *decode_object(struct config_decoder *d, const struct ynode *node,
+			     const struct config_schema *schema)
+{
+	const size_t pairs = node->count / 2;
+	json_t *object;
+
+	if (node->type != YNODE_MAPPING) {
+		expected(d, node, "a mapping");
+		return NULL;
+	}
+	for (size_t i = 0; i < pairs; i++) {
+		const struct ynode *key = node->items[i * 2];
+		const struct config_field *f;
+		if (!key_usable(d, node, i))
+			continue;
+		for (f = schema->fields; f->name && strcmp(f->name, key->value) != 0; f++)
+			;
+		if (!f->name)
+			unknown_key(d, key, schema->fields);
+	}
+	object = json_object();
+	if (!object)
+		return NULL;
+	for (const struct config_field *f = schema->fields; f->name; f++) {
+		const struct ynode *value = ynode_mapping_get(node, f->name);
+		if (!value) {
+			if (f->required)
+				config_decoder_error(d, node->line, NULL, "missing required key '%s'",
+						     f->name);
+			continue;
+		}
+		size_t before = path_push(d, ".%s", f->name);
+		json_t *decoded = decode_value(d, value, f->schema);
+		path_pop(d, before);
+		if (decoded)
+			json_object_set_new(object, f->name, decoded);
+	}
+	if (schema->exactly_one_of)
+		check_exactly_one(d, node, schema->exactly_one_of);
+	if (schema->check)
+		schema->check(d, node, object);
+	return object;
+}
+
+/* Items of LIST must differ as wholes (unique_items) or in each of the unique keys. LIST's
+ * item i was decoded from SOURCE[i], item ORIGIN[i] of the YAML sequence. */
+static void check_unique(struct config_decoder *d, const struct config_schema *schema,
+			 json_t *list, const struct ynode **source, const size_t *origin)
+{
+	char *text;
+
+	for (size_t j = 1; j < json_array_size(list); j++) {
+		json_t *item = json_array_get(list, j);
+		for (size_t i = 0; i < j; i++) {
+			json_t *earlier = json_array_get(list, i);
+			if (schema->unique_items && json_equal(item, earlier)) {
+				text = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT);
+				size_t before = path_push(d, "[%zu]", origin[j]);
+				config_decoder_error(d, source[j]->line, NULL,
+						     "%s is listed twice (first on line %u)",
+						     text ? text : "the value", source[i]->line);
+				path_pop(d, before);
+				free(text);
+				break;
+			}
+			for (size_t k = 0; schema->unique_keys && schema->unique_keys[k]; k++) {
+				const char *key = schema->unique_keys[k];
+				json_t *a = json_object_get(item, key), *b = json_object_get(earlier, key);
+				const struct ynode *where = ynode_mapping_get(source[j], key);
+				if (!a || !b || !where || !json_equal(a, b))
+					continue;
+				text = json_dumps(a, JSON_ENCODE_ANY | JSON_COMPACT);
+				size_t before = path_push(d, "[%zu].%s", origin[j], key);
+				config_decoder_error(d, where->line, NULL,
+						     "%s is already used by [%zu] (line %u)",
+						     text ? text : "the value", origin[i], source[i]->line);
+				path_pop(d, before);
+				free(text);
+			}
+		}
+	}
+}
+
+static json_t *decode_list(struct config_decoder *d, const struct ynode *node,
+			   const struct config_schema *schema)
+{
+	const struct ynode **source;
+	size_t *origin;
+	json_t *list;
+
+	if (node->type != YNODE_SEQUENCE) {
+		expected(d, node, "a list");
+		return NULL;
+	}
+	if (schema->max_items && node->count > schema->max_items)
+		config_decoder_error(d, node->line, NULL, "has %zu items, at most %zu are allowed",
+				     node->count, schema->max_items);
+	list = json_array();
+	source = calloc(node->count + 1, sizeof *source);
+	origin = calloc(node->count + 1, sizeof *origin);
+	if (!list || !source || !origin) {
+		json_decref(list);
+		free(source);
+		free(origin);
+		return NULL;
+	}
+	for (size_t i = 0; i < node->count; i++) {
+		size_t before = path_push(d, "[%zu]", i);
+		json_t *item = decode_value(d, node->items[i], schema->items);
+		path_pop(d, before);
+		if (item) {
+			source[json_array_size(list)] = node->items[i];
+			origin[json_array_size(list)] = i;
+			json_array_append_new(list, item);
+		}
+	}
+	if (schema->unique_items || schema->unique_keys)
+		check_unique(d, schema, list, source, origin);
+	free(source);
+	free(origin);
+	return list;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+	const struct ynode *const *x = a, *const *y = b;
+	return strcmp((*x)->value, (*y)->value);
+}
+
+/* A mapping of free keys, kept sorted so that order in the file does not matter. */
+static json_t *decode_map(struct config_decoder *d, const struct ynode *node,
+			  const struct config_schema *schema)
+{
+	const size_t pairs = node->count / 2;
+	const struct ynode **keys;
+	size_t usable = 0;
+	json_t *map;
+
+	if (node->type != YNODE_MAPPING) {
+		expected(d, node, "a mapping");
+		return NULL;
+	}
+	if (schema->max_items && pairs > schema->max_items)
+		config_decoder_error(d, node->line, NULL, "has %zu keys, at most %zu are allowed",
+				     pairs, schema->max_items);
+	map = json_object();
+	keys = calloc(pairs + 1, sizeof *keys);
+	if (!map || !keys) {
+		json_decref(map);
+		free(keys);
+		return NULL;
+	}
+	for (size_t i = 0; i < pairs; i++) {
+		struct config_check check = { "", "" };
+		const struct ynode *key = node->items[i * 2];
+		char quoted[QUOTE_MAX];
+		if (!key_usable(d, node, i))
+			continue;
+		if (schema->key_validator && !schema->key_validator(key->value, &check)) {
+			size_t before = path_push_key(d, key);
+			config_quote(quoted, sizeof quoted, key->value, key->len);
+			config_decoder_error(d, key->line, NULL, "%s %s", quoted, check.reason);
+			path_pop(d, before);
+			continue;
+		}
+		keys[usable++] = key;
+	}
+	qsort(keys, usable, sizeof *keys, compare_keys);
+	for (size_t i = 0; i < usable; i++) {
+		size_t before = path_push_key(d, keys[i]);
+		json_t *value = decode_value(d, ynode_mapping_get(node, keys[i]->value), schema->items);
+		path_pop(d, before);
+		if (value)
+			json_object_set_new(map, keys[i]->value, value);
+	}
+	free(keys);
+	return map;
+}
+
+static json_t *decode_value(struct config_decoder *d, const struct ynode *node,
+			    const struct config_schema *schema)
+{
+	if (node->type == YNODE_INVALID) {
+		config_decoder_error(d, node->line, NULL, "%s", node->value);
+		return NULL;
+	}
+	if (node->tag) {
+		char quoted[QUOTE_MAX];
+		config_quote(quoted, sizeof quoted, node->tag, strlen(node->tag));
+		config_decoder_error(d, node->line, NULL, "YAML tags are not supported (%s)", quoted);
+		return NULL;
+	}
+	if (node->anchored) {
+		config_decoder_error(d, node->line, NULL, "YAML anchors are not supported");
+		return NULL;
+	}
+	switch (schema->type) {
+	case CONFIG_STRING:
+		return decode_string(d, node, schema);
+	case CONFIG_INT:
+		return decode_int(d, node, schema);
+	case CONFIG_BOOL:
+		return decode_bool(d, node);
+	case CONFIG_OBJECT:
+		return decode_object(d, node, schema);
+	case CONFIG_LIST:
+		return decode_list(d, node, schema);
+	case CONFIG_MAP:
+		return decode_map(d, node, schema);
+	}
+	return NULL;
+}
+
+/* ---- documents ---- */
+
+/* For a document of unknown kind, still say when its apiVersion is wrong. */
+static void check_api_version(struct config_decoder *d, const struct ynode *root)
+{
+	static const struct config_schema api_version = {
+		.type = CONFIG_STRING, .what = "an apiVersion", .validator = config_valid_api_version };
+	const struct ynode *node = ynode_mapping_get(root, "apiVersion");
+	size_t before;
+
+	if (!node) {
+		config_decoder_error(d, root->line, NULL, "missing required key 'apiVersion'");
+		return;
+	}
+	before = path_push(d, ".apiVersion");
+	json_decref(decode_value(d, node, &api_version));
+	path_pop(d, before);
+}
+
+static json_t *decode_document(struct config_decoder *d, const struct ynode *root)
+{
+	const struct ynode *kind_node = ynode_mapping_get(root, "kind");
+	const struct config_kind *kind = NULL;
+	char quoted[QUOTE_MAX], kinds[256] = "";
+	size_t used = 0;
+
+	if (root->type != YNODE_MAPPING) {
+		expected(d, root, "a mapping (apiVersion, kind, spec)");
+		return NULL;
+	}
+	if (kind_node && kind_node->type == YNODE_SCALAR && !ynode_is_null(kind_node) &&
+	    strlen(kind_node->value) == kind_node->len) {
+		snprintf(d->kind, sizeof d->kind, "%.64s", kind_node->value);
+		kind = config_kind_find(kind_node->value);
+	}
+	if (kind) {
+		json_t *doc = decode_value(d, root, kind->document);
+		if (doc && !json_object_get(doc, "kind"))   /* the kind was tagged: keep it known */
+			json_object_set_new(doc, "kind", json_string(kind->name));
+		return doc;
+	}
+	check_api_version(d, root);
+	if (!kind_node) {
+		config_decoder_error(d, root->line, NULL, "missing required key 'kind'");
+		return NULL;
+	}
+	for (const struct config_kind *k = config_kinds; k->name && used < sizeof kinds; k++)
+		used += (size_t)snprintf(kinds + used, sizeof kinds - used, "%s%s",
+					 k == config_kinds ? "" : ", ", k->name);
+	if (d->kind[0]) {
+		config_quote(quoted, sizeof quoted, kind_node->value, kind_node->len);
+		config_decoder_error(d, kind_node->line, "kind", "unknown kind %s (expected %s)",
+				     quoted, kinds);
+	} else {
+		char got[QUOTE_MAX + 16];
+		describe(kind_node, got, sizeof got);
+		config_decoder_error(d, kind_node->line, "kind", "expected a kind (%s), got %s", kinds, got);
+	}
+	return NULL;
+}
+
+/* Two documents of one kind must differ in metadata.name; a singleton kind appears once. */
+static void check_documents(const struct config_decoder *d, json_t *config, const unsigned *index,
+			    const unsigned *lines)
+{
+	for (size_t j = 1; j < json_array_size(config); j++) {
+		json_t *doc = json_array_get(config, j);
+		const char *kind = json_string_value(json_object_get(doc, "kind"));
+		json_t *name = json_object_get(json_object_get(doc, "metadata"), "name");
+		for (size_t i = 0; i < j; i++) {
+			json_t *earlier = json_array_get(config, i);
+			json_t *earlier_name = json_object_get(json_object_get(earlier, "metadata"), "name");
+			const char *earlier_kind = json_string_value(json_object_get(earlier, "kind"));
+			const struct config_kind *k;
+			if (!kind || !earlier_kind || strcmp(kind, earlier_kind) != 0)
+				continue;
+			k = config_kind_find(kind);
+			char message[256];
+			if ((!name && !earlier_name) || (name && earlier_name && json_equal(name, earlier_name)))
+				snprintf(message, sizeof message,
+					 "duplicate document: %s%s%s is also document %u (line %u)",
+					 kind, name ? "/" : "", name ? json_string_value(name) : "",
+					 index[i], lines[i]);
+			else if (k && k->singleton)
+				snprintf(message, sizeof message,
+					 "a config holds one %s; document %u (line %u) is one already",
+					 kind, index[i], lines[i]);
+			else
+				continue;
+			config_errors_add(d->errs, d->name, lines[j], index[j], kind, NULL, message);
+			break;
+		}
+	}
+}
+
+static void decode_stream(struct config_decoder *d, const struct yaml_stream *stream, json_t *config)
+{
+	unsigned *index = calloc(stream->count + 1, sizeof *index);
+	unsigned *lines = calloc(stream->count + 1, sizeof *lines);
+
+	if (!index || !lines) {
+		config_errors_add(d->errs, d->name, 0, 0, NULL, NULL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < stream->count; i++) {
+		const struct ynode *root = stream->documents[i];
+		json_t *doc;
+		if (!root || ynode_is_null(root))      /* an empty document: "---" alone */
+			continue;
+		d->document = (unsigned)i + 1;
+		d->kind[0] = '\0';
+		path_pop(d, 0);
+		doc = decode_document(d, root);
+		if (!doc)
+			continue;
+		index[json_array_size(config)] = d->document;
+		lines[json_array_size(config)] = root->line;
+		json_array_append_new(config, doc);
+	}
+	check_documents(d, config, index, lines);
+out:
+	free(index);
+	free(lines);
+}
+
+int config_decode(const char *name, const char *text, size_t len, json_t **out,
+		  struct config_errors *errs)
+{
+	struct config_decoder d = { .name = name, .errs = errs };
+	struct yaml_stream stream;
+	json_t *config = NULL;
+
+	*out = NULL;
+	config_errors_reset(errs);
+	if (len > CONFIG_TEXT_MAX) {
+		char message[64];
+		snprintf(message, sizeof message, "larger than %d bytes", CONFIG_TEXT_MAX);
+		config_errors_add(errs, name, 0, 0, NULL, NULL, message);
+		return -1;
+	}
+	if (yaml_stream_read(text, len, &stream) < 0 || !(config = json_array())) {
+		config_errors_add(errs, name, 0, 0, NULL, NULL, "out of memory");
+		return -1;
+	}
+	decode_stream(&d, &stream, config);
+	if (stream.error_line)
+		config_errors_add(errs, name, stream.error_line, 0, NULL, NULL, stream.error);
+	else if (json_array_size(config) == 0 && errs->count == 0)
+		config_errors_add(errs, name, 0, 0, NULL, NULL, "no documents");
+	yaml_stream_free(&stream);
+	if (errs->count || errs->dropped) {
+		config_errors_sort(errs);
+		json_decref(config);
+		return -1;
+	}
+	*out = config;
+	return 0;
+}
+
+int config_decode_file(const char *path, json_t **out, struct config_errors *errs)
+{
+	char *text = malloc(CONFIG_TEXT_MAX + 1), message[300];
+	size_t len = 0, n;
+	FILE *file;
+	int rc;
+
+	*out = NULL;
+	config_errors_reset(errs);
+	file = text ? fopen(path, "r") : NULL;
+	if (!file) {
+		snprintf(message, sizeof message, "cannot open: %s", text ? strerror(errno) : "out of memory");
+		config_errors_add(errs, path, 0, 0, NULL, NULL, message);
+		free(text);
+		return -1;
+	}
+	while ((n = fread(text + len, 1, CONFIG_TEXT_MAX + 1 - len, file)) > 0)
+		len += n;
+	if (ferror(file)) {
+		snprintf(message, sizeof message, "cannot read: %s", strerror(errno));
+		config_errors_add(errs, path, 0, 0, NULL, NULL, message);
+		fclose(file);
+		free(text);
+		return -1;
+	}
+	fclose(file);
+	rc = config_decode(path, text, len, out, errs);
+	free(text);
+	return rc;
+}
+
+const json_t *config_find(const json_t *config, const char *kind, const char *name)
+{
+	const json_t *found = NULL;
+	size_t count = 0;
+
+	for (size_t i = 0; i < json_array_size(config); i++) {
+		const json_t *doc = json_array_get(config, i);
+		const char *doc_name = json_string_value(json_object_get(json_object_get(doc, "metadata"), "name"));
+		if (!json_is_string(json_object_get(doc, "kind")) ||
+		    strcmp(json_string_value(json_object_get(doc, "kind")), kind) != 0)
+			continue;
+		if (name ? (doc_name && strcmp(doc_name, name) == 0) : !doc_name)
+			return doc;
+		found = doc;
+		count++;
+	}
+	return !name && count == 1 ? found : NULL;
+}

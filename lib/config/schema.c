@@ -1,0 +1,241 @@
+/* schema.c - the schema tables of every config kind, and the kinds table. Each object is a
+ * field table (name, schema, required); each schema names its type, validator and children.
+ * Adding a kind (Network, Volume, VirtualMachine) means adding its tables here and one line
+ * to config_kinds[]. README.md documents the same fields for operators. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "schema.h"
+
+/* ---- shared scalars ---- */
+
+static const struct config_schema string_ip = {
+	.type = CONFIG_STRING, .what = "an IP address", .validator = config_valid_ip };
+static const struct config_schema string_cidr = {
+	.type = CONFIG_STRING, .what = "a CIDR", .validator = config_valid_cidr };
+static const struct config_schema string_route_to = {
+	.type = CONFIG_STRING, .what = "a CIDR or \"default\"",
+	.validator = config_valid_route_destination };
+static const struct config_schema string_hostname = {
+	.type = CONFIG_STRING, .what = "a hostname", .validator = config_valid_hostname };
+static const struct config_schema string_host_or_ip = {
+	.type = CONFIG_STRING, .what = "a hostname or IP address",
+	.validator = config_valid_host_or_ip };
+static const struct config_schema string_san = {
+	.type = CONFIG_STRING, .what = "a DNS name or IP address", .validator = config_valid_san };
+static const struct config_schema string_mac = {
+	.type = CONFIG_STRING, .what = "a MAC address", .validator = config_valid_mac };
+static const struct config_schema string_interface = {
+	.type = CONFIG_STRING, .what = "an interface name",
+	.validator = config_valid_interface_name };
+static const struct config_schema string_certificate = {
+	.type = CONFIG_STRING, .what = "a PEM certificate",
+	.validator = config_valid_pem_certificate };
+static const struct config_schema string_private_key = {
+	.type = CONFIG_STRING, .what = "a PEM private key",
+	.validator = config_valid_pem_private_key, .secret = true };
+static const struct config_schema boolean = { .type = CONFIG_BOOL };
+static const struct config_schema int_mtu = { .type = CONFIG_INT, .min = 68, .max = 65535 };
+static const struct config_schema int_vlan = { .type = CONFIG_INT, .min = 1, .max = 4094 };
+static const struct config_schema int_metric = {
+	.type = CONFIG_INT, .min = 0, .max = 4294967295LL };
+
+static const struct config_schema list_cidr = {
+	.type = CONFIG_LIST, .items = &string_cidr, .unique_items = true, .max_items = 256 };
+
+/* ---- MachineConfig .spec.network ---- */
+
+/* A route's gateway must be of the destination's family. */
+static void check_route(struct config_decoder *decoder, const struct ynode *node, json_t *route)
+{
+	const char *to = json_string_value(json_object_get(route, "to"));
+	const char *via = json_string_value(json_object_get(route, "via"));
+	const struct ynode *via_node = ynode_mapping_get(node, "via");
+
+	if (!to || !via || !via_node || config_address_family(to) == 0 ||
+	    config_address_family(to) == config_address_family(via))
+		return;
+	config_decoder_error(decoder, via_node->line, "via", "\"%s\" is IPv%d but .to \"%s\" is IPv%d",
+			     via, config_address_family(via), to, config_address_family(to));
+}
+
+static const struct config_field route_fields[] = {
+	{ "to", &string_route_to, true },
+	{ "via", &string_ip, false },
+	{ "metric", &int_metric, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema route = {
+	.type = CONFIG_OBJECT, .fields = route_fields, .check = check_route };
+static const struct config_schema list_route = {
+	.type = CONFIG_LIST, .items = &route, .max_items = 256 };
+
+static const struct config_field vlan_fields[] = {
+	{ "id", &int_vlan, true },
+	{ "addresses", &list_cidr, false },
+	{ "dhcp", &boolean, false },
+	{ "mtu", &int_mtu, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema vlan = { .type = CONFIG_OBJECT, .fields = vlan_fields };
+static const char *const vlan_unique[] = { "id", NULL };
+static const struct config_schema list_vlan = {
+	.type = CONFIG_LIST, .items = &vlan, .unique_keys = vlan_unique, .max_items = 4094 };
+
+static const char *const interface_match[] = { "name", "mac", NULL };
+static const struct config_field interface_fields[] = {
+	{ "name", &string_interface, false },
+	{ "mac", &string_mac, false },
+	{ "dhcp", &boolean, false },
+	{ "addresses", &list_cidr, false },
+	{ "routes", &list_route, false },
+	{ "mtu", &int_mtu, false },
+	{ "vlans", &list_vlan, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema interface = {
+	.type = CONFIG_OBJECT, .fields = interface_fields, .exactly_one_of = interface_match };
+static const char *const interface_unique[] = { "name", "mac", NULL };
+static const struct config_schema list_interface = {
+	.type = CONFIG_LIST, .items = &interface, .unique_keys = interface_unique, .max_items = 256 };
+
+static const struct config_schema list_nameserver = {
+	.type = CONFIG_LIST, .items = &string_ip, .unique_items = true, .max_items = 3 };
+
+static const struct config_field network_fields[] = {
+	{ "interfaces", &list_interface, false },
+	{ "nameservers", &list_nameserver, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema network = { .type = CONFIG_OBJECT, .fields = network_fields };
+
+/* ---- MachineConfig .spec, the rest ---- */
+
+static const struct config_schema list_time_server = {
+	.type = CONFIG_LIST, .items = &string_host_or_ip, .unique_items = true, .max_items = 16 };
+static const struct config_field time_fields[] = {
+	{ "servers", &list_time_server, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema time_settings = { .type = CONFIG_OBJECT, .fields = time_fields };
+
+static const struct config_schema string_module_name = {
+	.type = CONFIG_STRING, .what = "a module name", .validator = config_valid_module_name };
+static const struct config_schema string_module_parameter = {
+	.type = CONFIG_STRING, .what = "a module parameter",
+	.validator = config_valid_module_parameter };
+static const struct config_schema list_module_parameter = {
+	.type = CONFIG_LIST, .items = &string_module_parameter, .max_items = 64 };
+static const struct config_field module_fields[] = {
+	{ "name", &string_module_name, true },
+	{ "parameters", &list_module_parameter, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema module = { .type = CONFIG_OBJECT, .fields = module_fields };
+static const char *const module_unique[] = { "name", NULL };
+static const struct config_schema list_module = {
+	.type = CONFIG_LIST, .items = &module, .unique_keys = module_unique, .max_items = 256 };
+static const struct config_field kernel_fields[] = {
+	{ "modules", &list_module, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema kernel = { .type = CONFIG_OBJECT, .fields = kernel_fields };
+
+static const struct config_schema string_sysctl_value = {
+	.type = CONFIG_STRING, .what = "a sysctl value", .validator = config_valid_sysctl_value };
+static const struct config_schema sysctls = {
+	.type = CONFIG_MAP, .items = &string_sysctl_value,
+	.key_validator = config_valid_sysctl_name, .max_items = 1024 };
+
+static const struct config_schema list_san = {
+	.type = CONFIG_LIST, .items = &string_san, .unique_items = true, .max_items = 64 };
+static const struct config_field api_fields[] = {
+	{ "certSANs", &list_san, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema api = { .type = CONFIG_OBJECT, .fields = api_fields };
+
+static const struct config_field identity_fields[] = {
+	{ "ca", &string_certificate, true },
+	{ "cert", &string_certificate, true },
+	{ "key", &string_private_key, true },
+	{ NULL, NULL, false },
+};
+static const struct config_schema identity = { .type = CONFIG_OBJECT, .fields = identity_fields };
+
+static const struct config_schema string_disk = {
+	.type = CONFIG_STRING, .what = "a device path", .validator = config_valid_device_path };
+static const struct config_schema string_image = {
+	.type = CONFIG_STRING, .what = "an image reference", .validator = config_valid_image };
+static const struct config_field install_fields[] = {
+	{ "disk", &string_disk, true },
+	{ "image", &string_image, false },
+	{ "wipe", &boolean, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema install = { .type = CONFIG_OBJECT, .fields = install_fields };
+
+static bool valid_role(const char *value, struct config_check *check)
+{
+	if (strcmp(value, "controlplane") == 0 || strcmp(value, "worker") == 0)
+		return true;
+	snprintf(check->reason, sizeof check->reason, "is not a role (controlplane or worker)");
+	return false;
+}
+static const struct config_schema string_role = {
+	.type = CONFIG_STRING, .what = "a role", .validator = valid_role };
+
+static const struct config_field machine_spec_fields[] = {
+	{ "hostname", &string_hostname, false },
+	{ "role", &string_role, true },
+	{ "install", &install, false },
+	{ "network", &network, false },
+	{ "time", &time_settings, false },
+	{ "kernel", &kernel, false },
+	{ "sysctls", &sysctls, false },
+	{ "api", &api, false },
+	{ "identity", &identity, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema machine_spec = {
+	.type = CONFIG_OBJECT, .fields = machine_spec_fields };
+
+/* ---- documents ---- */
+
+static const struct config_schema string_api_version = {
+	.type = CONFIG_STRING, .what = "an apiVersion", .validator = config_valid_api_version };
+static const struct config_schema string_kind = { .type = CONFIG_STRING, .what = "a kind" };
+static const struct config_schema string_object_name = {
+	.type = CONFIG_STRING, .what = "a name", .validator = config_valid_object_name };
+static const struct config_field metadata_fields[] = {
+	{ "name", &string_object_name, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema metadata = { .type = CONFIG_OBJECT, .fields = metadata_fields };
+
+/* Every document has these four keys; only the spec differs by kind. */
+#define CONFIG_DOCUMENT_FIELDS(spec) \
+	{ "apiVersion", &string_api_version, true }, \
+	{ "kind", &string_kind, true }, \
+	{ "metadata", &metadata, false }, \
+	{ "spec", (spec), true }, \
+	{ NULL, NULL, false }
+
+static const struct config_field machine_config_fields[] = {
+	CONFIG_DOCUMENT_FIELDS(&machine_spec) };
+static const struct config_schema machine_config = {
+	.type = CONFIG_OBJECT, .fields = machine_config_fields };
+
+const struct config_kind config_kinds[] = {
+	{ "MachineConfig", &machine_config, true },
+	{ NULL, NULL, false },
+};
+
+const struct config_kind *config_kind_find(const char *name)
+{
+	for (const struct config_kind *kind = config_kinds; kind->name; kind++)
+		if (strcmp(kind->name, name) == 0)
+			return kind;
+	return NULL;
+}

@@ -1,0 +1,636 @@
+/* test_config.c - unit tests for lib/config: the README example decodes, a config decodes to
+ * the exact normalized JSON, every error kind with its exact path and line, all errors
+ * reported (and bounded), YAML syntax errors, several documents, aliases and limits, diff. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/config/config.h"
+
+#ifndef CONFIG_EXAMPLE
+#define CONFIG_EXAMPLE "lib/config/example.yaml"
+#endif
+#ifndef CONFIG_README
+#define CONFIG_README "lib/config/README.md"
+#endif
+
+static struct config_errors errs;
+static json_t *config;
+
+static int teardown(void **state)
+{
+	(void)state;
+	json_decref(config);
+	config = NULL;
+	config_errors_free(&errs);
+	return 0;
+}
+
+static int decode(const char *text)
+{
+	json_decref(config);
+	config = NULL;
+	return config_decode("config.yaml", text, strlen(text), &config, &errs);
+}
+
+static char *all_errors(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *stream = open_memstream(&text, &len);
+
+	assert_non_null(stream);
+	config_errors_print(stream, &errs);
+	fclose(stream);
+	return text;
+}
+
+/* The decode fails with exactly the lines in EXPECTED (each ending in "\n"). */
+static void assert_errors(const char *text, const char *expected)
+{
+	char *got;
+
+	assert_int_equal(decode(text), -1);
+	assert_null(config);
+	got = all_errors();
+	assert_string_equal(got, expected);
+	free(got);
+}
+
+#define HEAD "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\n"
+
+/* ---- valid configs ---- */
+
+static void test_example_decodes(void **state)
+{
+	const json_t *machine, *eth0;
+
+	(void)state;
+	assert_int_equal(config_decode_file(CONFIG_EXAMPLE, &config, &errs), 0);
+	assert_int_equal(errs.count, 0);
+	machine = config_find(config, "MachineConfig", NULL);
+	assert_non_null(machine);
+	assert_ptr_equal(machine, config_find(config, "MachineConfig", "node-1"));
+	assert_null(config_find(config, "MachineConfig", "node-2"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(machine, "spec"), "role")),
+			    "controlplane");
+	eth0 = json_array_get(json_object_get(json_object_get(json_object_get(machine, "spec"),
+							       "network"), "interfaces"), 0);
+	assert_true(json_is_integer(json_object_get(eth0, "mtu")));
+	assert_int_equal(json_integer_value(json_object_get(eth0, "mtu")), 9000);
+	assert_int_equal(json_array_size(json_object_get(eth0, "vlans")), 2);
+	assert_true(json_is_false(json_object_get(json_object_get(json_object_get(machine, "spec"),
+								  "install"), "wipe")));
+}
+
+/* The ```yaml block of README.md decodes too, and is the same config as example.yaml. */
+static void test_readme_example_decodes(void **state)
+{
+	char *readme = NULL, *start, *end;
+	size_t len = 0;
+	FILE *file = fopen(CONFIG_README, "r");
+	json_t *example;
+
+	(void)state;
+	assert_non_null(file);
+	assert_int_equal(getdelim(&readme, &len, '\0', file) > 0, 1);
+	fclose(file);
+	start = strstr(readme, "\n```yaml\n");
+	assert_non_null(start);
+	start += 9;
+	end = strstr(start, "\n```\n");
+	assert_non_null(end);
+	end[1] = '\0';
+	assert_int_equal(decode(start), 0);
+	free(readme);
+	assert_int_equal(config_decode_file(CONFIG_EXAMPLE, &example, &errs), 0);
+	assert_true(json_equal(config, example));
+	json_decref(example);
+}
+
+static void test_normalized_json(void **state)
+{
+	char *dumped;
+
+	(void)state;
+	assert_int_equal(decode(
+		"# keys out of order, values to normalize\n"
+		"spec:\n"
+		"  sysctls: {vm.swappiness: 10, net.ipv4.ip_forward: true}\n"
+		"  network:\n"
+		"    nameservers: ['2001:DB8:0:0::0001']\n"
+		"    interfaces:\n"
+		"      - dhcp: True\n"
+		"        mac: 52-54-00-AA-BB-CC\n"
+		"        mtu: +1500\n"
+		"        routes: [{metric: 0, to: '2001:db8:0::/48', via: 'FE80::1'}]\n"
+		"        vlans: [{id: 4094, dhcp: FALSE}]\n"
+		"  role: worker\n"
+		"  hostname: Node-7.Example\n"
+		"  time: {servers: [NTP.example.org, '::1']}\n"
+		"kind: MachineConfig\n"
+		"apiVersion: cairn.dev/v1alpha1\n"), 0);
+	dumped = json_dumps(config, JSON_COMPACT);
+	assert_string_equal(dumped,
+		"[{\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"MachineConfig\",\"spec\":{"
+		"\"hostname\":\"node-7.example\",\"role\":\"worker\",\"network\":{\"interfaces\":[{"
+		"\"mac\":\"52:54:00:aa:bb:cc\",\"dhcp\":true,\"routes\":[{\"to\":\"2001:db8::/48\","
+		"\"via\":\"fe80::1\",\"metric\":0}],\"mtu\":1500,\"vlans\":[{\"id\":4094,\"dhcp\":false}]}],"
+		"\"nameservers\":[\"2001:db8::1\"]},\"time\":{\"servers\":[\"ntp.example.org\",\"::1\"]},"
+		"\"sysctls\":{\"net.ipv4.ip_forward\":\"true\",\"vm.swappiness\":\"10\"}}}]");
+	free(dumped);
+}
+
+/* ---- one error of each kind, with its path and line ---- */
+
+static void test_error_out_of_range(void **state)
+{
+	(void)state;
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  network:\n"
+		"    interfaces:\n"
+		"      - name: eth0\n"
+		"        dhcp: true\n"
+		"      - name: eth1\n"
+		"        addresses:\n"
+		"          - 10.0.0.2/24\n"
+		"        routes:\n"
+		"          - to: default\n"
+		"            via: 10.0.0.1\n"
+		"        mtu: 70000\n",
+		"config.yaml:15: document 1 (MachineConfig): .spec.network.interfaces[1].mtu: "
+		"70000 is out of range 68..65535\n");
+	assert_int_equal(errs.count, 1);
+	assert_int_equal(errs.items[0].line, 15);
+	assert_int_equal(errs.items[0].document, 1);
+	assert_string_equal(errs.items[0].kind, "MachineConfig");
+	assert_string_equal(errs.items[0].path, ".spec.network.interfaces[1].mtu");
+	assert_string_equal(errs.items[0].message, "70000 is out of range 68..65535");
+}
+
+static void test_error_wrong_types(void **state)
+{
+	(void)state;
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  install: /dev/sda\n"
+		"  network:\n"
+		"    interfaces:\n"
+		"      - name: eth0\n"
+		"        mtu: abc\n"
+		"        dhcp: maybe\n"
+		"      - name: eth1\n"
+		"        mtu: \"1500\"\n"
+		"        dhcp: yes\n"
+		"        addresses: 10.0.0.1/24\n"
+		"  sysctls: [a]\n"
+		"  hostname:\n",
+		"config.yaml:5: document 1 (MachineConfig): .spec.install: expected a mapping, got \"/dev/sda\"\n"
+		"config.yaml:9: document 1 (MachineConfig): .spec.network.interfaces[0].mtu: expected an integer, got \"abc\"\n"
+		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].dhcp: expected true or false, got \"maybe\"\n"
+		"config.yaml:12: document 1 (MachineConfig): .spec.network.interfaces[1].mtu: expected an integer, got the string \"1500\"\n"
+		"config.yaml:13: document 1 (MachineConfig): .spec.network.interfaces[1].dhcp: expected true or false, got \"yes\"\n"
+		"config.yaml:14: document 1 (MachineConfig): .spec.network.interfaces[1].addresses: expected a list, got \"10.0.0.1/24\"\n"
+		"config.yaml:15: document 1 (MachineConfig): .spec.sysctls: expected a mapping, got a sequence\n"
+		"config.yaml:16: document 1 (MachineConfig): .spec.hostname: expected a hostname, got null\n");
+}
+
+static void test_error_unknown_and_duplicate_keys(void **state)
+{
+	(void)state;
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  hostnmae: a\n"
+		"  role: controlplane\n"
+		"  network:\n"
+		"    interfaces:\n"
+		"      - name: eth0\n"
+		"        vlan: []\n",
+		"config.yaml:5: document 1 (MachineConfig): .spec.hostnmae: unknown key (expected one of: "
+		"hostname, role, install, network, time, kernel, sysctls, api, identity)\n"
+		"config.yaml:6: document 1 (MachineConfig): .spec.role: duplicate key (first on line 4)\n"
+		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].vlan: unknown key "
+		"(expected one of: name, mac, dhcp, addresses, routes, mtu, vlans)\n");
+}
+
+static void test_error_missing_required(void **state)
+{
+	(void)state;
+	assert_errors(HEAD
+		"spec:\n"
+		"  hostname: node\n"
+		"  install: {image: x}\n"
+		"  network: {interfaces: [{name: eth0, routes: [{via: 10.0.0.1}], vlans: [{dhcp: true}]}]}\n",
+		"config.yaml:4: document 1 (MachineConfig): .spec: missing required key 'role'\n"
+		"config.yaml:5: document 1 (MachineConfig): .spec.install: missing required key 'disk'\n"
+		"config.yaml:6: document 1 (MachineConfig): .spec.network.interfaces[0].routes[0]: missing required key 'to'\n"
+		"config.yaml:6: document 1 (MachineConfig): .spec.network.interfaces[0].vlans[0]: missing required key 'id'\n");
+}
+
+static void test_error_invalid_values(void **state)
+{
+	(void)state;
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: boss\n"
+		"  hostname: -node\n"
+		"  install: {disk: sda, wipe: true}\n"
+		"  network:\n"
+		"    interfaces:\n"
+		"      - name: eth0\n"
+		"        addresses: [10.0.0.1/33, 10.0.0.300/24, 10.0.0.1, \"fe80::1/64\", \"fe80::1/64\"]\n"
+		"        routes:\n"
+		"          - {to: 10.1.0.1/16, via: 10.0.0.1}\n"
+		"          - {to: 10.2.0.0/16, via: \"fe80::1\"}\n"
+		"          - {to: default, via: gateway}\n"
+		"          - {via: 10.0.0.1, metric: -1}\n"
+		"        vlans: [{id: 0}, {id: 4095}, {mtu: 67}]\n"
+		"    nameservers: [1.1.1.1, 8.8.8.8, 9.9.9.9, 1.0.0.1]\n"
+		"  time: {servers: [\"1.2.3.999\", ntp..org]}\n"
+		"  kernel: {modules: [{name: \"bad name\", parameters: [\"a b\"]}, {parameters: []}]}\n"
+		"  sysctls: {net..ipv4: 1, kernel: 2, vm.swappiness: \"a\\nb\"}\n"
+		"  api: {certSANs: [\"*.example.org\", \"bad_name\"]}\n",
+		"config.yaml:4: document 1 (MachineConfig): .spec.role: \"boss\" is not a role (controlplane or worker)\n"
+		"config.yaml:5: document 1 (MachineConfig): .spec.hostname: \"-node\" is not a valid hostname (dot-separated labels of 1..63 letters, digits and '-', not starting or ending with '-')\n"
+		"config.yaml:6: document 1 (MachineConfig): .spec.install.disk: \"sda\" is not a device path (/dev/...)\n"
+		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].addresses[0]: \"10.0.0.1/33\" is not a CIDR: the prefix length is over 32\n"
+		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].addresses[1]: \"10.0.0.300/24\" is not a CIDR: the address is not an IP address\n"
+		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].addresses[2]: \"10.0.0.1\" is not a CIDR (expected ADDRESS/PREFIX, e.g. 10.0.0.5/24)\n"
+		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].addresses[4]: \"fe80::1/64\" is listed twice (first on line 10)\n"
+		"config.yaml:12: document 1 (MachineConfig): .spec.network.interfaces[0].routes[0].to: \"10.1.0.1/16\" has host bits set (the network is 10.1.0.0/16)\n"
+		"config.yaml:13: document 1 (MachineConfig): .spec.network.interfaces[0].routes[1].via: \"fe80::1\" is IPv6 but .to \"10.2.0.0/16\" is IPv4\n"
+		"config.yaml:14: document 1 (MachineConfig): .spec.network.interfaces[0].routes[2].via: \"gateway\" is not an IP address\n"
+		"config.yaml:15: document 1 (MachineConfig): .spec.network.interfaces[0].routes[3]: missing required key 'to'\n"
+		"config.yaml:15: document 1 (MachineConfig): .spec.network.interfaces[0].routes[3].metric: -1 is out of range 0..4294967295\n"
+		"config.yaml:16: document 1 (MachineConfig): .spec.network.interfaces[0].vlans[0].id: 0 is out of range 1..4094\n"
+		"config.yaml:16: document 1 (MachineConfig): .spec.network.interfaces[0].vlans[1].id: 4095 is out of range 1..4094\n"
+		"config.yaml:16: document 1 (MachineConfig): .spec.network.interfaces[0].vlans[2]: missing required key 'id'\n"
+		"config.yaml:16: document 1 (MachineConfig): .spec.network.interfaces[0].vlans[2].mtu: 67 is out of range 68..65535\n"
+		"config.yaml:17: document 1 (MachineConfig): .spec.network.nameservers: has 4 items, at most 3 are allowed\n"
+		"config.yaml:18: document 1 (MachineConfig): .spec.time.servers[0]: \"1.2.3.999\" is not an IP address or a hostname\n"
+		"config.yaml:18: document 1 (MachineConfig): .spec.time.servers[1]: \"ntp..org\" is not an IP address or a hostname\n"
+		"config.yaml:19: document 1 (MachineConfig): .spec.kernel.modules[0].name: \"bad name\" is not a module name (1..55 letters, digits, '_', '-')\n"
+		"config.yaml:19: document 1 (MachineConfig): .spec.kernel.modules[0].parameters[0]: \"a b\" is not a module parameter (NAME or NAME=VALUE, no whitespace)\n"
+		"config.yaml:19: document 1 (MachineConfig): .spec.kernel.modules[1]: missing required key 'name'\n"
+		"config.yaml:20: document 1 (MachineConfig): .spec.sysctls[\"net..ipv4\"]: \"net..ipv4\" is not a sysctl name (dotted, e.g. net.ipv4.ip_forward)\n"
+		"config.yaml:20: document 1 (MachineConfig): .spec.sysctls.kernel: \"kernel\" is not a sysctl name (dotted, e.g. net.ipv4.ip_forward)\n"
+		"config.yaml:20: document 1 (MachineConfig): .spec.sysctls[\"vm.swappiness\"]: \"a\\x0ab\" contains a line break or control character\n"
+		"config.yaml:21: document 1 (MachineConfig): .spec.api.certSANs[1]: \"bad_name\" is not an IP address, a DNS name or a *.DNS-NAME wildcard\n");
+}
+
+static void test_error_interface_match(void **state)
+{
+	(void)state;
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  network:\n"
+		"    interfaces:\n"
+		"      - name: eth0\n"
+		"      - name: eth0\n"
+		"      - mac: 52:54:00:AA:BB:CC\n"
+		"      - mac: 52-54-00-aa-bb-cc\n"
+		"      - name: eth1\n"
+		"        mac: 52:54:00:00:00:01\n"
+		"      - dhcp: true\n"
+		"      - mac: a\n"
+		"      - mac: 52:54:00:aa:bb\n",
+		"config.yaml:8: document 1 (MachineConfig): .spec.network.interfaces[1].name: \"eth0\" is already used by [0] (line 7)\n"
+		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[3].mac: \"52:54:00:aa:bb:cc\" is already used by [2] (line 9)\n"
+		"config.yaml:11: document 1 (MachineConfig): .spec.network.interfaces[4]: sets both 'name' and 'mac'; set exactly one\n"
+		"config.yaml:13: document 1 (MachineConfig): .spec.network.interfaces[5]: needs one of 'name' or 'mac'\n"
+		"config.yaml:14: document 1 (MachineConfig): .spec.network.interfaces[6].mac: \"a\" is not a MAC address (expected six hex pairs, aa:bb:cc:dd:ee:ff)\n"
+		"config.yaml:15: document 1 (MachineConfig): .spec.network.interfaces[7].mac: \"52:54:00:aa:bb\" is not a MAC address (expected six hex pairs, aa:bb:cc:dd:ee:ff)\n");
+}
+
+static void test_error_identity(void **state)
+{
+	(void)state;
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  identity:\n"
+		"    ca: |\n"
+		"      -----BEGIN CERTIFICATE-----\n"
+		"      QUJD\n"
+		"      -----END CERTIFICATE-----\n"
+		"    cert: not a certificate\n"
+		"    key: |\n"
+		"      -----BEGIN CERTIFICATE-----\n"
+		"      c2VjcmV0IGtleSBtYXRlcmlhbA==\n"
+		"      -----END CERTIFICATE-----\n",
+		"config.yaml:10: document 1 (MachineConfig): .spec.identity.cert: \"not a certificate\" is not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)\n"
+		"config.yaml:11: document 1 (MachineConfig): .spec.identity.key: the value is not one PEM private key block (-----BEGIN PRIVATE KEY----- ... -----END PRIVATE KEY-----)\n");
+	/* The key's content is never echoed. */
+	assert_null(strstr(errs.items[1].text, "c2Vj"));
+	assert_errors(HEAD "spec: {role: worker, identity: {ca: x}}\n",
+		"config.yaml:3: document 1 (MachineConfig): .spec.identity.ca: \"x\" is not a PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)\n"
+		"config.yaml:3: document 1 (MachineConfig): .spec.identity: missing required key 'cert'\n"
+		"config.yaml:3: document 1 (MachineConfig): .spec.identity: missing required key 'key'\n");
+}
+
+static void test_error_documents(void **state)
+{
+	(void)state;
+	assert_errors(
+		"apiVersion: cairn.dev/v1\n"
+		"kind: MachineConfig\n"
+		"spec: {role: worker}\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Machine\n"
+		"---\n"
+		"- not a mapping\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"metadata: {name: x}\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: MachineConfig\n"
+		"metadata: {name: Node_1, labels: {}}\n",
+		"config.yaml:1: document 1 (MachineConfig): .apiVersion: \"cairn.dev/v1\" is not a supported apiVersion (expected cairn.dev/v1alpha1)\n"
+		"config.yaml:6: document 2 (Machine): .kind: unknown kind \"Machine\" (expected MachineConfig)\n"
+		"config.yaml:8: document 3: .: expected a mapping (apiVersion, kind, spec), got a sequence\n"
+		"config.yaml:10: document 4: .: missing required key 'kind'\n"
+		"config.yaml:13: document 5 (MachineConfig): .: missing required key 'spec'\n"
+		"config.yaml:13: document 5 (MachineConfig): duplicate document: MachineConfig is also document 1 (line 1)\n"
+		"config.yaml:15: document 5 (MachineConfig): .metadata.labels: unknown key (expected one of: name)\n"
+		"config.yaml:15: document 5 (MachineConfig): .metadata.name: \"Node_1\" is not a name (lower-case letters, digits, '-', '.')\n");
+}
+
+static void test_error_duplicate_documents(void **state)
+{
+	(void)state;
+	assert_errors(
+		HEAD "metadata: {name: a}\nspec: {role: worker}\n"
+		"---\n"
+		HEAD "metadata: {name: a}\nspec: {role: worker}\n"
+		"---\n"
+		HEAD "metadata: {name: b}\nspec: {role: worker}\n",
+		"config.yaml:6: document 2 (MachineConfig): duplicate document: MachineConfig/a is also document 1 (line 1)\n"
+		"config.yaml:11: document 3 (MachineConfig): a config holds one MachineConfig; document 1 (line 1) is one already\n");
+	assert_null(errs.items[0].path);
+	assert_int_equal(errs.items[1].document, 3);
+}
+
+/* ---- many errors ---- */
+
+static void test_all_errors_reported(void **state)
+{
+	(void)state;
+	assert_int_equal(decode(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  hostname: a_b\n"
+		"  network:\n"
+		"    interfaces: [{name: eth0, mtu: 1}, {name: eth1, mtu: 2}, {name: eth2, mtu: 3}]\n"
+		"---\n"
+		HEAD
+		"metadata: {name: two}\n"
+		"spec: {role: nobody}\n"), -1);
+	assert_int_equal(errs.count, 6);
+	assert_int_equal(errs.items[0].line, 5);
+	assert_int_equal(errs.items[1].line, 7);
+	assert_string_equal(errs.items[3].path, ".spec.network.interfaces[2].mtu");
+	/* The second MachineConfig document is one too many (its first line is line 9). */
+	assert_int_equal(errs.items[4].document, 2);
+	assert_null(errs.items[4].path);
+	assert_int_equal(errs.items[4].line, 9);
+	assert_int_equal(errs.items[5].document, 2);
+	assert_string_equal(errs.items[5].path, ".spec.role");
+	assert_int_equal(errs.items[5].line, 12);
+}
+
+static void test_errors_bounded(void **state)
+{
+	char *text = NULL, *printed;
+	size_t len = 0;
+	FILE *stream = open_memstream(&text, &len);
+
+	(void)state;
+	fprintf(stream, HEAD "spec:\n  role: worker\n");
+	for (int i = 0; i < 150; i++)
+		fprintf(stream, "  unknown%d: 1\n", i);
+	fclose(stream);
+	assert_int_equal(decode(text), -1);
+	free(text);
+	assert_int_equal(errs.count, CONFIG_ERRORS_MAX);
+	assert_int_equal(errs.dropped, 50);
+	printed = all_errors();
+	assert_non_null(strstr(printed, "config.yaml:5: document 1 (MachineConfig): .spec.unknown0: unknown key"));
+	assert_non_null(strstr(printed, "\n... and 50 more errors\n"));
+	free(printed);
+}
+
+/* ---- YAML itself ---- */
+
+static void test_yaml_syntax_errors(void **state)
+{
+	(void)state;
+	assert_errors(HEAD "spec:\n  role: worker\n  hostname: [a\n",
+		"config.yaml:6: YAML syntax error: did not find expected ',' or ']' "
+		"(while parsing a flow sequence on line 5)\n");
+	assert_errors(HEAD "spec:\n  role: worker\n\thostname: a\n",
+		"config.yaml:5: YAML syntax error: found a tab character that violates indentation "
+		"(while scanning a plain scalar on line 4)\n");
+	/* Errors in the documents before the syntax error are reported too. */
+	assert_errors(HEAD "spec: {role: nobody}\n---\nkey: \"unterminated\n",
+		"config.yaml:3: document 1 (MachineConfig): .spec.role: \"nobody\" is not a role (controlplane or worker)\n"
+		"config.yaml:6: YAML syntax error: found unexpected end of stream "
+		"(while scanning a quoted scalar on line 5)\n");
+	assert_errors("a: \"\\x00 ok\"\nb: \x01\n",
+		"config.yaml:2: YAML syntax error: control characters are not allowed (byte 1)\n");
+	assert_errors("", "config.yaml: no documents\n");
+	assert_errors("# only a comment\n---\n", "config.yaml: no documents\n");
+}
+
+static void test_multiple_documents(void **state)
+{
+	(void)state;
+	assert_int_equal(decode(
+		"---\n"
+		"# an empty document is skipped but counted\n"
+		"---\n"
+		HEAD "metadata: {name: edge-1}\n"
+		"spec: {role: worker}\n"
+		"...\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Unknown\n"), -1);
+	assert_int_equal(errs.count, 1);
+	assert_string_equal(errs.items[0].text,
+		"config.yaml:11: document 3 (Unknown): .kind: unknown kind \"Unknown\" (expected MachineConfig)");
+	assert_int_equal(decode(
+		"---\n---\n" HEAD "metadata: {name: edge-1}\nspec: {role: worker}\n---\n"), 0);
+	assert_int_equal(json_array_size(config), 1);
+	assert_non_null(config_find(config, "MachineConfig", "edge-1"));
+	assert_non_null(config_find(config, "MachineConfig", NULL));
+	assert_null(config_find(config, "Network", NULL));
+
+	/* Fuzz finding: a tagged kind (decoded with an error) beside a second document. */
+	assert_errors("apiVersion: cairn.dev/v1alpha1\nkind: !!str MachineConfig\nspec: {role: worker}\n"
+		"---\n" HEAD "spec: {role: worker}\n",
+		"config.yaml:2: document 1 (MachineConfig): .kind: YAML tags are not supported (\"tag:yaml.org,2002:str\")\n"
+		"config.yaml:5: document 2 (MachineConfig): duplicate document: MachineConfig is also document 1 (line 1)\n");
+}
+
+static void test_aliases_rejected(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *stream = open_memstream(&text, &len);
+
+	(void)state;
+	/* A billion laughs: ten levels of ten aliases would expand to 10^10 strings. */
+	fprintf(stream, HEAD "l0: &l0 \"lol\"\n");
+	for (int level = 1; level < 10; level++) {
+		fprintf(stream, "l%d: &l%d [", level, level);
+		for (int i = 0; i < 10; i++)
+			fprintf(stream, "%s*l%d", i ? ", " : "", level - 1);
+		fprintf(stream, "]\n");
+	}
+	fprintf(stream, "spec: {role: worker, hostname: *l9}\n");
+	fclose(stream);
+	assert_int_equal(decode(text), -1);
+	free(text);
+	assert_int_equal(errs.count, 11);   /* l0..l9 unknown, and the alias */
+	assert_string_equal(errs.items[10].text,
+		"config.yaml:13: document 1 (MachineConfig): .spec.hostname: YAML aliases are not supported (*l9)");
+
+	assert_errors(HEAD "spec:\n  role: &r worker\n  hostname: !!str node\n"
+		"  sysctls: {<<: {}}\n",
+		"config.yaml:4: document 1 (MachineConfig): .spec.role: YAML anchors are not supported\n"
+		"config.yaml:5: document 1 (MachineConfig): .spec.hostname: YAML tags are not supported (\"tag:yaml.org,2002:str\")\n"
+		"config.yaml:6: document 1 (MachineConfig): .spec.sysctls[\"<<\"]: \"<<\" is not a sysctl name (dotted, e.g. net.ipv4.ip_forward)\n");
+}
+
+static void test_limits(void **state)
+{
+	char deep[200] = "a: ";
+	char *big;
+
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		strcat(deep, "[");
+	assert_int_equal(decode(deep), -1);
+	assert_string_equal(errs.items[0].text, "config.yaml:1: YAML nested deeper than 32 levels");
+
+	big = malloc(CONFIG_TEXT_MAX + 2);
+	assert_non_null(big);
+	memset(big, '#', CONFIG_TEXT_MAX + 1);
+	big[CONFIG_TEXT_MAX + 1] = '\0';
+	assert_int_equal(decode(big), -1);
+	free(big);
+	assert_string_equal(errs.items[0].text, "config.yaml: larger than 1048576 bytes");
+
+	assert_int_equal(config_decode_file("/nonexistent/config.yaml", &config, &errs), -1);
+	assert_string_equal(errs.items[0].text,
+		"/nonexistent/config.yaml: cannot open: No such file or directory");
+}
+
+/* ---- diff ---- */
+
+static json_t *decoded(const char *text)
+{
+	json_t *value = NULL;
+	struct config_errors local = { 0 };
+
+	if (config_decode("config.yaml", text, strlen(text), &value, &local) != 0)
+		config_errors_print(stderr, &local);
+	config_errors_free(&local);
+	assert_non_null(value);
+	return value;
+}
+
+static void test_diff(void **state)
+{
+	json_t *a, *b;
+	char *diff;
+
+	(void)state;
+	a = decoded(HEAD "metadata: {name: n1}\nspec:\n"
+		"  hostname: a\n  role: worker\n"
+		"  network: {interfaces: [{name: eth0, mtu: 1500}]}\n"
+		"  sysctls: {vm.swappiness: 10, net.core.somaxconn: 1024}\n"
+		"  identity:\n"
+		"    ca: \"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\"\n"
+		"    cert: \"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\"\n"
+		"    key: \"-----BEGIN PRIVATE KEY-----\\nT0xE\\n-----END PRIVATE KEY-----\\n\"\n");
+	b = decoded(HEAD "metadata: {name: n1}\nspec:\n"
+		"  hostname: b\n  role: worker\n"
+		"  network: {interfaces: [{name: eth0, mtu: 9000, dhcp: true}, {name: eth1}]}\n"
+		"  sysctls: {vm.swappiness: 10}\n"
+		"  time: {servers: [pool.ntp.org]}\n"
+		"  identity:\n"
+		"    ca: \"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\"\n"
+		"    cert: \"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\"\n"
+		"    key: \"-----BEGIN PRIVATE KEY-----\\nTkVX\\n-----END PRIVATE KEY-----\\n\"\n");
+	diff = config_diff(a, b);
+	assert_string_equal(diff,
+		"~ MachineConfig/n1 .spec.hostname: \"a\" -> \"b\"\n"
+		"~ MachineConfig/n1 .spec.network.interfaces[0].mtu: 1500 -> 9000\n"
+		"+ MachineConfig/n1 .spec.network.interfaces[0].dhcp: true\n"
+		"+ MachineConfig/n1 .spec.network.interfaces[1]: {\"name\":\"eth1\"}\n"
+		"- MachineConfig/n1 .spec.sysctls[\"net.core.somaxconn\"]: \"1024\"\n"
+		"~ MachineConfig/n1 .spec.identity.key: \"<redacted>\" -> \"<redacted>\"\n"
+		"+ MachineConfig/n1 .spec.time: {\"servers\":[\"pool.ntp.org\"]}\n");
+	free(diff);
+
+	diff = config_diff(b, b);
+	assert_string_equal(diff, "");
+	free(diff);
+
+	/* Whole documents: matched by kind and name; secrets redacted inside them too. */
+	json_t *empty = json_array();
+	diff = config_diff(a, empty);
+	assert_non_null(strstr(diff, "- MachineConfig/n1: {\"apiVersion\":\"cairn.dev/v1alpha1\""));
+	assert_non_null(strstr(diff, "\"key\":\"<redacted>\""));
+	assert_null(strstr(diff, "T0xE"));
+	free(diff);
+	json_decref(empty);
+
+	json_decref(a);
+	json_decref(b);
+	a = json_pack("{s:{s:s}}", "spec", "hostname", "a");
+	b = json_pack("{s:{s:s}}", "spec", "hostname", "b");
+	diff = config_diff_values(a, b);
+	assert_string_equal(diff, "~ .spec.hostname: \"a\" -> \"b\"\n");
+	free(diff);
+	json_decref(a);
+	json_decref(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_example_decodes, teardown),
+		cmocka_unit_test_teardown(test_readme_example_decodes, teardown),
+		cmocka_unit_test_teardown(test_normalized_json, teardown),
+		cmocka_unit_test_teardown(test_error_out_of_range, teardown),
+		cmocka_unit_test_teardown(test_error_wrong_types, teardown),
+		cmocka_unit_test_teardown(test_error_unknown_and_duplicate_keys, teardown),
+		cmocka_unit_test_teardown(test_error_missing_required, teardown),
+		cmocka_unit_test_teardown(test_error_invalid_values, teardown),
+		cmocka_unit_test_teardown(test_error_interface_match, teardown),
+		cmocka_unit_test_teardown(test_error_identity, teardown),
+		cmocka_unit_test_teardown(test_error_documents, teardown),
+		cmocka_unit_test_teardown(test_error_duplicate_documents, teardown),
+		cmocka_unit_test_teardown(test_all_errors_reported, teardown),
+		cmocka_unit_test_teardown(test_errors_bounded, teardown),
+		cmocka_unit_test_teardown(test_yaml_syntax_errors, teardown),
+		cmocka_unit_test_teardown(test_multiple_documents, teardown),
+		cmocka_unit_test_teardown(test_aliases_rejected, teardown),
+		cmocka_unit_test_teardown(test_limits, teardown),
+		cmocka_unit_test_teardown(test_diff, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
