@@ -22,10 +22,11 @@ HOST_PACKAGES := build-essential musl-tools libcmocka-dev clang libclang-rt-14-d
 	xorriso grub-pc-bin grub-efi-amd64-bin grub-common mtools dosfstools \
 	squashfs-tools cpio zstd xz-utils kmod binutils file \
 	socat jq python3 ca-certificates debian-archive-keyring \
-	libjansson-dev libyaml-dev
+	libjansson-dev libyaml-dev libgnutls28-dev libmicrohttpd-dev libcurl4-gnutls-dev gnutls-bin curl
 
 include init/init.mk
 include $(sort $(wildcard lib/*/*.mk))
+include $(sort $(wildcard services/*/*.mk ctl/*.mk))
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include image/image.mk
