@@ -1,0 +1,34 @@
+# ctl/ctl.mk - cairnctl, the command-line client: $(OUT)/cairnctl (optimized, linked with
+# $(BUILD)/lib/libcairnconfig.a), $(BUILD)/cairnctl-host (the same sources under ASan/UBSan,
+# which tests/unit/test_ctl.c runs), and the explicit rule of $(BUILD)/unit/test_ctl.
+# Included by the top Makefile after lib/config/config.mk and before tests/unit/unit.mk.
+
+OUT ?= out
+BUILD ?= build
+CC ?= gcc
+
+CTL_SRCS := $(sort $(wildcard ctl/*.c))
+CTL_HDRS := $(sort $(wildcard ctl/*.h))
+CTL_VERSION := 0.1.0
+CTL_LIBS := -lgnutls -lyaml -ljansson
+CTL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config \
+	-DCAIRN_VERSION='"$(CTL_VERSION)"'
+CTL_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(OUT)/cairnctl: $(CTL_SRCS) $(CTL_HDRS) $(BUILD)/lib/libcairnconfig.a
+	@mkdir -p $(OUT)
+	$(CC) $(CTL_CFLAGS) -O2 -o $@ $(CTL_SRCS) $(BUILD)/lib/libcairnconfig.a $(CTL_LIBS)
+
+$(BUILD)/cairnctl-host: $(CTL_SRCS) $(CTL_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CTL_CFLAGS) -O1 $(CTL_SAN) -o $@ $(CTL_SRCS) $(CONFIG_SRCS) $(CTL_LIBS)
+
+# Explicit, so it wins over unit.mk's pattern rule; it depends on the binary it runs.
+$(BUILD)/unit/test_ctl: tests/unit/test_ctl.c $(BUILD)/cairnctl-host $(CONFIG_SRCS) $(CONFIG_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
+		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
+		-o $@ tests/unit/test_ctl.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+
+.PHONY: cairnctl
+cairnctl: $(OUT)/cairnctl

@@ -1,0 +1,521 @@
+/* gen_config.c - `cairnctl gen config CLUSTER --nodes NAME=ADDR,...`: the cluster PKI, a
+ * cairnconfig for the admin, and one MachineConfig per node, patched and validated.
+ *
+ * Everything is made and checked in memory first; only then are the files written (each
+ * atomically), so a refused patch or an existing file leaves the folder as it was. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "files.h"
+#include "pki.h"
+#include "yaml_json.h"
+
+#define NAME_MAX_LEN 63
+
+struct node {
+	char *name;
+	char *address;   /* as given: HOST, HOST:PORT, [IPV6]:PORT or IPV6 */
+	char *host;      /* the address without its port */
+	const char *role;
+	char *cert_pem, *key_pem;
+};
+
+struct patch {
+	const char *path;
+	json_t *value;
+	json_t *lines;   /* path -> line in the patch file */
+};
+
+struct gen {
+	const char *cluster;
+	const char *out_dir;
+	struct node *nodes;
+	size_t node_count;
+	struct patch *patches;
+	size_t patch_count;
+	bool force;
+};
+
+static const char cmd[] = "gen config";
+
+/* A node or cluster name: lower-case letters, digits and '-', not at either end. */
+static bool valid_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len > 0 && len <= NAME_MAX_LEN &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == len &&
+	       s[0] != '-' && s[len - 1] != '-' && strspn(s, "0123456789") != len;
+}
+
+static bool valid_host(const char *host)
+{
+	unsigned char ip[16];
+	size_t len = strlen(host);
+
+	if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+		return true;
+	return len > 0 && len <= 253 && strspn(host, "abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len && host[0] != '.' &&
+	       host[0] != '-';
+}
+
+/* ADDR's host part, malloc()ed, or NULL when ADDR is not HOST[:PORT] / [IPV6]:PORT. */
+static char *address_host(const char *addr)
+{
+	const char *colon = strchr(addr, ':'), *port = NULL;
+	char *host;
+
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+		if (!end || (end[1] != '\0' && end[1] != ':'))
+			return NULL;
+		host = strndup(addr + 1, (size_t)(end - addr - 1));
+		port = end[1] == ':' ? end + 2 : NULL;
+	} else if (colon && strchr(colon + 1, ':')) {
+		host = strdup(addr);                       /* a bare IPv6 address */
+	} else if (colon) {
+		host = strndup(addr, (size_t)(colon - addr));
+		port = colon + 1;
+	} else {
+		host = strdup(addr);
+	}
+	if (!host)
+		return NULL;
+	if (port) {
+		char *end;
+		long value = strtol(port, &end, 10);
+		if (!isdigit((unsigned char)port[0]) || *end || value < 1 || value > 65535) {
+			free(host);
+			return NULL;
+		}
+	}
+	if (!valid_host(host)) {
+		free(host);
+		return NULL;
+	}
+	return host;
+}
+
+static struct node *find_node(struct gen *g, const char *name)
+{
+	for (size_t i = 0; i < g->node_count; i++)
+		if (strcmp(g->nodes[i].name, name) == 0)
+			return &g->nodes[i];
+	return NULL;
+}
+
+/* One --nodes argument: NAME=ADDR[,NAME=ADDR...]. */
+static int add_nodes(struct gen *g, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *item;
+	int status = CTL_EXIT_OK;
+
+	if (!copy)
+		return ctl_error(cmd, "out of memory"), CTL_EXIT_FAIL;
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '='), *host;
+		struct node *grown;
+		if (!eq) {
+			status = ctl_usage_error(cmd, "--nodes: '%s' is not NAME=ADDRESS", item);
+			break;
+		}
+		*eq = '\0';
+		if (!valid_name(item)) {
+			status = ctl_usage_error(cmd, "--nodes: node name '%s' is not 1..63 of a-z, "
+						 "0-9 and '-' (not at either end)", item);
+			break;
+		}
+		if (find_node(g, item)) {
+			status = ctl_usage_error(cmd, "--nodes: node '%s' is named twice", item);
+			break;
+		}
+		host = address_host(eq + 1);
+		if (!host) {
+			status = ctl_usage_error(cmd, "--nodes: '%s' is not HOST, HOST:PORT or "
+						 "[IPV6]:PORT", eq + 1);
+			break;
+		}
+		grown = realloc(g->nodes, (g->node_count + 1) * sizeof *g->nodes);
+		if (!grown) {
+			free(host);
+			status = (ctl_error(cmd, "out of memory"), CTL_EXIT_FAIL);
+			break;
+		}
+		g->nodes = grown;
+		g->nodes[g->node_count++] = (struct node){ .name = strdup(item),
+			.address = strdup(eq + 1), .host = host };
+	}
+	free(copy);
+	return status;
+}
+
+static int set_role(struct gen *g, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct node *node;
+	char *name;
+
+	if (!eq)
+		return ctl_usage_error(cmd, "--role: '%s' is not NAME=controlplane|worker", arg);
+	name = strndup(arg, (size_t)(eq - arg));
+	node = name ? find_node(g, name) : NULL;
+	if (!node) {
+		ctl_usage_error(cmd, "--role: no node '%s' in --nodes",
+				name ? name : "");
+		free(name);
+		return CTL_EXIT_USAGE;
+	}
+	free(name);
+	if (strcmp(eq + 1, "controlplane") == 0)
+		node->role = "controlplane";
+	else if (strcmp(eq + 1, "worker") == 0)
+		node->role = "worker";
+	else
+		return ctl_usage_error(cmd, "--role: '%s' is not controlplane or worker", eq + 1);
+	return CTL_EXIT_OK;
+}
+
+static int load_patch(struct gen *g, const char *path)
+{
+	char err[YAML_JSON_ERROR_MAX];
+	struct patch *grown, patch = { .path = path };
+	size_t len;
+	char *text = file_read(path, CONFIG_TEXT_MAX, &len);
+
+	if (!text)
+		return ctl_error(cmd, "--patch %s: %s", path, strerror(errno)), CTL_EXIT_FAIL;
+	if (yaml_to_json(path, text, len, &patch.value, &patch.lines, err) < 0) {
+		free(text);
+		return ctl_error(cmd, "--patch %s", err), CTL_EXIT_FAIL;
+	}
+	free(text);
+	if (!json_is_object(patch.value)) {
+		json_decref(patch.value);
+		json_decref(patch.lines);
+		return ctl_error(cmd, "--patch %s: not a mapping", path), CTL_EXIT_FAIL;
+	}
+	grown = realloc(g->patches, (g->patch_count + 1) * sizeof *g->patches);
+	if (!grown) {
+		json_decref(patch.value);
+		json_decref(patch.lines);
+		return ctl_error(cmd, "out of memory"), CTL_EXIT_FAIL;
+	}
+	g->patches = grown;
+	g->patches[g->patch_count++] = patch;
+	return CTL_EXIT_OK;
+}
+
+static void gen_free(struct gen *g)
+{
+	for (size_t i = 0; i < g->node_count; i++) {
+		free(g->nodes[i].name);
+		free(g->nodes[i].address);
+		free(g->nodes[i].host);
+		free(g->nodes[i].cert_pem);
+		free(g->nodes[i].key_pem);
+	}
+	free(g->nodes);
+	for (size_t i = 0; i < g->patch_count; i++) {
+		json_decref(g->patches[i].value);
+		json_decref(g->patches[i].lines);
+	}
+	free(g->patches);
+}
+
+/* The line in PATCH of the longest prefix of PATH it sets (cut at '.' or '['), or 0. */
+static unsigned patch_line(const struct patch *patch, const char *path)
+{
+	char prefix[1024];
+	size_t len;
+
+	if (!path || (len = strlen(path)) >= sizeof prefix)
+		return 0;
+	memcpy(prefix, path, len + 1);
+	for (;;) {
+		json_t *line = json_object_get(patch->lines, prefix);
+		if (line)
+			return (unsigned)json_integer_value(line);
+		if (len == 0)
+			return 0;
+		do
+			len--;
+		while (len > 0 && path[len] != '.' && path[len] != '[');
+		prefix[len] = '\0';
+	}
+}
+
+/* Prints lib/config's errors about a patched node config, naming the patch and its lines. */
+static void print_patch_errors(const struct patch *patch, const char *node_file,
+			       const struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->count; i++) {
+		const struct config_error *e = &errs->items[i];
+		unsigned line = patch_line(patch, e->path);
+		if (line)
+			fprintf(stderr, "%s:%u: ", patch->path, line);
+		else
+			fprintf(stderr, "%s: ", patch->path);
+		fprintf(stderr, "on %s: document %u (%s): %s%s%s\n", node_file, e->document,
+			e->kind ? e->kind : "?", e->path ? e->path : "", e->path ? ": " : "",
+			e->message);
+	}
+	if (errs->dropped)
+		fprintf(stderr, "... and %zu more errors\n", errs->dropped);
+}
+
+static json_t *machine_config(const struct gen *g, const struct node *node, const char *ca_pem)
+{
+	json_t *sans = json_pack("[s]", node->name);
+
+	if (sans && strcmp(node->host, node->name) != 0)
+		json_array_append_new(sans, json_string(node->host));
+	(void)g;
+	return json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:{s:[{s:s, s:b}]}, s:{s:o}, "
+			 "s:{s:s, s:s, s:s}}}",
+			 "apiVersion", CONFIG_API_VERSION, "kind", "MachineConfig",
+			 "metadata", "name", node->name,
+			 "spec", "hostname", node->name, "role", node->role,
+			 "network", "interfaces", "name", "eth0", "dhcp", 1,
+			 "api", "certSANs", sans,
+			 "identity", "ca", ca_pem, "cert", node->cert_pem, "key", node->key_pem);
+}
+
+/* The node's config: generated, patched, validated after each patch, as YAML. NULL after
+ * printing why. */
+static char *node_config_yaml(const struct gen *g, const struct node *node, const char *ca_pem)
+{
+	struct config_errors errs = { 0 };
+	json_t *doc = machine_config(g, node, ca_pem), *decoded = NULL;
+	char *file_name = NULL, *yaml = NULL, *header = NULL;
+
+	if (!doc || asprintf(&file_name, "%s.yaml", node->name) < 0) {
+		file_name = NULL;
+		ctl_error(cmd, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i <= g->patch_count; i++) {
+		const struct patch *patch = i ? &g->patches[i - 1] : NULL;
+		if (patch && !(doc = json_merge_patch(doc, patch->value))) {
+			ctl_error(cmd, "out of memory");
+			goto out;
+		}
+		free(yaml);
+		yaml = json_to_yaml(doc, NULL);
+		if (!yaml) {
+			ctl_error(cmd, "out of memory");
+			goto out;
+		}
+		json_decref(decoded);
+		decoded = NULL;
+		if (config_decode(patch ? patch->path : file_name, yaml, strlen(yaml), &decoded,
+				  &errs) < 0) {
+			if (patch) {
+				print_patch_errors(patch, file_name, &errs);
+				ctl_error(cmd, "--patch %s: makes %s invalid; nothing written",
+					  patch->path, file_name);
+			} else {
+				config_errors_print(stderr, &errs);
+				ctl_error(cmd, "%s: the generated config is invalid", file_name);
+			}
+			free(yaml);
+			yaml = NULL;
+			goto out;
+		}
+	}
+	free(yaml);
+	yaml = NULL;
+	if (asprintf(&header, "# Cairn MachineConfig of node %s in cluster %s, made by "
+		     "cairnctl gen config.\n# It holds the node's private key: keep it secret.\n",
+		     node->name, g->cluster) < 0) {
+		header = NULL;
+		ctl_error(cmd, "out of memory");
+		goto out;
+	}
+	yaml = json_to_yaml(json_array_get(decoded, 0), header);
+	if (!yaml)
+		ctl_error(cmd, "out of memory");
+out:
+	free(header);
+	free(file_name);
+	json_decref(doc);
+	json_decref(decoded);
+	config_errors_free(&errs);
+	return yaml;
+}
+
+/* The admin's client file (format: ctl/README.md). */
+static char *cairnconfig_yaml(const struct gen *g, const char *ca_pem, const char *cert_pem,
+			      const char *key_pem)
+{
+	json_t *endpoints = json_array(), *nodes = json_object(), *root;
+	char *yaml = NULL;
+
+	for (size_t i = 0; endpoints && nodes && i < g->node_count; i++) {
+		json_array_append_new(endpoints, json_string(g->nodes[i].address));
+		json_object_set_new(nodes, g->nodes[i].name, json_string(g->nodes[i].address));
+	}
+	root = json_pack("{s:s, s:{s:{s:o, s:o, s:s, s:s, s:s}}}", "context", g->cluster,
+			 "contexts", g->cluster, "endpoints", endpoints, "nodes", nodes,
+			 "ca", ca_pem, "cert", cert_pem, "key", key_pem);
+	if (root)
+		yaml = json_to_yaml(root, "# cairnctl client config (see ctl/README.md). It holds "
+				    "the admin's private key: keep it secret.\n");
+	json_decref(root);
+	return yaml;
+}
+
+static int out_file_set(struct out_file *file, const char *dir, const char *name,
+			mode_t mode)
+{
+	file->path = path_join(dir, name);
+	file->mode = mode;
+	return file->path ? 0 : -1;
+}
+
+static int parse_args(struct gen *g, struct ctl_globals *globals, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "nodes", required_argument, NULL, 'n' },   /* before the global --nodes */
+		{ "role", required_argument, NULL, 'r' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "patch", required_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'F' },
+		CTL_GLOBAL_LONG_OPTIONS,
+		{ 0 },
+	};
+	const char **roles = calloc((size_t)argc + 1, sizeof *roles);
+	const char **patches = calloc((size_t)argc + 1, sizeof *patches);
+	size_t role_count = 0, patch_count = 0;
+	int c, rc = CTL_EXIT_OK;
+
+	if (!roles || !patches) {
+		free(roles);
+		free(patches);
+		return ctl_error(cmd, "out of memory"), CTL_EXIT_FAIL;
+	}
+	optind = 0;
+	opterr = 0;
+	while (rc == CTL_EXIT_OK &&
+	       (c = getopt_long(argc, argv, CTL_GLOBAL_SHORT_OPTIONS, options, NULL)) != -1) {
+		switch (c) {
+		case 'n': rc = add_nodes(g, optarg); break;
+		case 'r': roles[role_count++] = optarg; break;
+		case 'O': g->out_dir = optarg; break;
+		case 'p': patches[patch_count++] = optarg; break;
+		case 'F': g->force = true; break;
+		default: rc = ctl_global_option(globals, c, optarg, argv); break;
+		}
+	}
+	if (rc == CTL_EXIT_OK && g->node_count == 0 && globals->nodes)   /* cairnctl -n ... gen */
+		for (char **n = globals->nodes; rc == CTL_EXIT_OK && *n; n++)
+			rc = add_nodes(g, *n);
+	if (rc == CTL_EXIT_OK) {
+		if (optind >= argc)
+			rc = ctl_usage_error(cmd, "missing CLUSTER_NAME");
+		else if (optind + 1 < argc)
+			rc = ctl_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+		else if (!valid_name(argv[optind]))
+			rc = ctl_usage_error(cmd, "cluster name '%s' is not 1..63 of a-z, 0-9 and "
+					     "'-' (not at either end)", argv[optind]);
+		else if (g->node_count == 0)
+			rc = ctl_usage_error(cmd, "no nodes (--nodes NAME=ADDRESS,...)");
+		else
+			g->cluster = argv[optind];
+	}
+	for (size_t i = 0; rc == CTL_EXIT_OK && i < role_count; i++)
+		rc = set_role(g, roles[i]);
+	for (size_t i = 0; rc == CTL_EXIT_OK && i < patch_count; i++)
+		rc = load_patch(g, patches[i]);
+	free(roles);
+	free(patches);
+	return rc;
+}
+
+int ctl_cmd_gen_config(struct ctl_globals *globals, int argc, char **argv)
+{
+	struct gen g = { .out_dir = "." };
+	struct pki_ca ca = { 0 };
+	char err[PKI_ERROR_MAX], *admin_cert = NULL, *admin_key = NULL;
+	size_t file_count = 0;
+	struct out_file *files = NULL;
+	bool any_controlplane = false;
+	int status = parse_args(&g, globals, argc, argv);
+
+	if (status != CTL_EXIT_OK) {
+		gen_free(&g);
+		return status == CTL_DONE ? CTL_EXIT_OK : status;
+	}
+	status = CTL_EXIT_FAIL;
+	for (size_t i = 0; i < g.node_count; i++)
+		any_controlplane |= g.nodes[i].role && strcmp(g.nodes[i].role, "controlplane") == 0;
+	for (size_t i = 0; i < g.node_count; i++)
+		if (!g.nodes[i].role)
+			g.nodes[i].role = i == 0 && !any_controlplane ? "controlplane" : "worker";
+
+	/* Files: ca.crt, ca.key, cairnconfig, then NODE.yaml each. */
+	files = calloc(3 + g.node_count, sizeof *files);
+	if (!files)
+		goto oom;
+	file_count = 3 + g.node_count;
+	if (out_file_set(&files[0], g.out_dir, "ca.crt", 0644) < 0 ||
+	    out_file_set(&files[1], g.out_dir, "ca.key", 0600) < 0 ||
+	    out_file_set(&files[2], g.out_dir, "cairnconfig", 0600) < 0)
+		goto oom;
+	for (size_t i = 0; i < g.node_count; i++) {
+		char name[NAME_MAX_LEN + 8];
+		snprintf(name, sizeof name, "%s.yaml", g.nodes[i].name);
+		if (out_file_set(&files[3 + i], g.out_dir, name, 0600) < 0)
+			goto oom;
+	}
+	if (out_files_check(cmd, files, file_count, g.force) < 0)
+		goto out;
+
+	if (pki_ca_generate(g.cluster, &ca, err) < 0 ||
+	    pki_ca_export(&ca, &files[0].data, &files[1].data, err) < 0 ||
+	    pki_issue(&ca, &(struct pki_request){ .common_name = "admin",
+			    .organization = "cairn:admin", .client = true,
+			    .days = PKI_CLIENT_DAYS }, &admin_cert, &admin_key, err) < 0) {
+		ctl_error(cmd, "%s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < g.node_count; i++) {
+		struct node *node = &g.nodes[i];
+		const char *sans[] = { node->name, node->host, NULL };
+		if (strcmp(node->name, node->host) == 0)
+			sans[1] = NULL;
+		if (pki_issue(&ca, &(struct pki_request){ .common_name = node->name,
+				    .organization = PKI_ORG_NODE, .sans = sans, .server = true,
+				    .client = true, .days = PKI_NODE_DAYS },
+			      &node->cert_pem, &node->key_pem, err) < 0) {
+			ctl_error(cmd, "node %s: %s", node->name, err);
+			goto out;
+		}
+		files[3 + i].data = node_config_yaml(&g, node, files[0].data);
+		if (!files[3 + i].data)
+			goto out;
+	}
+	files[2].data = cairnconfig_yaml(&g, files[0].data, admin_cert, admin_key);
+	if (!files[2].data)
+		goto oom;
+	if (out_files_write(cmd, g.out_dir, files, file_count) < 0)
+		goto out;
+	status = CTL_EXIT_OK;
+	goto out;
+oom:
+	ctl_error(cmd, "out of memory");
+out:
+	out_files_free(files, file_count);
+	free(files);
+	free(admin_cert);
+	free(admin_key);
+	pki_ca_free(&ca);
+	gen_free(&g);
+	return status;
+}
