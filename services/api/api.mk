@@ -1,0 +1,43 @@
+# services/api/api.mk - cairnd, the mTLS API server: $(OUT)/cairnd, the sanitizer build
+# $(BUILD)/cairnd-host for the tests, the unit test and the fuzz harness. Included by the top
+# Makefile after lib/*/*.mk and before tests/unit/unit.mk.
+
+OUT ?= out
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+
+API_SRCS := $(sort $(wildcard services/api/*.c))
+API_HDRS := $(sort $(wildcard services/api/*.h))
+# cairnd without main(), for the tests; init/cmdline.c reads the kernel command line
+API_LIB_SRCS := $(filter-out services/api/main.c,$(API_SRCS)) init/cmdline.c
+API_LIBS := -lmicrohttpd -lgnutls -ljansson -lyaml
+API_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config
+API_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(OUT)/cairnd: $(API_SRCS) $(API_HDRS) init/cmdline.c init/cmdline.h $(BUILD)/lib/libcairnconfig.a
+	@mkdir -p $(OUT)
+	$(CC) $(API_CFLAGS) -O2 -o $@ $(API_SRCS) init/cmdline.c $(BUILD)/lib/libcairnconfig.a $(API_LIBS)
+
+$(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) init/cmdline.c init/cmdline.h $(CONFIG_SRCS) $(CONFIG_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(API_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) init/cmdline.c $(CONFIG_SRCS) $(API_LIBS)
+
+# Drives the real $(BUILD)/cairnd-host and $(BUILD)/init-host with curl and certtool.
+$(BUILD)/unit/test_api: tests/unit/test_api.c $(API_LIB_SRCS) $(API_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) \
+		$(BUILD)/cairnd-host $(BUILD)/init-host
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(API_CFLAGS) -O1 $(API_SAN) -Iservices/api \
+		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
+		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
+		-o $@ tests/unit/test_api.c $(API_LIB_SRCS) $(CONFIG_SRCS) -lcmocka $(API_LIBS)
+
+FUZZ_NAMES += api_routes
+$(BUILD)/fuzz/fuzz_api_routes: tests/fuzz/fuzz_api_routes.c $(API_LIB_SRCS) $(API_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS)
+	@mkdir -p $(BUILD)/fuzz
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Ilib/config -Iservices/api \
+		-o $@ tests/fuzz/fuzz_api_routes.c $(API_LIB_SRCS) $(CONFIG_SRCS) $(API_LIBS)
+
+.PHONY: cairnd
+cairnd: $(OUT)/cairnd

@@ -1,0 +1,362 @@
+/* server.c - the HTTPS server: libmicrohttpd over GnuTLS, TLS 1.3 only, one thread driven
+ * by server_run(). Admits each request (maintenance rule, client certificate, route, role,
+ * body size) before reading its body, collects the body, calls the route's handler, and
+ * restarts the daemon on the same listen socket when an apply changed the identity. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <config.h>
+#include <microhttpd.h>
+
+#include "server.h"
+
+struct request_state {
+	const struct api_route *route;
+	enum api_role role;
+	char *body;               /* NUL-terminated */
+	size_t len;
+	bool rejected;            /* a response was queued on admission */
+	bool reload_after;        /* the handler asked for a new identity */
+};
+
+int server_parse_listen(const char *text, struct sockaddr_storage *addr)
+{
+	char host[64];
+	const char *colon = strrchr(text, ':'), *start = text;
+	size_t host_len;
+	char *end;
+	unsigned long port;
+
+	if (!colon)
+		return -1;
+	host_len = (size_t)(colon - text);
+	if (text[0] == '[') {
+		if (host_len < 2 || text[host_len - 1] != ']')
+			return -1;
+		start = text + 1;
+		host_len -= 2;
+	}
+	if (host_len == 0 || host_len >= sizeof host)
+		return -1;
+	memcpy(host, start, host_len);
+	host[host_len] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end || errno || port == 0 || port > 65535)
+		return -1;
+	memset(addr, 0, sizeof *addr);
+	struct sockaddr_in *in4 = (struct sockaddr_in *)addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+	if (text[0] != '[' && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		return 0;
+	}
+	if (text[0] == '[' && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		return 0;
+	}
+	return -1;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL, *line = NULL;
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	if (!text || asprintf(&line, "%s\n", text) < 0) {
+		free(text);
+		return MHD_NO;
+	}
+	free(text);
+	response = MHD_create_response_from_buffer(strlen(line), line, MHD_RESPMEM_MUST_FREE);
+	if (!response) {
+		free(line);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	result = MHD_queue_response(conn, status, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct request_state *state,
+				  unsigned status, const char *error, json_t *details)
+{
+	struct api_reply reply = { 0, NULL };
+	enum MHD_Result result;
+
+	state->rejected = true;
+	reply_error(&reply, status, error, details);
+	result = send_json(conn, reply.status, reply.body);
+	json_decref(reply.body);
+	return result;
+}
+
+/* The role of the connection's client certificate, or an error response. */
+static enum MHD_Result admit_secure(struct MHD_Connection *conn, struct request_state *state,
+				    const char *method, const char *url)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_datum_t detail;
+	const char *error;
+	unsigned status;
+	char message[160];
+
+	state->role = auth_peer_role(info ? (gnutls_session_t)info->tls_session : NULL, &status,
+				     &error, &detail);
+	if (state->role == ROLE_NONE) {
+		json_t *details = json_array();
+		if (detail.data)
+			json_array_append_new(details, json_string((const char *)detail.data));
+		gnutls_free(detail.data);
+		return send_error(conn, state, status, error, details);
+	}
+	state->route = route_find(method, url, &status);
+	if (!state->route)
+		return send_error(conn, state, status,
+				  status == 404 ? "no such endpoint" : "method not allowed", NULL);
+	if (state->role < state->route->role) {
+		snprintf(message, sizeof message, "role %s may not call %s %s (needs %s)",
+			 role_name(state->role), method, url, role_name(state->route->role));
+		return send_error(conn, state, 403, message, NULL);
+	}
+	return MHD_YES;
+}
+
+/* First call of a request: decide before reading any body. */
+static enum MHD_Result admit(struct api_server *server, struct MHD_Connection *conn,
+			     struct request_state *state, const char *method, const char *url)
+{
+	const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned status;
+
+	if (server->maintenance) {
+		state->route = route_find(method, url, &status);
+		if (!state->route || !state->route->maintenance)
+			return send_error(conn, state, 403,
+					  "node is in maintenance mode: only POST /v1/config is accepted",
+					  NULL);
+	} else {
+		enum MHD_Result result = admit_secure(conn, state, method, url);
+		if (result != MHD_YES || state->rejected)
+			return result;
+	}
+	if (length && strtoull(length, NULL, 10) > API_BODY_MAX)
+		return send_error(conn, state, 413, "request body too large (limit 1 MiB)", NULL);
+	return MHD_YES;
+}
+
+/* A query argument: NULL when absent, "" when given without a value. */
+static const char *query_value(struct MHD_Connection *conn, const char *key)
+{
+	const char *value = NULL;
+	size_t size = 0;
+
+	if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &value,
+					  &size) != MHD_YES)
+		return NULL;
+	return value ? value : "";
+}
+
+static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection *conn,
+				struct request_state *state, const char *method, const char *url)
+{
+	struct api_request req = {
+		.method = method, .path = url,
+		.mode = query_value(conn, "mode"), .dry_run = query_value(conn, "dry_run"),
+		.body = state->body ? state->body : "", .body_len = state->len, .role = state->role,
+	};
+	struct api_reply reply = { 500, NULL };
+	enum MHD_Result result;
+
+	server->reload_pending = false;
+	state->route->handler(server, &req, &reply);
+	state->reload_after = server->reload_pending;
+	server->reload_pending = false;
+	if (!reply.body)
+		reply_error(&reply, 500, "out of memory", NULL);
+	result = send_json(conn, reply.status, reply.body);
+	json_decref(reply.body);
+	return result;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct api_server *server = cls;
+	struct request_state *state = *con_cls;
+
+	(void)version;
+	if (!state) {
+		state = calloc(1, sizeof *state);
+		if (!state)
+			return MHD_NO;
+		*con_cls = state;
+		return admit(server, conn, state, method, url);
+	}
+	if (state->rejected) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t size = *upload_data_size;
+		char *grown;
+
+		if (size > API_BODY_MAX - state->len)   /* chunked upload past the limit */
+			return MHD_NO;
+		grown = realloc(state->body, state->len + size + 1);
+		if (!grown)
+			return MHD_NO;
+		memcpy(grown + state->len, upload_data, size);
+		state->body = grown;
+		state->len += size;
+		state->body[state->len] = '\0';
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(server, conn, state, method, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode code)
+{
+	struct api_server *server = cls;
+	struct request_state *state = *con_cls;
+
+	(void)conn;
+	(void)code;
+	if (!state)
+		return;
+	if (state->reload_after)
+		server->reload_now = true;   /* the config is stored whether or not the reply got out */
+	free(state->body);
+	free(state);
+	*con_cls = NULL;
+}
+
+/* libmicrohttpd's messages (mostly failed TLS handshakes), one "cairnd: http: ..." line each. */
+static void on_log(void *cls, const char *format, va_list args)
+{
+	char text[512];
+	size_t len;
+
+	(void)cls;
+	vsnprintf(text, sizeof text, format, args);
+	len = strlen(text);
+	while (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	fprintf(stderr, "cairnd: http: %s\n", text);
+}
+
+static char *identity_copy(const json_t *config, const char *name)
+{
+	const json_t *machine = config_find(config, "MachineConfig", NULL);
+	const char *value = json_string_value(json_object_get(
+		json_object_get(json_object_get(machine, "spec"), "identity"), name));
+	return value ? strdup(value) : NULL;
+}
+
+static void identity_free(struct api_server *server)
+{
+	free(server->tls_ca);
+	free(server->tls_cert);
+	if (server->tls_key)
+		explicit_bzero(server->tls_key, strlen(server->tls_key));
+	free(server->tls_key);
+	server->tls_ca = server->tls_cert = server->tls_key = NULL;
+}
+
+int server_start(struct api_server *server, int listen_fd)
+{
+	struct MHD_OptionItem options[16];
+	unsigned count = 0, flags = MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+
+	identity_free(server);
+	server->maintenance = server->config == NULL;
+	if (server->maintenance) {
+		if (maint_certificate(&server->tls_cert, &server->tls_key) < 0) {
+			fprintf(stderr, "cairnd: maintenance certificate: generation failed\n");
+			return -1;
+		}
+	} else {
+		server->tls_ca = identity_copy(server->config, "ca");
+		server->tls_cert = identity_copy(server->config, "cert");
+		server->tls_key = identity_copy(server->config, "key");
+		if (!server->tls_ca || !server->tls_cert || !server->tls_key) {
+			fprintf(stderr, "cairnd: config: no .spec.identity to serve with\n");
+			return -1;
+		}
+	}
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_log,
+						    NULL };   /* first, or MHD warns */
+	if (listen_fd >= 0)
+		options[count++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL };
+	else
+		options[count++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &server->addr };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, server->tls_key };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, server->tls_cert };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+						    (void *)API_TLS_PRIORITIES };
+	if (server->tls_ca)   /* asks for a client certificate and verifies it against the CA */
+		options[count++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+							    server->tls_ca };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+						    (intptr_t)on_completed, server };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, 64, NULL };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	if (server->addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, server,
+					  MHD_OPTION_ARRAY, options, MHD_OPTION_END);
+	if (!server->daemon) {
+		fprintf(stderr, "cairnd: start HTTPS daemon: failed (address in use, or bad TLS identity)\n");
+		return -1;
+	}
+	fprintf(stderr, "cairnd: serving in %s mode\n", server->maintenance ? "maintenance" : "secure");
+	return 0;
+}
+
+int server_reload(struct api_server *server)
+{
+	MHD_socket listen_fd = MHD_quiesce_daemon(server->daemon);
+
+	MHD_stop_daemon(server->daemon);
+	server->daemon = NULL;
+	return server_start(server, listen_fd == MHD_INVALID_SOCKET ? -1 : listen_fd);
+}
+
+void server_stop(struct api_server *server)
+{
+	if (server->daemon)
+		MHD_stop_daemon(server->daemon);
+	server->daemon = NULL;
+	identity_free(server);
+}
+
+int server_run(struct api_server *server, volatile int *stop)
+{
+	while (!*stop) {
+		if (MHD_run_wait(server->daemon, 1000) != MHD_YES && errno != EINTR) {
+			fprintf(stderr, "cairnd: serve: %s\n", strerror(errno));
+			return -1;
+		}
+		if (server->reload_now) {
+			server->reload_now = false;
+			if (server_reload(server) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
