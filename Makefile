@@ -34,7 +34,7 @@ include image/image.mk
 include tests/lab/lab.mk
 
 .PHONY: all deps check clean distclean help
-all: deps $(OUT)/init $(OUT)/cairnctl image
+all: deps $(OUT)/init $(OUT)/cairnd $(OUT)/cairnctl image
 
 # Install what is missing, once; a stamp keyed by the package list skips the dpkg query next time.
 DEPS_STAMP := $(BUILD)/.deps-$(shell echo $(HOST_PACKAGES) | md5sum | cut -c1-12)

@@ -57,9 +57,9 @@ $(OUT)/vmlinuz: $(IMG)/kernel.stamp
 	cp $(IMG)/vmlinuz $@
 
 # 3. root image
-$(IMG)/rootfs.stamp: $(IMG)/packages.manifest $(IMG)/kernel.stamp $(OUT)/init $(IMG_ROOTFS_SRC) \
+$(IMG)/rootfs.stamp: $(IMG)/packages.manifest $(IMG)/kernel.stamp $(OUT)/init $(OUT)/cairnd $(IMG_ROOTFS_SRC) \
 		image/mkrootfs.sh image/check-elf.sh
-	image/mkrootfs.sh $(IMG)/packages.manifest $(IMG_DEBS) rootfs $(IMG_KWORK) $(OUT)/init $(IMG_ROOT)
+	image/mkrootfs.sh $(IMG)/packages.manifest $(IMG_DEBS) rootfs $(IMG_KWORK) $(OUT)/init $(OUT)/cairnd $(IMG_ROOT)
 	image/check-elf.sh $(IMG_ROOT)
 	@touch $@
 $(OUT)/rootfs.squashfs: $(IMG)/rootfs.stamp image/squash.sh

@@ -1,10 +1,10 @@
 #!/bin/bash
 # Assemble the root image tree: unpack the .debs (no maintainer scripts), merge /usr, prune,
-# busybox applet links, Cairn's overlay, the reduced kernel modules, /sbin/init.
-# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN ROOT_DIR
+# busybox applet links, Cairn's overlay, the reduced kernel modules, /sbin/init, cairnd.
+# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR
 set -euo pipefail
 export LC_ALL=C
-manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 root=$6
+manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7
 rm -rf "$root"; mkdir -p "$root"
 
 # 1. unpack, two at a time
@@ -47,6 +47,8 @@ ver=$(cat "$kwork/version")
 mkdir -p "$root/usr/lib/modules"; cp -a "$kwork/modules/lib/modules/$ver" "$root/usr/lib/modules/"
 [ -f "$init" ] || { echo "mkrootfs: PID 1 binary $init missing" >&2; exit 1; }
 install -m 0755 "$init" "$root/usr/sbin/init"
+[ -f "$cairnd" ] || { echo "mkrootfs: cairnd binary $cairnd missing" >&2; exit 1; }
+install -m 0755 "$cairnd" "$root/usr/sbin/cairnd"
 install -D -m 0644 "$manifest" "$root/usr/lib/cairn/packages.manifest"   # what the image holds
 
 # 6. mount points and the library cache

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -117,6 +119,20 @@ static void mkdir_parents(const char *path, mode_t mode)
 	mkdir(buf, mode);
 }
 
+/* Brings the loopback link up: services (cairnd's readiness check first) talk over 127.0.0.1
+ * before any controller runs. Everything else about links is cairnd's. */
+static void loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0))
+		console_line("stage2: warning: bring up lo: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Stage 2 only: the mounts, folders and settings of a running Cairn root. */
 static void stage2_prepare(void)
 {
@@ -153,6 +169,7 @@ static void stage2_prepare(void)
 	mkdir_parents("/var/log/cairn", 0755);
 	if (sethostname("cairn", 5) < 0)
 		console_line("stage2: warning: sethostname cairn: %s", strerror(errno));
+	loopback_up();
 	reboot(RB_DISABLE_CAD);   /* Ctrl-Alt-Del sends SIGINT to PID 1 instead */
 	sup.socket_path = "/run/cairn/init.sock";
 	sup.dirs[0] = "/etc/cairn/services";

@@ -272,7 +272,8 @@ class Node:
 
     def __init__(self, name, boot="direct", index=0, lab_dir=None, kernel=None, initrd=None,
                  append="console=ttyS0 panic=-1", iso=None, pxe_dir=None, switch=None,
-                 port=None, accel=None, cpus=None, mem=None, nics=True, console=False):
+                 port=None, accel=None, cpus=None, mem=None, nics=True, console=False,
+                 guestfwd=None):
         self.name, self.boot, self.index = name, boot, index
         self.dir = os.path.join(lab_dir or LAB_DIR, name)
         self.serial = os.path.join(self.dir, "serial.log")
@@ -280,6 +281,7 @@ class Node:
         self.kernel = kernel or out("vmlinuz")
         self.initrd = initrd or out("initramfs.img")
         self.append, self.switch, self.nics, self.console = append, switch, nics, console
+        self.guestfwd = guestfwd   # "IP:PORT-cmd:COMMAND": a lab-host service for the guest
         self.iso = iso or out("cairn.iso")
         self.pxe_dir = pxe_dir or out("pxe")
         self.port = port or free_port(API_PORT + index)
@@ -309,6 +311,8 @@ class Node:
             a += ["-display", "none", "-serial", f"file:{self.serial}"]
         if self.nics:
             user = f"user,id=u0,restrict=on,hostfwd=tcp:127.0.0.1:{self.port}-:{API_PORT}"
+            if self.guestfwd:
+                user += f",guestfwd=tcp:{self.guestfwd}"
             rom = ""                  # no iPXE option ROM unless we boot from the network
             if self.boot == "pxe":
                 user += f",tftp={self.pxe_dir},bootfile=boot.ipxe"
@@ -512,3 +516,44 @@ class Scenario:
 
 def median(values):
     return statistics.median(values)
+
+
+# ---------------------------------------------------------------------------------------------
+# The API side: scenarios drive nodes only through out/cairnctl.
+
+def cairnctl(*args, config=None, timeout=90):
+    """Runs out/cairnctl ARGS (with --cairnconfig CONFIG); a CompletedProcess with text output."""
+    argv = [out("cairnctl")] + (["--cairnconfig", config] if config else []) + [str(a) for a in args]
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return subprocess.CompletedProcess(argv, 124, e.stdout or "", f"timed out after {timeout} s")
+
+
+def cairnctl_json(*args, config=None, timeout=90):
+    """cairnctl ARGS -o json, parsed; raises LabError naming the command on failure."""
+    p = cairnctl(*args, "-o", "json", config=config, timeout=timeout)
+    if p.returncode != 0:
+        raise LabError(f"cairnctl {' '.join(map(str, args))}: exit {p.returncode}: "
+                       f"{(p.stderr or p.stdout).strip()[-400:]}")
+    try:
+        return json.loads(p.stdout)
+    except ValueError as e:
+        raise LabError(f"cairnctl {' '.join(map(str, args))}: not JSON ({e}): {p.stdout[:200]}")
+
+
+def wait_until(what, probe, timeout, interval=1.0):
+    """Calls PROBE until it returns a true value (LabError counts as not yet); that value, or
+    LabError naming WHAT and the last value or error seen."""
+    deadline, last = time.monotonic() + timeout, None
+    while True:
+        try:
+            value = probe()
+            if value:
+                return value
+            last = value
+        except LabError as e:
+            last = e
+        if time.monotonic() >= deadline:
+            raise LabError(f"{what}: not within {timeout} s (last: {str(last)[:300]})")
+        time.sleep(interval)
