@@ -68,5 +68,16 @@ int ctl_usage_error(const char *command, const char *fmt, ...)
 int ctl_cmd_gen_config(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_gen_cert(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_validate(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_apply_config(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_get(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_services(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_service(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_logs(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_dmesg(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_reboot(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_shutdown(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_confirm(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_health(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_version(struct ctl_globals *globals, int argc, char **argv);
 
 #endif

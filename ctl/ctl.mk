@@ -1,6 +1,7 @@
 # ctl/ctl.mk - cairnctl, the command-line client: $(OUT)/cairnctl (optimized, linked with
 # $(BUILD)/lib/libcairnconfig.a), $(BUILD)/cairnctl-host (the same sources under ASan/UBSan,
-# which tests/unit/test_ctl.c runs), and the explicit rule of $(BUILD)/unit/test_ctl.
+# which tests/unit/test_ctl.c and test_ctl_net.c run), and the explicit rules of
+# $(BUILD)/unit/test_ctl and $(BUILD)/unit/test_ctl_net.
 # Included by the top Makefile after lib/config/config.mk and before tests/unit/unit.mk.
 
 OUT ?= out
@@ -10,7 +11,7 @@ CC ?= gcc
 CTL_SRCS := $(sort $(wildcard ctl/*.c))
 CTL_HDRS := $(sort $(wildcard ctl/*.h))
 CTL_VERSION := 0.1.0
-CTL_LIBS := -lgnutls -lyaml -ljansson
+CTL_LIBS := -lcurl -lgnutls -lyaml -ljansson
 CTL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config \
 	-DCAIRN_VERSION='"$(CTL_VERSION)"'
 CTL_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -29,6 +30,16 @@ $(BUILD)/unit/test_ctl: tests/unit/test_ctl.c $(BUILD)/cairnctl-host $(CONFIG_SR
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
 		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
 		-o $@ tests/unit/test_ctl.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+
+# The network commands against the real cairnd and init --host on 127.0.0.1.
+$(BUILD)/unit/test_ctl_net: tests/unit/test_ctl_net.c $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
+		$(BUILD)/init-host $(CONFIG_SRCS) $(CONFIG_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
+		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
+		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
+		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
+		-o $@ tests/unit/test_ctl_net.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
 
 .PHONY: cairnctl
 cairnctl: $(OUT)/cairnctl

@@ -1,6 +1,6 @@
-/* main.c - cairnctl: the command table, the global options and the dispatch. Each command
- * lives in a file of its own (gen_config.c, gen_cert.c, validate.c); the network commands
- * (get, apply-config, reboot, ...) slot into the same table. */
+/* main.c - cairnctl: the command table, the global options and the dispatch. The offline
+ * commands live in gen_config.c, gen_cert.c and validate.c; the network commands in
+ * cmd_apply.c, cmd_get.c, cmd_logs.c and cmd_node.c, over net.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,12 +10,12 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "net.h"
 
-#ifndef CAIRN_VERSION
-#define CAIRN_VERSION "0.0.0-dev"
-#endif
+/* The network options, in every network command's usage. */
+#define NET_OPTIONS "[--retries N] [--request-timeout DURATION]"
+#define NET_USAGE " " NET_OPTIONS
 
-static int cmd_version(struct ctl_globals *globals, int argc, char **argv);
 static int cmd_help(struct ctl_globals *globals, int argc, char **argv);
 
 static const struct ctl_command commands[] = {
@@ -28,7 +28,26 @@ static const struct ctl_command commands[] = {
 	  "make a further client certificate for a role, signed by the cluster CA" },
 	{ "validate", ctl_cmd_validate, "-f FILE [-f FILE]...",
 	  "check config files offline: prints FILE: valid, or every error" },
-	{ "version", cmd_version, "", "print cairnctl's version" },
+	{ "apply-config", ctl_cmd_apply_config,
+	  "-f FILE [--mode auto|no-reboot|reboot|staged|try] [--dry-run] [--timeout DURATION] "
+	  "[--insecure]" NET_USAGE,
+	  "send a config to the nodes (--insecure: a node in maintenance mode, with -n)" },
+	{ "get", ctl_cmd_get, "KIND [-w|--watch]" NET_USAGE,
+	  "print status resources (links, addresses, routes, ...) or the config (get config)" },
+	{ "services", ctl_cmd_services, NET_OPTIONS, "list the supervised services" },
+	{ "service", ctl_cmd_service, "NAME start|stop|restart" NET_USAGE,
+	  "start, stop or restart a service" },
+	{ "logs", ctl_cmd_logs, "SERVICE [-f|--follow] [--tail N]" NET_USAGE,
+	  "print a service's log" },
+	{ "dmesg", ctl_cmd_dmesg, "[-f|--follow] [--tail N]" NET_USAGE,
+	  "print the kernel log" },
+	{ "reboot", ctl_cmd_reboot, NET_OPTIONS, "reboot the nodes" },
+	{ "shutdown", ctl_cmd_shutdown, NET_OPTIONS, "power the nodes off" },
+	{ "confirm", ctl_cmd_confirm, NET_OPTIONS,
+	  "keep a config applied with --mode try (else it reverts)" },
+	{ "health", ctl_cmd_health, NET_OPTIONS, "print the nodes' API health and mode" },
+	{ "version", ctl_cmd_version, "[--client]" NET_USAGE,
+	  "print cairnctl's version and the nodes' (--client: only cairnctl's)" },
 	{ "help", cmd_help, "[COMMAND]", "print the commands, or one command's usage" },
 };
 #define COMMANDS_COUNT (sizeof commands / sizeof commands[0])
@@ -38,7 +57,10 @@ static const char global_help[] =
 	"  -n, --nodes A,B,C      the nodes to talk to (names from the cairnconfig, or addresses)\n"
 	"  -o, --output FORMAT    table (default), json or yaml\n"
 	"      --cairnconfig PATH the client config (default $CAIRNCONFIG, else ~/.cairn/config)\n"
-	"  -h, --help             this help, or a command's\n";
+	"  -h, --help             this help, or a command's\n"
+	"network commands also take:\n"
+	"      --retries N        further attempts when a node refuses or times out (default 3)\n"
+	"      --request-timeout DURATION  per attempt, like 500ms, 30s, 2m (default 30s)\n";
 
 void ctl_error(const char *what, const char *fmt, ...)
 {
@@ -75,7 +97,7 @@ static void print_help(FILE *stream)
 {
 	fprintf(stream, "usage: cairnctl [GLOBAL OPTIONS] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < COMMANDS_COUNT; i++)
-		fprintf(stream, "  %-12s %s\n", commands[i].name, commands[i].help);
+		fprintf(stream, "  %-13s %s\n", commands[i].name, commands[i].help);
 	fprintf(stream, "\n%s", global_help);
 }
 
@@ -178,28 +200,6 @@ static int parse_globals_only(struct ctl_globals *globals, int argc, char **argv
 	while ((c = getopt_long(argc, argv, CTL_GLOBAL_SHORT_OPTIONS, options, NULL)) != -1)
 		if ((rc = ctl_global_option(globals, c, optarg, argv)) != CTL_EXIT_OK)
 			return rc;
-	return CTL_EXIT_OK;
-}
-
-static int cmd_version(struct ctl_globals *globals, int argc, char **argv)
-{
-	int rc = parse_globals_only(globals, argc, argv);
-
-	if (rc != CTL_EXIT_OK)
-		return rc == CTL_DONE ? CTL_EXIT_OK : rc;
-	if (optind < argc)
-		return ctl_usage_error("version", "unexpected argument '%s'", argv[optind]);
-	switch (globals->output) {
-	case CTL_OUTPUT_JSON:
-		printf("{\"client\": {\"version\": \"%s\"}}\n", CAIRN_VERSION);
-		break;
-	case CTL_OUTPUT_YAML:
-		printf("client:\n  version: %s\n", CAIRN_VERSION);
-		break;
-	case CTL_OUTPUT_TABLE:
-		printf("cairnctl %s\n", CAIRN_VERSION);
-		break;
-	}
 	return CTL_EXIT_OK;
 }
 

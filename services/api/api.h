@@ -18,9 +18,21 @@
 #define API_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 #define API_CONFIG_FILE "config.yaml"         /* in the state folder */
 #define API_CONFIG_PREV "config.yaml.prev"    /* the config before the last apply */
+#define API_CONFIG_TRY "config.yaml.try"      /* a pending try's rollback point */
 #define API_INIT_SOCKET "init.sock"           /* in the run folder */
 #define API_INIT_TIMEOUT_MS 5000              /* per control-socket request */
 #define API_INIT_LINES_MAX 4096               /* most reply lines kept */
+#define API_LOG_DIR_DEFAULT "/var/log/cairn"  /* PID 1's mirrored service logs NAME.log */
+#define API_KMSG_DEFAULT "/dev/kmsg"
+#define API_CMDLINE_DEFAULT "/proc/cmdline"
+#define API_SYSFS_DEFAULT "/sys"
+#define API_TAIL_DEFAULT 100                  /* lines of logs and dmesg */
+#define API_TAIL_MAX 100000
+#define API_TRY_TIMEOUT_DEFAULT_MS 60000      /* apply mode try: revert unless confirmed */
+#define API_TRY_TIMEOUT_MAX_MS (24LL * 3600 * 1000)
+#define API_RECONCILE_PERIOD_MS 5000          /* the reconcile hook runs at least this often */
+#define API_SERVICES_POLL_MS 1000             /* PID 1's list -> the services resource */
+#define API_SERVICE_NAME_MAX 63
 
 /* Roles, in increasing power: a route needs at least its role. */
 enum api_role {
@@ -41,12 +53,38 @@ struct api_request {
 	const char *body;             /* NUL-terminated; "" when none */
 	size_t body_len;
 	enum api_role role;
+	const char *param[2];         /* the path segments matched by the route's "*"s */
+	/* Any query argument: NULL when absent, "" when given without a value. */
+	const char *(*query)(const struct api_request *req, const char *key);
+	void *conn;                   /* the server's connection, for query() */
 };
 
-/* A handler's answer: an HTTP status and a JSON body (the handler's reference). */
+/* A growable byte buffer (streamed replies). */
+struct api_buf {
+	char *data;
+	size_t len, cap;
+};
+/* Appends LEN bytes. 0, or -1 when out of memory or past 64 MiB. */
+int buf_append(struct api_buf *buf, const void *data, size_t len);
+void buf_free(struct api_buf *buf);
+
+/* A streamed reply's producer, on the connection's own thread: appends bytes to OUT, waiting
+ * (stream_wait in server.h) until it has some. 1: appended; 0: end of the stream (OUT may
+ * still hold a last piece); -1: error (the connection is closed). */
+struct api_stream;
+typedef int api_stream_next(void *state, struct api_stream *stream, struct api_buf *out);
+
+/* A handler's answer: an HTTP status and a JSON body (the handler's reference), or a stream:
+ * STREAM_HEAD is sent first, then whatever STREAM_NEXT produces (none: the head only). */
 struct api_reply {
 	unsigned status;
 	json_t *body;
+	bool reload_identity;         /* restart the daemon with the new identity afterwards */
+	const char *content_type;     /* a stream's type; NULL: JSON */
+	struct api_buf stream_head;
+	api_stream_next *stream_next;
+	void *stream_state;
+	void (*stream_free)(void *state);
 };
 
 struct api_server;
@@ -61,9 +99,12 @@ struct api_route {
 	api_handler *handler;
 };
 
-/* Finds the route of METHOD and PATH. NULL with *status 404 (no such path) or 405 (the path
- * exists with other methods). */
+/* Finds the route of METHOD and PATH; a "*" segment of a route's path matches one non-empty
+ * segment. NULL with *status 404 (no such path) or 405 (the path exists with other methods). */
 const struct api_route *route_find(const char *method, const char *path, unsigned *status);
+/* Copies the path segment of PATH that matched the INDEX-th "*" of PATTERN into BUF.
+ * 0, or -1 when PATH does not match or the segment does not fit. */
+int route_param(const char *pattern, const char *path, unsigned index, char *buf, size_t size);
 /* The route table, ended by a NULL method (for the tests and the README). */
 extern const struct api_route api_routes[];
 
@@ -72,12 +113,28 @@ enum apply_mode { APPLY_AUTO, APPLY_NO_REBOOT, APPLY_REBOOT, APPLY_STAGED, APPLY
 struct apply_options {
 	enum apply_mode mode;
 	bool dry_run;
+	long long try_timeout_ms;   /* mode try only */
 };
 /* Parses the mode (NULL: auto) and dry_run (NULL: false; "1", "true", "0", "false", "")
  * query arguments. 0, or -1 with *error a static message. */
 int apply_options_parse(const char *mode, const char *dry_run, struct apply_options *out,
 			const char **error);
+/* The same plus timeout (NULL: 60 s; only with mode try): a duration of 1 s to 24 h. */
+int apply_options_parse_timeout(const char *timeout, struct apply_options *out,
+				const char **error);
 const char *apply_mode_name(enum apply_mode mode);
+
+/* args.c: pure parsers of request arguments. */
+/* "Nms", "Ns", "Nm" or "Nh" (N decimal digits) into *MS. 0, or -1. */
+int duration_parse(const char *text, long long *ms);
+/* MS as the largest exact unit: "2m", "30s", "1500ms". */
+void duration_format(long long ms, char *buf, size_t size);
+/* A flag argument: NULL -> false; "", "1", "true" -> true; "0", "false" -> false. 0, or -1. */
+int flag_parse(const char *text, bool *out);
+/* A decimal count MIN..MAX (NULL: DEFAULT). 0, or -1. */
+int count_parse(const char *text, long min, long max, long default_value, long *out);
+/* PID 1's service name rule: 1-63 of A-Z a-z 0-9 _ . @ -, not starting with . or -. */
+bool service_name_valid(const char *name);
 
 /* JSON helpers for replies. */
 void reply_json(struct api_reply *reply, unsigned status, json_t *body);
@@ -91,6 +148,17 @@ int store_read(const char *dir, char **text, size_t *len);
  * old file, if any, becomes DIR/config.yaml.prev. 0, or -1 with errno set and *what naming
  * the step that failed. */
 int store_write(const char *dir, const char *text, size_t len, const char **what);
+
+/* Restores DIR/config.yaml atomically to TEXT (LEN bytes), or removes it when TEXT is NULL
+ * (then fsyncs DIR). 0, or -1 with errno set and *what naming the step. */
+int store_restore(const char *dir, const char *text, size_t len, const char **what);
+/* A pending try's rollback bytes in DIR/config.yaml.try: saved atomically (0, or -1 with
+ * errno and *what), read (as store_read), removed. */
+int store_try_save(const char *dir, const char *text, size_t len, const char **what);
+int store_try_read(const char *dir, char **text, size_t *len);
+void store_try_clear(const char *dir);
+/* The SHA-256 of TEXT as 64 lowercase hex digits. */
+void store_sha256(const char *text, size_t len, char hex[65]);
 
 /* maint.c: a self-signed server certificate for maintenance mode, PEM (caller free()s). */
 int maint_certificate(char **cert_pem, char **key_pem);
@@ -110,5 +178,19 @@ int initctl_parse_reply(const char *buf, size_t len, json_t **lines, char **erro
 /* "NAME STATE PID RESTARTS" lines into [{"name", "state", "pid", "restarts"}]; NULL when a
  * line is malformed. */
 json_t *initctl_services_json(const json_t *lines);
+
+/* logs.c, pure: one /dev/kmsg record "PRI,SEQ,USEC,FLAGS[,...];MESSAGE" (LEN bytes, no
+ * newline) as "[SECONDS.MICROS] MESSAGE" into OUT. The length written, or -1 (a continuation
+ * line " KEY=VALUE", or malformed). */
+int kmsg_format(const char *record, size_t len, char *out, size_t size);
+/* How many bytes at the start of DATA (LEN bytes of whole lines from a log file) repeat the
+ * last lines of TAIL (a json array of strings): the overlap to skip when a follow starts. */
+size_t log_overlap(const json_t *tail, const char *data, size_t len);
+
+/* sources.c, pure: TEMPLATE with ${mac} and ${uuid} replaced by MAC and UUID (NULL: not
+ * known). 0, or -1 with *error a static message (an unknown variable, an unknown value, too
+ * long for SIZE). */
+int url_expand(const char *template, const char *mac, const char *uuid, char *out, size_t size,
+	       const char **error);
 
 #endif

@@ -7,21 +7,28 @@ BUILD ?= build
 CC ?= gcc
 CLANG ?= clang
 
+include services/api/ctrl/ctrl.mk
+
 API_SRCS := $(sort $(wildcard services/api/*.c))
 API_HDRS := $(sort $(wildcard services/api/*.h))
 # cairnd without main(), for the tests; init/cmdline.c reads the kernel command line
 API_LIB_SRCS := $(filter-out services/api/main.c,$(API_SRCS)) init/cmdline.c
-API_LIBS := -lmicrohttpd -lgnutls -ljansson -lyaml
+API_LIBS := -lmicrohttpd -lgnutls -ljansson -lyaml -lcurl -lpthread
 API_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config
 API_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-$(OUT)/cairnd: $(API_SRCS) $(API_HDRS) init/cmdline.c init/cmdline.h $(BUILD)/lib/libcairnconfig.a
+# cairnd itself links the controllers (ctrl.mk); the API tests run it with --no-controllers.
+$(OUT)/cairnd: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) init/cmdline.c init/cmdline.h \
+		$(BUILD)/lib/libcairnconfig.a
 	@mkdir -p $(OUT)
-	$(CC) $(API_CFLAGS) -O2 -o $@ $(API_SRCS) init/cmdline.c $(BUILD)/lib/libcairnconfig.a $(API_LIBS)
+	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O2 -o $@ $(API_SRCS) $(CTRL_SRCS) init/cmdline.c \
+		$(BUILD)/lib/libcairnconfig.a $(API_LIBS) $(CTRL_LIBS)
 
-$(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) init/cmdline.c init/cmdline.h $(CONFIG_SRCS) $(CONFIG_HDRS)
+$(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) init/cmdline.c init/cmdline.h \
+		$(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(API_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) init/cmdline.c $(CONFIG_SRCS) $(API_LIBS)
+	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) $(CTRL_SRCS) init/cmdline.c \
+		$(CONFIG_SRCS) $(API_LIBS) $(CTRL_LIBS)
 
 # Drives the real $(BUILD)/cairnd-host and $(BUILD)/init-host with curl and certtool.
 $(BUILD)/unit/test_api: tests/unit/test_api.c $(API_LIB_SRCS) $(API_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) \

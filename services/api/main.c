@@ -1,21 +1,28 @@
-/* main.c - cairnd: finds the stored config, then serves the API in secure mode (the config's
- * identity, mutual TLS) or in maintenance mode (self-signed, apply-config only).
+/* main.c - cairnd: finds the config (the store, else the kernel command line's sources),
+ * then serves the API in secure mode (the config's identity, mutual TLS) or in maintenance
+ * mode (self-signed, apply-config only) while the main loop runs.
  * Exit codes: 0 stopped by SIGTERM/SIGINT, 100 usage, 111 system or TLS failure. */
 #include <errno.h>
-#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <config.h>
+#include <curl/curl.h>
 
-#include "../../init/cmdline.h"
+#include "ctrl.h"
 #include "server.h"
 
-static volatile int stop_requested;
+static volatile sig_atomic_t stop_requested;
+
+/* The reconcile hook: one pass of every controller (services/api/ctrl/). */
+static void reconcile_node(void *arg, const json_t *config)
+{
+	ctrl_reconcile(arg, config);
+}
 
 static void on_stop_signal(int signo)
 {
@@ -25,65 +32,62 @@ static void on_stop_signal(int signo)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: cairnd [--listen ADDR:PORT] [--state DIR] [--run DIR]\n"
-			"  defaults: --listen %s --state %s --run %s\n",
-		API_LISTEN_DEFAULT, API_STATE_DEFAULT, API_RUN_DEFAULT);
+	fprintf(stderr, "usage: cairnd [--listen ADDR:PORT] [--state DIR] [--run DIR] [--log-dir DIR]\n"
+			"              [--kmsg PATH] [--cmdline PATH] [--sysfs DIR] [--no-controllers]\n"
+			"  defaults: --listen %s --state %s --run %s --log-dir %s\n"
+			"            --kmsg %s --cmdline %s --sysfs %s\n",
+		API_LISTEN_DEFAULT, API_STATE_DEFAULT, API_RUN_DEFAULT, API_LOG_DIR_DEFAULT,
+		API_KMSG_DEFAULT, API_CMDLINE_DEFAULT, API_SYSFS_DEFAULT);
 	return 100;
 }
 
-/* The stored config, decoded, with an identity GnuTLS loads; NULL: maintenance mode. */
-static json_t *load_config(const char *state_dir)
+/* A try that was pending when cairnd stopped is not confirmed: its rollback bytes return. */
+static void revert_pending_try(struct api_server *server)
 {
-	struct config_errors errs = { 0 };
-	json_t *config = NULL;
-	const char *error;
+	const char *what;
 	char *text;
 	size_t len;
-	int rc = store_read(state_dir, &text, &len);
+	int rc = store_try_read(server->state_dir, &text, &len);
 
 	if (rc < 0)
-		fprintf(stderr, "cairnd: read %s/%s: %s\n", state_dir, API_CONFIG_FILE, strerror(errno));
+		fprintf(stderr, "cairnd: read %s/%s: %s\n", server->state_dir, API_CONFIG_TRY,
+			strerror(errno));
 	if (rc <= 0)
-		return NULL;
-	if (config_decode(API_CONFIG_FILE, text, len, &config, &errs) < 0) {
-		fprintf(stderr, "cairnd: stored config rejected:\n");
-		config_errors_print(stderr, &errs);
+		return;
+	if (store_restore(server->state_dir, text, len, &what) < 0) {
+		fprintf(stderr, "cairnd: try: pending when cairnd stopped: cannot restore the previous config: %s: %s: %s\n",
+			server->state_dir, what, strerror(errno));
 	} else {
-		const json_t *identity = json_object_get(
-			json_object_get(config_find(config, "MachineConfig", NULL), "spec"), "identity");
-		const char *ca = json_string_value(json_object_get(identity, "ca"));
-		const char *cert = json_string_value(json_object_get(identity, "cert"));
-		const char *key = json_string_value(json_object_get(identity, "key"));
-		if (!ca || !cert || !key || auth_identity_check(ca, cert, key, &error) < 0) {
-			fprintf(stderr, "cairnd: stored config: %s\n",
-				ca && cert && key ? error : "no .spec.identity");
-			json_decref(config);
-			config = NULL;
-		}
+		fprintf(stderr, "cairnd: try: pending when cairnd stopped: reverted to the previous config\n");
+		server->try.state = TRY_REVERTED;
+		store_try_clear(server->state_dir);
 	}
-	config_errors_free(&errs);
 	free(text);
-	return config;
 }
 
-/* The kernel command line, for the config sources to come (cairn.config=, inline). */
-static void read_cmdline(void)
+/* The stored config, validated like an apply; NULL: none usable (maintenance mode). */
+static json_t *load_config(struct api_server *server)
 {
-	static struct cmdline cmdline;
-	char text[CMDLINE_MAX];
-	ssize_t len;
-	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	json_t *config = NULL, *details, *line;
+	char *text;
+	size_t len, index;
+	int rc = store_read(server->state_dir, &text, &len);
 
-	if (fd < 0)
-		return;
-	len = read(fd, text, sizeof text - 1);
-	close(fd);
-	if (len <= 0)
-		return;
-	cmdline_parse(text, (size_t)len, &cmdline);
-	if (cmdline.config_url || cmdline.config_inline)
-		fprintf(stderr, "cairnd: cairn.config%s= on the kernel command line is not supported yet\n",
-			cmdline.config_url ? "" : ".inline");
+	if (rc < 0)
+		fprintf(stderr, "cairnd: read %s/%s: %s\n", server->state_dir, API_CONFIG_FILE,
+			strerror(errno));
+	if (rc <= 0)
+		return NULL;
+	if (config_validate(API_CONFIG_FILE, text, len, &config, &details) < 0) {
+		fprintf(stderr, "cairnd: stored config rejected:\n");
+		json_array_foreach(details, index, line)
+			fprintf(stderr, "%s\n", json_string_value(line));
+		json_decref(details);
+	} else {
+		store_sha256(text, len, server->config_sha256);
+	}
+	free(text);
+	return config;
 }
 
 int main(int argc, char **argv)
@@ -91,17 +95,40 @@ int main(int argc, char **argv)
 	const char *listen = API_LISTEN_DEFAULT, *state = API_STATE_DEFAULT, *run = API_RUN_DEFAULT;
 	struct api_server server = { 0 };
 	struct sigaction action = { .sa_handler = on_stop_signal };
+	struct ctrl_env env = { .set_hostname = true };
+	struct ctrl *ctrl = NULL;
+	bool controllers = true;
+	char services_dir[300];
+	sigset_t block;
 	int rc;
 
+	if (server_init(&server) < 0) {
+		fprintf(stderr, "cairnd: eventfd: %s\n", strerror(errno));
+		return 111;
+	}
 	for (int i = 1; i < argc; i++) {
-		if (i + 1 < argc && strcmp(argv[i], "--listen") == 0)
-			listen = argv[++i];
-		else if (i + 1 < argc && strcmp(argv[i], "--state") == 0)
-			state = argv[++i];
-		else if (i + 1 < argc && strcmp(argv[i], "--run") == 0)
-			run = argv[++i];
+		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--no-controllers") == 0) {   /* the API alone: host tests */
+			controllers = false;
+			continue;
+		}
+		if (value && strcmp(argv[i], "--listen") == 0)
+			listen = value;
+		else if (value && strcmp(argv[i], "--state") == 0)
+			state = value;
+		else if (value && strcmp(argv[i], "--run") == 0)
+			run = value;
+		else if (value && strcmp(argv[i], "--log-dir") == 0)
+			server.log_dir = value;
+		else if (value && strcmp(argv[i], "--kmsg") == 0)
+			server.kmsg_path = value;
+		else if (value && strcmp(argv[i], "--cmdline") == 0)
+			server.cmdline_path = value;
+		else if (value && strcmp(argv[i], "--sysfs") == 0)
+			server.sysfs = value;
 		else
 			return usage();
+		i++;
 	}
 	if (server_parse_listen(listen, &server.addr) < 0) {
 		fprintf(stderr, "cairnd: --listen %s: expected ADDR:PORT or [IPV6]:PORT\n", listen);
@@ -117,18 +144,58 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cairnd: create %s: %s\n", state, strerror(errno));
 		return 111;
 	}
+	/* SIGTERM/SIGINT only reach the main thread, in ppoll(): every thread started from
+	 * here on inherits the blocked mask. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &block, &server.run_sigmask);
+	sigdelset(&server.run_sigmask, SIGTERM);
+	sigdelset(&server.run_sigmask, SIGINT);
 	sigaction(SIGTERM, &action, NULL);
 	sigaction(SIGINT, &action, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	read_cmdline();
-	server.config = load_config(state);
-	if (!server.config)
-		fprintf(stderr, "cairnd: no usable config in %s: maintenance mode\n", state);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "cairnd: libcurl: initialisation failed\n");
+		return 111;
+	}
+	resources_init();
+	if (controllers) {
+		snprintf(services_dir, sizeof services_dir, "%s/services", run);
+		env.run_dir = run;
+		env.services_dir = services_dir;
+		env.init_socket = server.init_socket;
+		/* Without controllers the API still serves, so an operator can see why. */
+		if (!(ctrl = ctrl_open(&env))) {
+			fprintf(stderr, "cairnd: controllers: not started; serving the API only\n");
+		} else {
+			server.reconcile = reconcile_node;
+			server.reconcile_arg = ctrl;
+			server.reconcile_fd = ctrl_fd(ctrl);
+		}
+	}
+	revert_pending_try(&server);
+	server.config = load_config(&server);
+	if (server.config) {
+		server.source = "store";
+	} else {
+		fprintf(stderr, "cairnd: no usable config in %s\n", state);
+		server.stage = "waiting-config";
+		sources_begin(&server);
+	}
 	if (server_start(&server, -1) < 0)
 		return 111;
 	fprintf(stderr, "cairnd: listening on %s\n", listen);
+	status_start(&server);
 	rc = server_run(&server, &stop_requested);
+	__atomic_store_n(&server.stopping, 1, __ATOMIC_RELAXED);
+	sources_stop(&server);
+	status_stop(&server);
 	server_stop(&server);
-	json_decref(server.config);
+	server_destroy(&server);
+	if (ctrl)
+		ctrl_close(ctrl);
+	curl_global_cleanup();
+	fprintf(stderr, "cairnd: stopped\n");
 	return rc < 0 ? 111 : 0;
 }

@@ -1,5 +1,5 @@
-/* routes.c - the route table of cairnd (method, path, least role, handler), route lookup
- * and the query options of POST /v1/config. Pure: no I/O, no TLS. */
+/* routes.c - the route table of cairnd (method, path with "*" segments, least role, handler),
+ * route lookup and the query options of POST /v1/config. Pure: no I/O, no TLS. */
 #include <string.h>
 
 #include "server.h"
@@ -12,15 +12,61 @@ const struct api_route api_routes[] = {
 	{ "POST", "/v1/reboot",   ROLE_OPERATOR, false, handle_reboot },
 	{ "POST", "/v1/shutdown", ROLE_OPERATOR, false, handle_shutdown },
 	{ "GET",  "/v1/services", ROLE_READER,   false, handle_services },
+	{ "POST", "/v1/config/confirm",     ROLE_ADMIN,    false, handle_config_confirm },
+	{ "POST", "/v1/services/*/start",   ROLE_OPERATOR, false, handle_service_action },
+	{ "POST", "/v1/services/*/stop",    ROLE_OPERATOR, false, handle_service_action },
+	{ "POST", "/v1/services/*/restart", ROLE_OPERATOR, false, handle_service_action },
+	{ "GET",  "/v1/resources",          ROLE_READER,   false, handle_resource_kinds },
+	{ "GET",  "/v1/resources/*",        ROLE_READER,   false, handle_resource_get },
+	{ "GET",  "/v1/logs/*",             ROLE_READER,   false, handle_logs },
+	{ "GET",  "/v1/dmesg",              ROLE_READER,   false, handle_dmesg },
 	{ NULL, NULL, ROLE_NONE, false, NULL },
 };
+
+/* Walks PATTERN and PATH segment by segment; a "*" segment matches one non-empty segment
+ * without '/'. With BUF, copies the INDEX-th such segment. 1: match; 0: none; -1: too long. */
+static int path_match(const char *pattern, const char *path, unsigned index, char *buf,
+		      size_t size)
+{
+	unsigned star = 0;
+	int found = buf ? 0 : 1;
+
+	while (*pattern && *path) {
+		if (pattern[0] == '*' && (pattern[1] == '/' || pattern[1] == '\0')) {
+			size_t len = strcspn(path, "/");
+			if (len == 0)
+				return 0;
+			if (buf && star == index) {
+				if (len >= size)
+					return -1;
+				memcpy(buf, path, len);
+				buf[len] = '\0';
+				found = 1;
+			}
+			star++;
+			pattern++;
+			path += len;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0' ? found : 0;
+}
+
+int route_param(const char *pattern, const char *path, unsigned index, char *buf, size_t size)
+{
+	return path_match(pattern, path, index, buf, size) == 1 ? 0 : -1;
+}
 
 const struct api_route *route_find(const char *method, const char *path, unsigned *status)
 {
 	bool path_known = false;
 
 	for (const struct api_route *route = api_routes; route->method; route++) {
-		if (strcmp(route->path, path) != 0)
+		if (path_match(route->path, path, 0, NULL, 0) != 1)
 			continue;
 		if (strcmp(route->method, method) == 0)
 			return route;
@@ -48,6 +94,7 @@ int apply_options_parse(const char *mode, const char *dry_run, struct apply_opti
 {
 	out->mode = APPLY_AUTO;
 	out->dry_run = false;
+	out->try_timeout_ms = API_TRY_TIMEOUT_DEFAULT_MS;
 	if (mode) {
 		size_t i, count = sizeof apply_mode_names / sizeof apply_mode_names[0];
 
@@ -60,15 +107,29 @@ int apply_options_parse(const char *mode, const char *dry_run, struct apply_opti
 		}
 		out->mode = (enum apply_mode)i;
 	}
-	if (dry_run) {
-		/* "?dry_run" with no value counts as true, like a flag */
-		if (strcmp(dry_run, "") == 0 || strcmp(dry_run, "1") == 0 ||
-		    strcmp(dry_run, "true") == 0)
-			out->dry_run = true;
-		else if (strcmp(dry_run, "0") != 0 && strcmp(dry_run, "false") != 0) {
-			*error = "invalid dry_run: expected 1, true, 0 or false";
-			return -1;
-		}
+	/* "?dry_run" with no value counts as true, like a flag */
+	if (flag_parse(dry_run, &out->dry_run) < 0) {
+		*error = "invalid dry_run: expected 1, true, 0 or false";
+		return -1;
 	}
+	return 0;
+}
+
+int apply_options_parse_timeout(const char *timeout, struct apply_options *out,
+				const char **error)
+{
+	long long ms;
+
+	if (!timeout)
+		return 0;
+	if (out->mode != APPLY_TRY) {
+		*error = "timeout applies only to mode=try";
+		return -1;
+	}
+	if (duration_parse(timeout, &ms) < 0 || ms < 1000 || ms > API_TRY_TIMEOUT_MAX_MS) {
+		*error = "invalid timeout: expected a duration of 1s to 24h (e.g. 30s, 2m)";
+		return -1;
+	}
+	out->try_timeout_ms = ms;
 	return 0;
 }

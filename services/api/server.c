@@ -1,19 +1,27 @@
-/* server.c - the HTTPS server: libmicrohttpd over GnuTLS, TLS 1.3 only, one thread driven
- * by server_run(). Admits each request (maintenance rule, client certificate, route, role,
- * body size) before reading its body, collects the body, calls the route's handler, and
- * restarts the daemon on the same listen socket when an apply changed the identity. */
+/* server.c - the HTTPS server: libmicrohttpd over GnuTLS, TLS 1.3 only, with its own
+ * listening thread and one thread per connection (handlers may block on PID 1, streams wait
+ * for data). Admits each request (maintenance rule, client certificate, route, role, body
+ * size) before reading its body, collects the body, calls the route's handler, sends JSON or
+ * a stream, and asks the main loop to restart the daemon on the same listen socket when an
+ * apply changed the identity. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <config.h>
 #include <microhttpd.h>
 
 #include "server.h"
+
+#define STREAM_BLOCK 16384
+#define STREAM_SLICE_MS 500   /* streams check their client and the stop flags this often */
 
 struct request_state {
 	const struct api_route *route;
@@ -22,7 +30,76 @@ struct request_state {
 	size_t len;
 	bool rejected;            /* a response was queued on admission */
 	bool reload_after;        /* the handler asked for a new identity */
+	char param[2][128];
 };
+
+struct api_stream {
+	struct api_server *server;
+	int conn_fd;
+	api_stream_next *next;
+	void *state;
+	void (*free_state)(void *state);
+	struct api_buf buf;
+	size_t offset;            /* sent part of buf */
+	bool done;
+};
+
+int server_init(struct api_server *server)
+{
+	pthread_condattr_t attr;
+
+	server->reconcile_fd = -1;
+	server->log_dir = API_LOG_DIR_DEFAULT;
+	server->kmsg_path = API_KMSG_DEFAULT;
+	server->cmdline_path = API_CMDLINE_DEFAULT;
+	server->sysfs = API_SYSFS_DEFAULT;
+	server->stage = "booting";
+	server->source = "none";
+	server->started = time(NULL);
+	sigemptyset(&server->run_sigmask);
+	pthread_mutex_init(&server->lock, NULL);
+	pthread_mutex_init(&server->poll_lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&server->poll_wake, &attr);
+	pthread_condattr_destroy(&attr);
+	server->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	return server->wake_fd < 0 ? -1 : 0;
+}
+
+void server_destroy(struct api_server *server)
+{
+	json_decref(server->config);
+	server->config = NULL;
+	free(server->try.prev_text);
+	server->try.prev_text = NULL;
+	if (server->wake_fd >= 0)
+		close(server->wake_fd);
+	server->wake_fd = -1;
+	pthread_cond_destroy(&server->poll_wake);
+	pthread_mutex_destroy(&server->poll_lock);
+	pthread_mutex_destroy(&server->lock);
+}
+
+void server_wake(struct api_server *server)
+{
+	uint64_t one = 1;
+
+	if (write(server->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+		fprintf(stderr, "cairnd: wake the main loop: %s\n", strerror(errno));
+}
+
+json_t *server_config_ref(struct api_server *server, bool *maintenance)
+{
+	json_t *config;
+
+	pthread_mutex_lock(&server->lock);
+	config = json_incref(server->config);
+	if (maintenance)
+		*maintenance = server->maintenance;
+	pthread_mutex_unlock(&server->lock);
+	return config;
+}
 
 int server_parse_listen(const char *text, struct sockaddr_storage *addr)
 {
@@ -90,7 +167,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, j
 static enum MHD_Result send_error(struct MHD_Connection *conn, struct request_state *state,
 				  unsigned status, const char *error, json_t *details)
 {
-	struct api_reply reply = { 0, NULL };
+	struct api_reply reply = { .status = 0 };
 	enum MHD_Result result;
 
 	state->rejected = true;
@@ -139,8 +216,12 @@ static enum MHD_Result admit(struct api_server *server, struct MHD_Connection *c
 	const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							 MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned status;
+	bool maintenance;
 
-	if (server->maintenance) {
+	pthread_mutex_lock(&server->lock);
+	maintenance = server->maintenance;
+	pthread_mutex_unlock(&server->lock);
+	if (maintenance) {
 		state->route = route_find(method, url, &status);
 		if (!state->route || !state->route->maintenance)
 			return send_error(conn, state, 403,
@@ -168,6 +249,110 @@ static const char *query_value(struct MHD_Connection *conn, const char *key)
 	return value ? value : "";
 }
 
+static const char *request_query(const struct api_request *req, const char *key)
+{
+	return query_value(req->conn, key);
+}
+
+/* --- streams -------------------------------------------------------------------------- */
+
+int stream_wait(struct api_stream *stream, int fd, int timeout_ms)
+{
+	struct api_server *server = stream->server;
+
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = stream->conn_fd, .events = POLLRDHUP },
+					 { .fd = fd, .events = POLLIN } };
+		int slice = timeout_ms < STREAM_SLICE_MS ? timeout_ms : STREAM_SLICE_MS, n;
+
+		if (__atomic_load_n(&server->stopping, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&server->streams_stop, __ATOMIC_RELAXED))
+			return -1;
+		n = poll(fds, fd >= 0 ? 2 : 1, slice < 0 ? 0 : slice);
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0 && fds[0].revents)   /* the client went away (FIN, RST) */
+			return -1;
+		if (n > 0 && fd >= 0 && fds[1].revents)
+			return 1;
+		timeout_ms -= slice;
+		if (timeout_ms <= 0)
+			return 0;
+	}
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct api_stream *stream = cls;
+	size_t count;
+
+	(void)pos;
+	while (stream->offset == stream->buf.len) {
+		int rc;
+
+		stream->buf.len = stream->offset = 0;
+		if (stream->done || !stream->next)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		rc = stream->next(stream->state, stream, &stream->buf);
+		if (rc < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (rc == 0)
+			stream->done = true;
+	}
+	count = stream->buf.len - stream->offset;
+	if (count > max)
+		count = max;
+	memcpy(out, stream->buf.data + stream->offset, count);
+	stream->offset += count;
+	return (ssize_t)count;
+}
+
+static void stream_free(void *cls)
+{
+	struct api_stream *stream = cls;
+
+	if (stream->free_state)
+		stream->free_state(stream->state);
+	buf_free(&stream->buf);
+	free(stream);
+}
+
+/* Queues REPLY's stream; the stream owns the handler's state from here on. */
+static enum MHD_Result send_stream(struct api_server *server, struct MHD_Connection *conn,
+				   struct api_reply *reply)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct api_stream *stream = calloc(1, sizeof *stream);
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	if (!stream || !info) {
+		free(stream);
+		if (reply->stream_free)
+			reply->stream_free(reply->stream_state);
+		buf_free(&reply->stream_head);
+		return MHD_NO;
+	}
+	*stream = (struct api_stream){ .server = server, .conn_fd = info->connect_fd,
+				       .next = reply->stream_next, .state = reply->stream_state,
+				       .free_state = reply->stream_free, .buf = reply->stream_head };
+	reply->stream_head = (struct api_buf){ 0 };
+	response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read,
+						     stream, stream_free);
+	if (!response) {
+		stream_free(stream);
+		return MHD_NO;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	if (stream->next)   /* a stream may be idle for long: no inactivity timeout */
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+	result = MHD_queue_response(conn, reply->status, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
 static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection *conn,
 				struct request_state *state, const char *method, const char *url)
 {
@@ -175,14 +360,25 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 		.method = method, .path = url,
 		.mode = query_value(conn, "mode"), .dry_run = query_value(conn, "dry_run"),
 		.body = state->body ? state->body : "", .body_len = state->len, .role = state->role,
+		.query = request_query, .conn = conn,
 	};
-	struct api_reply reply = { 500, NULL };
+	struct api_reply reply = { .status = 500 };
 	enum MHD_Result result;
 
-	server->reload_pending = false;
-	state->route->handler(server, &req, &reply);
-	state->reload_after = server->reload_pending;
-	server->reload_pending = false;
+	for (unsigned i = 0; i < 2; i++)
+		if (route_param(state->route->path, url, i, state->param[i], sizeof state->param[i]) == 0)
+			req.param[i] = state->param[i];
+	if (strstr(state->route->path, "*") && !req.param[0]) {
+		reply_error(&reply, 404, "path segment too long", NULL);
+	} else {
+		state->route->handler(server, &req, &reply);
+		state->reload_after = reply.reload_identity;
+	}
+	if (reply.content_type && reply.status < 300)
+		return send_stream(server, conn, &reply);
+	if (reply.stream_free)
+		reply.stream_free(reply.stream_state);
+	buf_free(&reply.stream_head);
 	if (!reply.body)
 		reply_error(&reply, 500, "out of memory", NULL);
 	result = send_json(conn, reply.status, reply.body);
@@ -238,8 +434,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)code;
 	if (!state)
 		return;
-	if (state->reload_after)
-		server->reload_now = true;   /* the config is stored whether or not the reply got out */
+	if (state->reload_after) {   /* the config is stored whether or not the reply got out */
+		pthread_mutex_lock(&server->lock);
+		server->reload_now = true;
+		pthread_mutex_unlock(&server->lock);
+		server_wake(server);
+	}
 	free(state->body);
 	free(state);
 	*con_cls = NULL;
@@ -280,14 +480,20 @@ static void identity_free(struct api_server *server)
 int server_start(struct api_server *server, int listen_fd)
 {
 	struct MHD_OptionItem options[16];
-	unsigned count = 0, flags = MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	unsigned count = 0, flags = MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+				    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+				    MHD_USE_POLL;
+	bool maintenance;
+	int rc = 0;
 
+	pthread_mutex_lock(&server->lock);
 	identity_free(server);
-	server->maintenance = server->config == NULL;
-	if (server->maintenance) {
+	server->reload_now = false;   /* this start serves the config as it is now */
+	maintenance = server->maintenance = server->config == NULL;
+	if (maintenance) {
 		if (maint_certificate(&server->tls_cert, &server->tls_key) < 0) {
 			fprintf(stderr, "cairnd: maintenance certificate: generation failed\n");
-			return -1;
+			rc = -1;
 		}
 	} else {
 		server->tls_ca = identity_copy(server->config, "ca");
@@ -295,9 +501,13 @@ int server_start(struct api_server *server, int listen_fd)
 		server->tls_key = identity_copy(server->config, "key");
 		if (!server->tls_ca || !server->tls_cert || !server->tls_key) {
 			fprintf(stderr, "cairnd: config: no .spec.identity to serve with\n");
-			return -1;
+			rc = -1;
 		}
 	}
+	pthread_mutex_unlock(&server->lock);
+	if (rc < 0)
+		return -1;
+	/* The TLS strings change only here, on the main thread, with no daemon running. */
 	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_log,
 						    NULL };   /* first, or MHD warns */
 	if (listen_fd >= 0)
@@ -318,45 +528,35 @@ int server_start(struct api_server *server, int listen_fd)
 	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	if (server->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	__atomic_store_n(&server->streams_stop, 0, __ATOMIC_RELAXED);
 	server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, server,
 					  MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 	if (!server->daemon) {
 		fprintf(stderr, "cairnd: start HTTPS daemon: failed (address in use, or bad TLS identity)\n");
 		return -1;
 	}
-	fprintf(stderr, "cairnd: serving in %s mode\n", server->maintenance ? "maintenance" : "secure");
+	fprintf(stderr, "cairnd: serving in %s mode\n", maintenance ? "maintenance" : "secure");
 	return 0;
 }
 
 int server_reload(struct api_server *server)
 {
-	MHD_socket listen_fd = MHD_quiesce_daemon(server->daemon);
+	MHD_socket listen_fd;
 
-	MHD_stop_daemon(server->daemon);
+	__atomic_store_n(&server->streams_stop, 1, __ATOMIC_RELAXED);
+	listen_fd = MHD_quiesce_daemon(server->daemon);
+	MHD_stop_daemon(server->daemon);   /* joins the connection threads */
 	server->daemon = NULL;
 	return server_start(server, listen_fd == MHD_INVALID_SOCKET ? -1 : listen_fd);
 }
 
 void server_stop(struct api_server *server)
 {
+	__atomic_store_n(&server->stopping, 1, __ATOMIC_RELAXED);
 	if (server->daemon)
 		MHD_stop_daemon(server->daemon);
 	server->daemon = NULL;
+	pthread_mutex_lock(&server->lock);
 	identity_free(server);
-}
-
-int server_run(struct api_server *server, volatile int *stop)
-{
-	while (!*stop) {
-		if (MHD_run_wait(server->daemon, 1000) != MHD_YES && errno != EINTR) {
-			fprintf(stderr, "cairnd: serve: %s\n", strerror(errno));
-			return -1;
-		}
-		if (server->reload_now) {
-			server->reload_now = false;
-			if (server_reload(server) < 0)
-				return -1;
-		}
-	}
-	return 0;
+	pthread_mutex_unlock(&server->lock);
 }

@@ -1,5 +1,6 @@
 /* store.c - the stored config: STATE/config.yaml, replaced atomically (temp file, fsync,
- * rename, fsync of the folder); the replaced file is kept as config.yaml.prev. */
+ * rename, fsync of the folder); the replaced file is kept as config.yaml.prev. A try revert
+ * restores older bytes the same way. The SHA-256 that names a config in machinestatus. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,10 +11,12 @@
 #include <unistd.h>
 
 #include <config.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 
 #include "api.h"
 
-int store_read(const char *dir, char **text, size_t *len)
+static int read_file(const char *dir, const char *name, char **text, size_t *len)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -22,7 +25,7 @@ int store_read(const char *dir, char **text, size_t *len)
 
 	*text = NULL;
 	*len = 0;
-	if (snprintf(path, sizeof path, "%s/%s", dir, API_CONFIG_FILE) >= (int)sizeof path) {
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -55,6 +58,11 @@ int store_read(const char *dir, char **text, size_t *len)
 	(*text)[done] = '\0';
 	*len = done;
 	return 1;
+}
+
+int store_read(const char *dir, char **text, size_t *len)
+{
+	return read_file(dir, API_CONFIG_FILE, text, len);
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -91,13 +99,15 @@ static int keep_previous(const char *dir, const char *current)
 	return 0;
 }
 
-int store_write(const char *dir, const char *text, size_t len, const char **what)
+/* Replaces DIR/NAME atomically with TEXT; with KEEP, the old file becomes config.yaml.prev. */
+static int write_atomic(const char *dir, const char *name, bool keep, const char *text,
+			size_t len, const char **what)
 {
 	char tmp[PATH_MAX], path[PATH_MAX];
 	int fd, dir_fd, saved;
 
-	if (snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, API_CONFIG_FILE) >= (int)sizeof tmp ||
-	    snprintf(path, sizeof path, "%s/%s", dir, API_CONFIG_FILE) >= (int)sizeof path) {
+	if (snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >= (int)sizeof tmp ||
+	    snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
 		*what = "state folder path";
 		errno = ENAMETOOLONG;
 		return -1;
@@ -117,12 +127,12 @@ int store_write(const char *dir, const char *text, size_t len, const char **what
 		goto fail;
 	}
 	fd = -1;
-	if (keep_previous(dir, path) < 0) {
+	if (keep && keep_previous(dir, path) < 0) {
 		*what = "keep config.yaml.prev";
 		goto fail;
 	}
 	if (rename(tmp, path) < 0) {
-		*what = "rename temp file to config.yaml";
+		*what = "rename the temp file";
 		goto fail;
 	}
 	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -143,4 +153,69 @@ fail:
 	unlink(tmp);
 	errno = saved;
 	return -1;
+}
+
+int store_write(const char *dir, const char *text, size_t len, const char **what)
+{
+	return write_atomic(dir, API_CONFIG_FILE, true, text, len, what);
+}
+
+int store_try_save(const char *dir, const char *text, size_t len, const char **what)
+{
+	return write_atomic(dir, API_CONFIG_TRY, false, text, len, what);
+}
+
+int store_try_read(const char *dir, char **text, size_t *len)
+{
+	return read_file(dir, API_CONFIG_TRY, text, len);
+}
+
+void store_try_clear(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/%s", dir, API_CONFIG_TRY);
+	if (unlink(path) < 0 && errno != ENOENT)
+		fprintf(stderr, "cairnd: remove %s: %s\n", path, strerror(errno));
+}
+
+int store_restore(const char *dir, const char *text, size_t len, const char **what)
+{
+	char path[PATH_MAX];
+	int dir_fd;
+
+	if (text)   /* the same atomic replacement; the config being undone becomes .prev */
+		return store_write(dir, text, len, what);
+	if (snprintf(path, sizeof path, "%s/%s", dir, API_CONFIG_FILE) >= (int)sizeof path) {
+		*what = "state folder path";
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		*what = "remove config.yaml";
+		return -1;
+	}
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0 || fsync(dir_fd) < 0) {
+		int saved = errno;
+		if (dir_fd >= 0)
+			close(dir_fd);
+		errno = saved;
+		*what = "fsync state folder";
+		return -1;
+	}
+	close(dir_fd);
+	return 0;
+}
+
+void store_sha256(const char *text, size_t len, char hex[65])
+{
+	unsigned char digest[32];
+
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, text, len, digest) < 0) {
+		hex[0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < sizeof digest; i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 }

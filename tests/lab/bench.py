@@ -13,6 +13,7 @@ import os
 import re
 import time
 
+import bench_api
 import lab
 
 RUNS = 3
@@ -102,6 +103,8 @@ def main():
         ("node idle memory", used, ""),
         ("PID 1 VmRSS when idle", pid1_rss, ""),
     ]
+    if os.path.exists(lab.out("cairnd")) and os.path.exists(lab.out("cairnctl")):
+        rows += bench_api.host_figures() + bench_api.converge_figure()
     width = max(len(r[0]) for r in rows)
     text = [f"Cairn bench ({time.strftime('%Y-%m-%d %H:%M')}, median of {RUNS})"]
     text += [f"  {k:{width}}  {v:>14}  {note}".rstrip() for k, v, note in rows]

@@ -557,3 +557,17 @@ def wait_until(what, probe, timeout, interval=1.0):
         if time.monotonic() >= deadline:
             raise LabError(f"{what}: not within {timeout} s (last: {str(last)[:300]})")
         time.sleep(interval)
+
+
+def items(result, node=None):
+    """The items of one node's reply in a `cairnctl ... -o json` document
+    ({"nodes": {NAME: REPLY}, "errors": {...}}): a resource snapshot's "items", or the
+    "services" list of `cairnctl services`. NODE defaults to the only (first) node."""
+    nodes = result.get("nodes") or {}
+    if not nodes:
+        raise LabError(f"no node replied: {json.dumps(result.get('errors'))[:300]}")
+    reply = nodes[node] if node else next(iter(nodes.values()))
+    for key in ("items", "services"):
+        if isinstance(reply, dict) and key in reply:
+            return reply[key]
+    raise LabError(f"no items in the reply: {json.dumps(reply)[:300]}")

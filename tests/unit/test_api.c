@@ -261,23 +261,78 @@ static bool port_open(void)
 	return open;
 }
 
+/* cairnd's state folder, log file, and kernel command line file (NULL: none) for the next
+ * start_cairnd(); the config-source tests change them. */
+static const char *cairnd_state = "state", *cairnd_log = "cairnd.log", *cairnd_cmdline;
+
 static void start_cairnd(void)
 {
-	char listen[64];
+	char listen[64], state_dir[512], log_dir[512], kmsg[512], cmdline[512], sysfs[512];
 
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+	snprintf(state_dir, sizeof state_dir, "%s/%s", dir, cairnd_state);
+	snprintf(log_dir, sizeof log_dir, "%s/log", dir);
+	snprintf(kmsg, sizeof kmsg, "%s/kmsg", dir);
+	snprintf(cmdline, sizeof cmdline, "%s/%s", dir, cairnd_cmdline ? cairnd_cmdline : "no-cmdline");
+	snprintf(sysfs, sizeof sysfs, "%s/sys", dir);
 	cairnd_pid = fork();
 	assert_true(cairnd_pid >= 0);
 	if (cairnd_pid == 0) {
-		int fd = open(path_in("cairnd.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int fd = open(path_in(cairnd_log), O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 2);
-		execl(CAIRND_HOST, CAIRND_HOST, "--listen", listen, "--state", path_in("state"),
-		      "--run", path_in("run"), (char *)NULL);
+		execl(CAIRND_HOST, CAIRND_HOST, "--no-controllers", "--listen", listen, "--state", state_dir,
+		      "--run", path_in("run"), "--log-dir", log_dir, "--kmsg", kmsg,
+		      "--cmdline", cmdline, "--sysfs", sysfs, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 500 && !port_open(); i++)
 		sleep_ms(10);
 	assert_true(port_open());
+}
+
+/* Waits up to MS for FILE (in the test folder) to contain NEEDLE. */
+static bool wait_for_text(const char *file, const char *needle, int ms)
+{
+	for (int waited = 0;; waited += 50) {
+		char *text = read_text(path_in(file));
+		bool found = text && strstr(text, needle);
+		free(text);
+		if (found)
+			return true;
+		if (waited >= ms)
+			return false;
+		sleep_ms(50);
+	}
+}
+
+/* curl in the background, its output into OUT (in the test folder): for streams. */
+static pid_t curl_background(const char *url, const char *client, const char *out)
+{
+	char target[512], cacert[512], cert[512], key[512];
+	pid_t pid;
+
+	snprintf(target, sizeof target, "https://127.0.0.1:%d%s", port, url);
+	snprintf(cacert, sizeof cacert, "%s/ca.pem", dir);
+	snprintf(cert, sizeof cert, "%s/%s.pem", dir, client);
+	snprintf(key, sizeof key, "%s/%s.key", dir, client);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path_in(out), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(path_in("curl-background.err"), O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(err, 2);
+		execlp("curl", "curl", "-sSN", "--max-time", "20", "--cacert", cacert, "--cert", cert,
+		       "--key", key, target, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void curl_background_stop(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
 }
 
 /* Stops cairnd with SIGTERM: it must exit 0 (and ASan must find no leak). */
@@ -305,6 +360,14 @@ static void start_init(void)
 	mkdir(path_in("svc"), 0755);
 	mkdir(path_in("log"), 0755);
 	write_text(path_in("svc/sleeper.service"), "command = /bin/sleep 1000\n");
+	/* burst: once DIR/go exists, 12000 numbered lines of ~110 bytes: a log rotation */
+	char burst[1024];
+	snprintf(burst, sizeof burst, "command = /bin/sh -c 'echo waiting; while [ ! -e %s/go ]; do sleep 0.1; done; "
+		 "awk \"BEGIN { for (i = 0; i < 12000; i++) printf \\\"tick %%d %%0100d\\\\n\\\", i, 0 }\"; "
+		 "exec sleep 1000'\n", dir);
+	write_text(path_in("svc/burst.service"), burst);
+	write_text(path_in("svc/talker.service"),
+		   "command = /bin/sh -c 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done'\n");
 	init_pid = fork();
 	assert_true(init_pid >= 0);
 	if (init_pid == 0) {
@@ -319,6 +382,8 @@ static void start_init(void)
 		sleep_ms(10);
 	assert_int_equal(access(path_in("run/init.sock"), F_OK), 0);
 }
+
+static void http_stop(void);
 
 static int group_setup(void **state)
 {
@@ -349,6 +414,7 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	stop_cairnd();
+	http_stop();
 	if (init_pid > 0) {
 		kill(init_pid, SIGKILL);
 		waitpid(init_pid, NULL, 0);
@@ -520,6 +586,134 @@ static void test_initctl_reply(void **state)
 	assert_int_equal(initctl_request(path_in("nothing.sock"), "list", &lines, &error), -1);
 	assert_non_null(strstr(error, "nothing.sock"));
 	free(error);
+}
+
+static void test_args(void **state)
+{
+	long long ms = 0;
+	long count = 0;
+	bool flag = false;
+	char buf[128];
+	const char *error = NULL;
+	struct apply_options options;
+
+	(void)state;
+	assert_int_equal(duration_parse("30s", &ms), 0);
+	assert_int_equal(ms, 30000);
+	assert_int_equal(duration_parse("2m", &ms), 0);
+	assert_int_equal(ms, 120000);
+	assert_int_equal(duration_parse("1500ms", &ms), 0);
+	assert_int_equal(ms, 1500);
+	assert_int_equal(duration_parse("1h", &ms), 0);
+	assert_int_equal(ms, 3600000);
+	assert_int_equal(duration_parse("", &ms), -1);
+	assert_int_equal(duration_parse("s", &ms), -1);
+	assert_int_equal(duration_parse("-1s", &ms), -1);
+	assert_int_equal(duration_parse("10", &ms), -1);
+	assert_int_equal(duration_parse("10 s", &ms), -1);
+	assert_int_equal(duration_parse("99999999999999999999s", &ms), -1);
+	duration_format(30000, buf, sizeof buf);
+	assert_string_equal(buf, "30s");
+	duration_format(120000, buf, sizeof buf);
+	assert_string_equal(buf, "2m");
+	duration_format(1500, buf, sizeof buf);
+	assert_string_equal(buf, "1500ms");
+	assert_int_equal(apply_options_parse("try", NULL, &options, &error), 0);
+	assert_int_equal(options.try_timeout_ms, 60000);
+	assert_int_equal(apply_options_parse_timeout("2s", &options, &error), 0);
+	assert_int_equal(options.try_timeout_ms, 2000);
+	assert_int_equal(apply_options_parse_timeout("500ms", &options, &error), -1);
+	assert_int_equal(apply_options_parse_timeout("25h", &options, &error), -1);
+	assert_int_equal(apply_options_parse("auto", NULL, &options, &error), 0);
+	assert_int_equal(apply_options_parse_timeout("2s", &options, &error), -1);
+	assert_non_null(strstr(error, "mode=try"));
+	assert_int_equal(flag_parse(NULL, &flag), 0);
+	assert_false(flag);
+	assert_int_equal(flag_parse("", &flag), 0);
+	assert_true(flag);
+	assert_int_equal(flag_parse("yes", &flag), -1);
+	assert_int_equal(count_parse(NULL, 0, 10, 7, &count), 0);
+	assert_int_equal(count, 7);
+	assert_int_equal(count_parse("10", 0, 10, 7, &count), 0);
+	assert_int_equal(count_parse("11", 0, 10, 7, &count), -1);
+	assert_int_equal(count_parse("+1", 0, 10, 7, &count), -1);
+	assert_int_equal(count_parse("", 0, 10, 7, &count), -1);
+	assert_true(service_name_valid("web@1.x_y-z"));
+	assert_false(service_name_valid(""));
+	assert_false(service_name_valid(".web"));
+	assert_false(service_name_valid("-web"));
+	assert_false(service_name_valid("web 1"));
+	assert_false(service_name_valid("web\n"));
+	assert_false(service_name_valid("a/b"));
+	assert_false(service_name_valid("0123456789012345678901234567890123456789012345678901234567890123"));
+}
+
+static void test_route_params(void **state)
+{
+	unsigned status = 0;
+	char name[16];
+
+	(void)state;
+	assert_non_null(route_find("POST", "/v1/services/web/restart", &status));
+	assert_int_equal(route_find("POST", "/v1/services/web/restart", &status)->role, ROLE_OPERATOR);
+	assert_null(route_find("POST", "/v1/services//restart", &status));
+	assert_int_equal(status, 404);
+	assert_null(route_find("POST", "/v1/services/a/b/restart", &status));
+	assert_null(route_find("GET", "/v1/services/web/restart", &status));
+	assert_int_equal(status, 405);
+	assert_int_equal(route_find("GET", "/v1/resources/links", &status)->role, ROLE_READER);
+	assert_int_equal(route_find("POST", "/v1/config/confirm", &status)->role, ROLE_ADMIN);
+	assert_int_equal(route_param("/v1/services/*/start", "/v1/services/web/start", 0, name,
+				     sizeof name), 0);
+	assert_string_equal(name, "web");
+	assert_int_equal(route_param("/v1/logs/*", "/v1/logs/a-very-long-service-name", 0, name,
+				     sizeof name), -1);
+	assert_int_equal(route_param("/v1/logs/*", "/v1/dmesg", 0, name, sizeof name), -1);
+}
+
+static void test_url_expand(void **state)
+{
+	char out[64];
+	const char *error = NULL;
+
+	(void)state;
+	assert_int_equal(url_expand("http://h/${mac}/${uuid}.yaml", "52:54:00:ab:cd:ef", "u-1", out,
+				    sizeof out, &error), 0);
+	assert_string_equal(out, "http://h/52:54:00:ab:cd:ef/u-1.yaml");
+	assert_int_equal(url_expand("http://h/x", NULL, NULL, out, sizeof out, &error), 0);
+	assert_string_equal(out, "http://h/x");
+	assert_int_equal(url_expand("http://h/${mac}", NULL, "u", out, sizeof out, &error), -1);
+	assert_non_null(strstr(error, "${mac}"));
+	assert_int_equal(url_expand("http://h/${serial}", "m", "u", out, sizeof out, &error), -1);
+	assert_non_null(strstr(error, "unknown variable"));
+	assert_int_equal(url_expand("http://h/${mac", "m", "u", out, sizeof out, &error), -1);
+	assert_int_equal(url_expand("http://h/$x", "m", "u", out, sizeof out, &error), 0);
+	assert_int_equal(url_expand("http://0123456789/0123456789/0123456789/0123456789/${uuid}/${uuid}", "m",
+				    "0123456789", out, sizeof out, &error), -1);
+}
+
+static void test_kmsg_and_overlap(void **state)
+{
+	char out[64];
+	json_t *tail;
+
+	(void)state;
+	assert_int_equal(kmsg_format("6,1,2500000,-;hello", 19, out, sizeof out), 16);
+	assert_string_equal(out, "[2.500000] hello");
+	assert_true(kmsg_format("6,1,5,-,caller=T1;x", 19, out, sizeof out) > 0);
+	assert_string_equal(out, "[0.000005] x");
+	assert_int_equal(kmsg_format(" SUBSYSTEM=acpi", 15, out, sizeof out), -1);
+	assert_int_equal(kmsg_format("6,1;x", 5, out, sizeof out), -1);
+	assert_int_equal(kmsg_format("a,1,2,-;x", 9, out, sizeof out), -1);
+	assert_int_equal(kmsg_format("no semicolon", 12, out, sizeof out), -1);
+	tail = json_pack("[s,s,s]", "a", "b", "c");
+	assert_int_equal(log_overlap(tail, "", 0), 0);
+	assert_int_equal(log_overlap(tail, "d\ne\n", 4), 0);
+	assert_int_equal(log_overlap(tail, "c\nd\n", 4), 2);
+	assert_int_equal(log_overlap(tail, "b\nc\nd\n", 6), 4);
+	assert_int_equal(log_overlap(tail, "a\nb\nc\n", 6), 6);
+	assert_int_equal(log_overlap(tail, "c", 1), 0);   /* not a whole line */
+	json_decref(tail);
 }
 
 /* --- the real server ---------------------------------------------------------------- */
@@ -740,25 +934,397 @@ static void test_restart_keeps_config(void **state)
 	expect(401, "GET", "/v1/health", NULL, NULL, NULL);
 }
 
-static void test_services_and_reboot(void **state)
+/* The service named NAME in a body {"services":[...]} or a snapshot {"items":[...]}. */
+static json_t *find_service(json_t *body, const char *name)
 {
-	json_t *body, *services;
-	int status = -1;
+	json_t *list = json_object_get(body, "services"), *item;
+	size_t index;
+
+	if (!list)
+		list = json_object_get(body, "items");
+	json_array_foreach(list, index, item)
+		if (strcmp(json_string_value(json_object_get(item, "name")), name) == 0)
+			return item;
+	return NULL;
+}
+
+/* Waits until GET /v1/services shows NAME in STATE; returns its pid (0: none). */
+static long long wait_service_state(const char *name, const char *state)
+{
+	for (int i = 0; i < 100; i++) {
+		json_t *body, *service;
+		expect(200, "GET", "/v1/services", "reader", NULL, NULL);
+		body = body_json();
+		service = find_service(body, name);
+		if (service && strcmp(json_string_value(json_object_get(service, "state")), state) == 0) {
+			long long pid = json_integer_value(json_object_get(service, "pid"));
+			json_decref(body);
+			return pid;
+		}
+		json_decref(body);
+		sleep_ms(50);
+	}
+	fail_msg("service %s never reached state %s: %s", name, state, body_text());
+	return 0;
+}
+
+static void test_resources(void **state)
+{
+	json_t *body, *item;
 
 	(void)state;
 	start_init();
+	expect(200, "GET", "/v1/resources", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"services\""));
+	assert_non_null(strstr(body_text(), "\"machinestatus\""));
+	assert_non_null(strstr(body_text(), "\"links\""));
+	expect(404, "GET", "/v1/resources/volcanoes", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "no such resource kind: volcanoes"));
+	assert_non_null(strstr(body_text(), "known kinds: links, addresses"));
+	expect(401, "GET", "/v1/resources/services", NULL, NULL, NULL);
+	/* the services resource follows PID 1's list within about a second */
+	for (int i = 0; i < 60; i++) {
+		expect(200, "GET", "/v1/resources/services", "reader", NULL, NULL);
+		if (strstr(body_text(), "\"sleeper\"") && strstr(body_text(), "\"talker\""))
+			break;
+		sleep_ms(100);
+	}
+	body = body_json();
+	assert_string_equal(json_string_value(json_object_get(body, "kind")), "services");
+	assert_true(json_integer_value(json_object_get(body, "revision")) >= 1);
+	item = find_service(body, "sleeper");
+	assert_non_null(item);
+	assert_string_equal(json_string_value(json_object_get(item, "id")), "sleeper");
+	assert_non_null(json_object_get(item, "restarts"));
+	json_decref(body);
+	expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
+	body = body_json();
+	item = json_array_get(json_object_get(body, "items"), 0);
+	assert_string_equal(json_string_value(json_object_get(item, "id")), "machine");
+	assert_string_equal(json_string_value(json_object_get(item, "mode")), "secure");
+	assert_string_equal(json_string_value(json_object_get(item, "stage")), "running");
+	assert_int_equal(strlen(json_string_value(json_object_get(json_object_get(item, "config"),
+								  "sha256"))), 64);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(item, "try"), "state")),
+			    "none");
+	assert_true(json_integer_value(json_object_get(item, "uptime_s")) > 0);
+	json_decref(body);
+}
+
+static void test_service_actions(void **state)
+{
+	long long pid, new_pid;
+
+	(void)state;
+	pid = wait_service_state("sleeper", "ready");
+	expect(403, "POST", "/v1/services/sleeper/restart", "reader", NULL, NULL);
+	expect(202, "POST", "/v1/services/sleeper/restart", "operator", NULL, NULL);
+	assert_string_equal(body_text(), "{\"service\":\"sleeper\",\"action\":\"restart\"}\n");
 	for (int i = 0; i < 100; i++) {
-		expect(200, "GET", "/v1/services", "reader", NULL, NULL);
-		if (strstr(body_text(), "\"state\":\"running\""))
+		new_pid = wait_service_state("sleeper", "ready");
+		if (new_pid != pid)
 			break;
 		sleep_ms(50);
 	}
+	assert_true(new_pid != pid);
+	assert_non_null(strstr(body_text(), "\"restarts\":0"));
+	expect(404, "POST", "/v1/services/nothing/restart", "operator", NULL, NULL);
+	assert_non_null(strstr(body_text(), "no such service"));
+	expect(400, "POST", "/v1/services/bad%20name/stop", "operator", NULL, NULL);
+	expect(400, "POST", "/v1/services/-x/stop", "operator", NULL, NULL);
+	expect(404, "POST", "/v1/services/sleeper/explode", "operator", NULL, NULL);
+	expect(405, "GET", "/v1/services/sleeper/start", "admin", NULL, NULL);
+}
+
+/* A watch gets the snapshot at once, then one line per change: stop a service. */
+static void test_watch(void **state)
+{
+	pid_t watcher;
+	char *text;
+
+	(void)state;
+	wait_service_state("sleeper", "ready");
+	watcher = curl_background("/v1/resources/services?watch=1", "reader", "watch.out");
+	assert_true(wait_for_text("watch.out", "\"kind\":\"services\"", 5000));
+	expect(202, "POST", "/v1/services/sleeper/stop", "operator", NULL, NULL);
+	assert_true(wait_for_text("watch.out", "\"state\":\"stopped\"", 5000));
+	curl_background_stop(watcher);
+	text = read_text(path_in("watch.out"));
+	/* NDJSON: every line a snapshot, revisions increasing */
+	json_int_t last = -1;
+	int count = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		json_t *snapshot = json_loads(line, 0, NULL);
+		assert_non_null(snapshot);
+		assert_true(json_integer_value(json_object_get(snapshot, "revision")) > last);
+		last = json_integer_value(json_object_get(snapshot, "revision"));
+		json_decref(snapshot);
+		count++;
+	}
+	free(text);
+	assert_true(count >= 2);
+	expect(202, "POST", "/v1/services/sleeper/start", "operator", NULL, NULL);
+	wait_service_state("sleeper", "ready");
+	expect(400, "GET", "/v1/resources/services?watch=maybe", "reader", NULL, NULL);
+}
+
+/* "tick N" lines must follow one another: no line lost or repeated. Returns the count. */
+static int check_ticks(const char *text)
+{
+	long previous = -1;
+	int count = 0;
+
+	for (const char *line = text; *line; line = strchr(line, '\n') + 1) {
+		long value;
+		if (sscanf(line, "tick %ld", &value) != 1)
+			fail_msg("not a tick line: %.40s", line);
+		if (previous >= 0 && value != previous + 1)
+			fail_msg("tick %ld after tick %ld:\n%s", value, previous, text);
+		previous = value;
+		count++;
+		if (!strchr(line, '\n'))
+			break;
+	}
+	return count;
+}
+
+static void test_logs(void **state)
+{
+	char *text;
+	pid_t follower;
+
+	(void)state;
+	sleep_ms(500);   /* a few ticks */
+	expect(200, "GET", "/v1/logs/talker?tail=3", "reader", NULL, NULL);
+	assert_int_equal(check_ticks(body_text()), 3);
+	expect(200, "GET", "/v1/logs/talker", "reader", NULL, NULL);
+	assert_true(check_ticks(body_text()) >= 4);
+	expect(404, "GET", "/v1/logs/nothing", "reader", NULL, NULL);
+	expect(400, "GET", "/v1/logs/talker?tail=-1", "reader", NULL, NULL);
+	expect(400, "GET", "/v1/logs/.hidden", "reader", NULL, NULL);
+	expect(401, "GET", "/v1/logs/talker", NULL, NULL, NULL);
+	/* follow: the tail, then new lines, none lost or repeated at the seam */
+	follower = curl_background("/v1/logs/talker?tail=2&follow=1", "reader", "follow.out");
+	sleep_ms(1500);
+	curl_background_stop(follower);
+	text = read_text(path_in("follow.out"));
+	assert_non_null(text);
+	int count = check_ticks(text);
+	free(text);
+	if (count < 8)
+		fail_msg("follow gave only %d lines", count);
+	/* a truncated file is read again from its start */
+	follower = curl_background("/v1/logs/talker?tail=0&follow=1", "reader", "follow.out");
+	sleep_ms(400);
+	truncate(path_in("log/talker.log"), 0);
+	sleep_ms(800);
+	curl_background_stop(follower);
+	/* lines written just before the truncation may be gone; those after it all arrive */
+	char *file = read_text(path_in("log/talker.log")), first[32];
+	text = read_text(path_in("follow.out"));
+	assert_non_null(file);
+	assert_non_null(text);
+	snprintf(first, sizeof first, "%.*s", (int)strcspn(file, "\n") + 1, file);
+	char *seen = strstr(text, first);
+	if (!seen)
+		fail_msg("after the truncation: %s not followed:\n%s", first, text);
+	assert_true(check_ticks(seen) >= 3);
+	free(text);
+	free(file);
+}
+
+/* A follow across PID 1's rotation of burst.log (at 1 MiB) loses and repeats nothing. */
+static void test_logs_rotation(void **state)
+{
+	pid_t follower;
+	char *text;
+
+	(void)state;
+	follower = curl_background("/v1/logs/burst?tail=1&follow=1", "reader", "burst.out");
+	assert_true(wait_for_text("burst.out", "waiting\n", 5000));   /* the follow is open */
+	write_text(path_in("go"), "");
+	bool done = wait_for_text("burst.out", "tick 11999 ", 10000);
+	curl_background_stop(follower);
+	if (!done)
+		fail_msg("the follow did not reach the last line");
+	assert_int_equal(access(path_in("log/burst.log.1"), F_OK), 0);
+	text = read_text(path_in("burst.out"));
+	assert_int_equal(strncmp(text, "waiting\ntick 0 ", 15), 0);
+	assert_int_equal(check_ticks(text + 8), 12000);
+	free(text);
+}
+
+static void test_dmesg(void **state)
+{
+	pid_t follower;
+
+	(void)state;
+	write_text(path_in("kmsg"), "6,1,1000,-;first line\n"
+				    " SUBSYSTEM=acpi\n"
+				    "6,2,2500000,-;second line\n"
+				    "4,3,12345678,-,caller=T1;third line\n");
+	expect(200, "GET", "/v1/dmesg?tail=2", "reader", NULL, NULL);
+	assert_string_equal(body_text(), "[2.500000] second line\n[12.345678] third line\n");
+	expect(200, "GET", "/v1/dmesg", "reader", NULL, NULL);
+	assert_string_equal(body_text(), "[0.001000] first line\n[2.500000] second line\n"
+					 "[12.345678] third line\n");
+	expect(400, "GET", "/v1/dmesg?follow=sometimes", "reader", NULL, NULL);
+	follower = curl_background("/v1/dmesg?tail=1&follow=1", "reader", "dmesg.out");
+	assert_true(wait_for_text("dmesg.out", "third line", 5000));
+	run("printf '6,4,13000000,-;fourth line\\n' >> %s/kmsg", dir);
+	assert_true(wait_for_text("dmesg.out", "[13.000000] fourth line\n", 5000));
+	curl_background_stop(follower);
+	char *text = read_text(path_in("dmesg.out"));
+	assert_string_equal(text, "[12.345678] third line\n[13.000000] fourth line\n");
+	free(text);
+}
+
+static const char *try_state(void)
+{
+	static char state_text[32];
+	json_t *body;
+
+	expect(200, "GET", "/v1/health", "reader", NULL, NULL);
 	body = body_json();
-	services = json_object_get(body, "services");
-	assert_int_equal(json_array_size(services), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(services, 0), "name")),
-			    "sleeper");
-	assert_true(json_integer_value(json_object_get(json_array_get(services, 0), "pid")) > 0);
+	snprintf(state_text, sizeof state_text, "%s", json_string_value(json_object_get(
+		json_object_get(body, "try"), "state")));
+	json_decref(body);
+	return state_text;
+}
+
+static void test_try_revert(void **state)
+{
+	char *before, *after;
+	pid_t watcher;
+	int status = -1;
+
+	(void)state;
+	before = read_text(path_in("state/config.yaml"));
+	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"hostname\":\"node-2\""));
+	write_config("config4.yaml", "node-4", "server");   /* another identity: a daemon restart */
+	expect(400, "POST", "/v1/config?mode=try&timeout=soon", "admin", "config4.yaml", NULL);
+	expect(400, "POST", "/v1/config?timeout=2s", "admin", "config4.yaml", NULL);
+	watcher = curl_background("/v1/resources/machinestatus?watch=1", "reader", "watch3.out");
+	assert_true(wait_for_text("watch3.out", "\"kind\":\"machinestatus\"", 5000));
+	expect(200, "POST", "/v1/config?mode=try&timeout=2s", "admin", "config4.yaml", NULL);
+	/* the restart with the new identity ends open streams (clients reconnect) */
+	for (int i = 0; i < 100 && waitpid(watcher, &status, WNOHANG) != watcher; i++)
+		sleep_ms(20);
+	if (!WIFEXITED(status)) {
+		curl_background_stop(watcher);
+		fail_msg("a watch stream kept the daemon from restarting with the new identity");
+	}
+	assert_non_null(strstr(body_text(), "\"state\":\"pending\""));
+	assert_non_null(strstr(body_text(), "\"timeout\":\"2s\""));
+	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"hostname\":\"node-4\""));
+	assert_string_equal(try_state(), "pending");
+	expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"state\":\"pending\""));
+	assert_true(wait_for_text("cairnd.log",
+				  "cairnd: try: not confirmed in 2s: reverted to the previous config", 5000));
+	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"hostname\":\"node-2\""));
+	assert_string_equal(try_state(), "reverted");
+	assert_int_equal(access(path_in("state/config.yaml.try"), F_OK), -1);
+	after = read_text(path_in("state/config.yaml"));
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	for (int i = 0; i < 50; i++) {
+		expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
+		if (strstr(body_text(), "\"state\":\"reverted\""))
+			break;
+		sleep_ms(100);
+	}
+	assert_non_null(strstr(body_text(), "\"state\":\"reverted\""));
+	assert_non_null(strstr(body_text(), "\"source\":\"try revert\""));
+}
+
+static void test_try_confirm(void **state)
+{
+	char *after, *sent;
+
+	(void)state;
+	expect(409, "POST", "/v1/config/confirm", "admin", NULL, NULL);
+	expect(200, "POST", "/v1/config?mode=try&timeout=2s", "admin", "config4.yaml", NULL);
+	expect(403, "POST", "/v1/config/confirm", "operator", NULL, NULL);
+	expect(200, "POST", "/v1/config/confirm", "admin", NULL, NULL);
+	assert_string_equal(try_state(), "confirmed");
+	sleep_ms(2500);
+	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"hostname\":\"node-4\""));
+	assert_string_equal(try_state(), "confirmed");
+	after = read_text(path_in("state/config.yaml"));
+	sent = read_text(path_in("config4.yaml"));
+	assert_string_equal(after, sent);
+	free(after);
+	free(sent);
+	assert_int_equal(access(path_in("state/config.yaml.try"), F_OK), -1);
+	/* a try still pending when cairnd stops is reverted when it starts again */
+	expect(200, "POST", "/v1/config?mode=try&timeout=1m", "admin", "config2.yaml", NULL);
+	assert_int_equal(access(path_in("state/config.yaml.try"), F_OK), 0);
+	assert_int_equal(stop_cairnd(), 0);
+	start_cairnd();
+	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"hostname\":\"node-4\""));
+	assert_string_equal(try_state(), "reverted");
+	assert_true(wait_for_text("cairnd.log",
+				  "cairnd: try: pending when cairnd stopped: reverted to the previous config", 100));
+	assert_int_equal(access(path_in("state/config.yaml.try"), F_OK), -1);
+	after = read_text(path_in("state/config.yaml"));
+	sent = read_text(path_in("config4.yaml"));
+	assert_string_equal(after, sent);
+	free(after);
+	free(sent);
+}
+
+static void test_staged(void **state)
+{
+	char *after, *sent;
+	json_t *body;
+
+	(void)state;
+	write_config("config5.yaml", "node-5", "server2");
+	expect(200, "POST", "/v1/config?mode=staged", "admin", "config5.yaml", NULL);
+	body = body_json();
+	assert_string_equal(json_string_value(json_object_get(body, "effective")), "next boot");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(body, "changes"), 0)),
+			    "~ MachineConfig/node-1 .spec.hostname: \"node-4\" -> \"node-5\"");
+	json_decref(body);
+	after = read_text(path_in("state/config.yaml"));
+	sent = read_text(path_in("config5.yaml"));
+	assert_string_equal(after, sent);
+	free(after);
+	free(sent);
+	/* the running config is unchanged until the next start */
+	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"hostname\":\"node-4\""));
+	expect(200, "GET", "/v1/health", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"staged\":true"));
+	assert_int_equal(stop_cairnd(), 0);
+	start_cairnd();
+	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"hostname\":\"node-5\""));
+	expect(200, "GET", "/v1/health", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"staged\":false"));
+}
+
+static void test_services_and_reboot(void **state)
+{
+	json_t *body, *service;
+	pid_t watcher;
+	int status = -1;
+
+	(void)state;
+	wait_service_state("sleeper", "ready");
+	expect(200, "GET", "/v1/services", "reader", NULL, NULL);
+	body = body_json();
+	assert_int_equal(json_array_size(json_object_get(body, "services")), 3);
+	service = find_service(body, "sleeper");
+	assert_non_null(service);
+	assert_true(json_integer_value(json_object_get(service, "pid")) > 0);
 	json_decref(body);
 	expect(403, "POST", "/v1/reboot", "reader", NULL, NULL);
 	assert_int_equal(waitpid(init_pid, &status, WNOHANG), 0);
@@ -774,6 +1340,160 @@ static void test_services_and_reboot(void **state)
 	}
 	init_pid = 0;
 	assert_int_equal(WEXITSTATUS(status), 0);
+	/* an open watch does not keep cairnd from stopping */
+	watcher = curl_background("/v1/resources/machinestatus?watch=1", "reader", "watch2.out");
+	assert_true(wait_for_text("watch2.out", "\"rebooting\"", 5000));
+	assert_int_equal(stop_cairnd(), 0);
+	curl_background_stop(watcher);
+}
+
+/* --- config sources at start ---------------------------------------------------------- */
+
+static pid_t http_pid;
+static int http_port;
+
+static void http_start(void)
+{
+	char port_text[16];
+
+	snprintf(port_text, sizeof port_text, "%d", http_port);
+	http_pid = fork();
+	assert_true(http_pid >= 0);
+	if (http_pid == 0) {
+		int fd = open(path_in("http.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("python3", "python3", "-m", "http.server", port_text, "--bind", "127.0.0.1",
+		       "--directory", path_in("www"), (char *)NULL);
+		_exit(127);
+	}
+}
+
+static void http_stop(void)
+{
+	if (http_pid > 0) {
+		kill(http_pid, SIGTERM);
+		waitpid(http_pid, NULL, 0);
+	}
+	http_pid = 0;
+}
+
+/* A fake sysfs: eth0 (Ethernet with a device), lo, br0 (no device); a product UUID. */
+static void make_sysfs(void)
+{
+	static const struct { const char *name, *type, *index, *address; bool device; } links[] = {
+		{ "lo", "772", "1", "00:00:00:00:00:00", false },
+		{ "br0", "1", "2", "02:00:00:00:00:01", false },
+		{ "eth1", "1", "4", "52:54:00:00:00:04", true },
+		{ "eth0", "1", "3", "52:54:00:AB:CD:EF", true },
+	};
+	char path[600];
+
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+		run("mkdir -p %s/sys/class/net/%s", dir, links[i].name);
+		snprintf(path, sizeof path, "sys/class/net/%s/type", links[i].name);
+		write_text(path_in(path), links[i].type);
+		snprintf(path, sizeof path, "sys/class/net/%s/ifindex", links[i].name);
+		write_text(path_in(path), links[i].index);
+		snprintf(path, sizeof path, "sys/class/net/%s/address", links[i].name);
+		write_text(path_in(path), links[i].address);
+		if (links[i].device)
+			run("mkdir -p %s/sys/class/net/%s/device", dir, links[i].name);
+	}
+	run("mkdir -p %s/sys/class/dmi/id %s/www", dir, dir);
+	write_text(path_in("sys/class/dmi/id/product_uuid"), "4C4C4544-0042-3510-8052-B4C04F4B4E31\n");
+}
+
+static void test_source_url(void **state)
+{
+	char cmdline[256], *stored, *sent;
+
+	(void)state;
+	make_sysfs();
+	http_port = free_port();
+	run("cp %s/config1.yaml '%s/www/52:54:00:ab:cd:ef.yaml'", dir, dir);
+	snprintf(cmdline, sizeof cmdline, "console=ttyS0 cairn.config=http://127.0.0.1:%d/${mac}.yaml quiet\n",
+		 http_port);
+	write_text(path_in("cmdline-url"), cmdline);
+	mkdir(path_in("state-url"), 0700);
+	cairnd_state = "state-url";
+	cairnd_log = "cairnd-url.log";
+	cairnd_cmdline = "cmdline-url";
+	start_cairnd();
+	/* no server yet: the first attempt fails, with the reason; maintenance meanwhile */
+	snprintf(cmdline, sizeof cmdline, "attempt 1: http://127.0.0.1:%d/52:54:00:ab:cd:ef.yaml: ",
+		 http_port);
+	assert_true(wait_for_text("cairnd-url.log", cmdline, 5000));
+	assert_true(wait_for_text("cairnd-url.log", "retrying in 1s", 1000));
+	expect(403, "GET", "/v1/version", "insecure", NULL, NULL);
+	http_start();
+	assert_true(wait_for_text("cairnd-url.log", "config stored", 8000));
+	wait_secure();
+	stored = read_text(path_in("state-url/config.yaml"));
+	sent = read_text(path_in("config1.yaml"));
+	assert_string_equal(stored, sent);
+	free(stored);
+	free(sent);
+	expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"source\":\"cairn.config\""));
+	assert_int_equal(stop_cairnd(), 0);
+}
+
+static void test_source_url_invalid(void **state)
+{
+	char cmdline[256];
+
+	(void)state;
+	write_text(path_in("www/4c4c4544-0042-3510-8052-b4c04f4b4e31.yaml"),
+		   "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\nspec:\n  role: boss\n");
+	snprintf(cmdline, sizeof cmdline, "cairn.config=http://127.0.0.1:%d/${uuid}.yaml\n", http_port);
+	write_text(path_in("cmdline-bad"), cmdline);
+	mkdir(path_in("state-bad"), 0700);
+	cairnd_state = "state-bad";
+	cairnd_log = "cairnd-bad.log";
+	cairnd_cmdline = "cmdline-bad";
+	start_cairnd();
+	assert_true(wait_for_text("cairnd-bad.log", "config rejected: staying in maintenance mode", 5000));
+	assert_true(wait_for_text("cairnd-bad.log",
+				  "cairnd: cairn.config: cairn.config:4: document 1 (MachineConfig): .spec.role: ",
+				  1000));
+	expect(403, "GET", "/v1/version", "insecure", NULL, NULL);
+	assert_int_equal(access(path_in("state-bad/config.yaml"), F_OK), -1);
+	/* no try without a config to return to */
+	expect(400, "POST", "/v1/config?mode=try", "insecure", "config1.yaml", NULL);
+	assert_int_equal(stop_cairnd(), 0);
+	http_stop();
+}
+
+static void test_source_inline(void **state)
+{
+	char *stored, *sent;
+
+	(void)state;
+	run("printf 'cairn.debug cairn.config.inline=' > %s/cmdline-inline && base64 -w0 %s/config2.yaml "
+	    ">> %s/cmdline-inline", dir, dir, dir);
+	mkdir(path_in("state-inline"), 0700);
+	cairnd_state = "state-inline";
+	cairnd_log = "cairnd-inline.log";
+	cairnd_cmdline = "cmdline-inline";
+	start_cairnd();
+	expect(200, "GET", "/v1/health", "admin", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"mode\":\"secure\""));
+	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "\"hostname\":\"node-2\""));
+	stored = read_text(path_in("state-inline/config.yaml"));
+	sent = read_text(path_in("config2.yaml"));
+	assert_string_equal(stored, sent);
+	free(stored);
+	free(sent);
+	assert_int_equal(stop_cairnd(), 0);
+	/* not base64: logged, maintenance */
+	write_text(path_in("cmdline-inline"), "cairn.config.inline=%%%not-base64\n");
+	cairnd_state = "state-inline2";
+	mkdir(path_in("state-inline2"), 0700);
+	start_cairnd();
+	assert_true(wait_for_text("cairnd-inline.log", "not valid base64", 2000));
+	expect(403, "GET", "/v1/version", "insecure", NULL, NULL);
 	assert_int_equal(stop_cairnd(), 0);
 }
 
@@ -786,13 +1506,29 @@ int main(void)
 		cmocka_unit_test(test_listen),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_initctl_reply),
+		cmocka_unit_test(test_args),
+		cmocka_unit_test(test_route_params),
+		cmocka_unit_test(test_url_expand),
+		cmocka_unit_test(test_kmsg_and_overlap),
 		cmocka_unit_test(test_maintenance),
 		cmocka_unit_test(test_secure_auth),
 		cmocka_unit_test(test_apply_errors),
 		cmocka_unit_test(test_dry_run_and_apply),
 		cmocka_unit_test(test_identity_rotation),
 		cmocka_unit_test(test_restart_keeps_config),
+		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_service_actions),
+		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_logs),
+		cmocka_unit_test(test_logs_rotation),
+		cmocka_unit_test(test_dmesg),
+		cmocka_unit_test(test_try_revert),
+		cmocka_unit_test(test_try_confirm),
+		cmocka_unit_test(test_staged),
 		cmocka_unit_test(test_services_and_reboot),
+		cmocka_unit_test(test_source_url),
+		cmocka_unit_test(test_source_url_invalid),
+		cmocka_unit_test(test_source_inline),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -489,7 +489,7 @@ static void test_usage_and_version(void **state)
 {
 	(void)state;
 
-	assert_int_equal(run("version", NULL), 0);
+	assert_int_equal(run("version", "--client", NULL), 0);
 	assert_memory_equal(out_text, "cairnctl ", 9);
 	assert_int_equal(run("bogus", NULL), 2);
 	assert_string_equal(err_text, "cairnctl: bogus: unknown command (see 'cairnctl help')\n");
@@ -499,7 +499,7 @@ static void test_usage_and_version(void **state)
 	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1", NULL), 2);
 	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=1.2.3.4", "--role",
 			     "n9=worker", NULL), 2);
-	assert_int_equal(run("-o", "xml", "version", NULL), 2);
+	assert_int_equal(run("-o", "xml", "version", "--client", NULL), 2);
 	assert_int_equal(run("help", NULL), 0);
 	assert_non_null(strstr(out_text, "gen config"));
 	assert_int_equal(run(NULL), 2);

@@ -1,0 +1,29 @@
+# services/api/ctrl/ctrl.mk - cairnd's controllers (links, addresses, routes, DHCP, DNS,
+# hostname, time, sysctls, modules): the sources for cairnd and the unit test, which needs
+# root (it runs in its own network and UTS namespaces). Included from services/api/api.mk.
+
+BUILD ?= build
+CC ?= gcc
+
+CTRL_SRCS := $(sort $(wildcard services/api/ctrl/*.c))
+CTRL_HDRS := $(sort $(wildcard services/api/ctrl/*.h)) services/api/resources.h
+CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/api/ctrl -Iservices/api -Ilib/config
+CTRL_LIBS := -lnl-route-3 -lnl-3
+
+# The real resource store once it exists; until then the test carries a small one.
+CTRL_TEST_RESOURCES := $(wildcard services/api/resources.c)
+CTRL_TEST_DEFS := $(if $(CTRL_TEST_RESOURCES),,-DCTRL_TEST_RESOURCES_STUB)
+
+# init/svcdef.c: the generated service definitions must pass PID 1's own parser.
+CTRL_TEST_INIT := init/svcdef.c init/units.c
+
+# The hook script is a prerequisite too: the test runs it.
+$(BUILD)/unit/test_ctrl: tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_HDRS) $(CTRL_TEST_RESOURCES) \
+		$(CONFIG_SRCS) $(CONFIG_HDRS) $(CTRL_TEST_INIT) init/svcdef.h init/units.h
+	@mkdir -p $(BUILD)/unit
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
+		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+		$(CTRL_CFLAGS) -Iinit $(CTRL_TEST_DEFS) \
+		-DCTRL_UDHCPC_SCRIPT='"$(abspath rootfs/overlay/usr/lib/cairn/udhcpc.script)"' \
+		-o $@ tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_TEST_RESOURCES) $(CONFIG_SRCS) \
+		$(CTRL_TEST_INIT) -lcmocka $(CTRL_LIBS) -ljansson -lyaml -pthread
