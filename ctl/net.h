@@ -11,11 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "ctl.h"
 
-#define NET_RETRIES_DEFAULT 3             /* further attempts after a refused connection */
+#ifndef CAIRN_VERSION
+#define CAIRN_VERSION "0.0.0-dev"
+#endif
+#define NET_USER_AGENT "cairnctl/" CAIRN_VERSION
+
+#define NET_RETRIES_DEFAULT 6             /* further attempts after a refused connection (~16 s) */
 #define NET_TIMEOUT_DEFAULT_MS 30000      /* one attempt of a request that is not a stream */
 #define NET_BACKOFF_FIRST_MS 250          /* doubles on each retry */
 #define NET_BODY_MAX (64u * 1024 * 1024)  /* the largest reply, or line of a stream */
@@ -93,6 +99,7 @@ struct net_request {
 	const char *path;         /* "/v1/...", with its query */
 	const char *body;         /* POST body, or NULL */
 	size_t body_len;
+	const char *content_type; /* the body's; NULL: "application/yaml" */
 	net_line_fn *on_line;     /* non-NULL: a stream; lines go there as they arrive */
 	void *context;
 };
@@ -105,6 +112,18 @@ struct net_request {
 size_t net_run(struct net_target *target, const struct net_options *options,
 	       const struct net_request *request, struct net_result *results);
 void net_results_free(struct net_result *results, size_t count);
+
+/* What every request to a node shares, set on EASY: URL, https only, no proxy, no signals,
+ * the user agent, ERRBUF (CURL_ERROR_SIZE) for curl's messages, TLS 1.3, and the target's
+ * CA and client certificate (or, for an insecure target, no checks); connecting may take
+ * CONNECT_TIMEOUT_MS (at most 10 s). 0, or -1 when out of memory. Used by net_run() and by
+ * the console's connect-only transfer (console.c). */
+int net_easy_setup(CURL *easy, const struct net_target *target, const char *url,
+		   long connect_timeout_ms, char *errbuf);
+/* One line of reason (malloc()ed) for a transfer on EASY that ended with CODE after
+ * ATTEMPTS attempts of TIMEOUT_MS each ("cannot connect: ...", "TLS: ..."). */
+char *net_transport_reason(CURL *easy, CURLcode code, const char *errbuf, long timeout_ms,
+			   int attempts);
 
 /* Prints "cairnctl: NODE: ERROR[: DETAIL; DETAIL...]" for every failed result not reported
  * yet. Returns CTL_EXIT_FAIL when any failed, else CTL_EXIT_OK. */

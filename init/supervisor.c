@@ -133,6 +133,23 @@ static void loopback_up(void)
 		close(fd);
 }
 
+/* /var starts as an empty tmpfs (or a fresh EPHEMERAL partition): the folders and links the
+ * Debian programs of the image expect there. /var/run and /var/lock point into /run, as on
+ * Debian, so sockets such as libvirt's /var/run/libvirt/libvirt-sock live in one place. */
+static void var_skeleton(void)
+{
+	static const char *const folders[] = { "/var/lib", "/var/cache", "/var/log", "/run/lock" };
+
+	for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++)
+		mkdir_parents(folders[i], 0755);
+	if (mkdir("/var/tmp", 01777) == 0)
+		chmod("/var/tmp", 01777);   /* past the umask */
+	if (symlink("/run", "/var/run") < 0 && errno != EEXIST)
+		console_line("stage2: warning: link /var/run: %s", strerror(errno));
+	if (symlink("/run/lock", "/var/lock") < 0 && errno != EEXIST)
+		console_line("stage2: warning: link /var/lock: %s", strerror(errno));
+}
+
 /* Stage 2 only: the mounts, folders and settings of a running Cairn root. */
 static void stage2_prepare(void)
 {
@@ -167,6 +184,7 @@ static void stage2_prepare(void)
 	mkdir_parents("/run/cairn/etc", 0755);
 	mkdir_parents("/run/cairn/services", 0755);
 	mkdir_parents("/var/log/cairn", 0755);
+	var_skeleton();
 	if (sethostname("cairn", 5) < 0)
 		console_line("stage2: warning: sethostname cairn: %s", strerror(errno));
 	loopback_up();

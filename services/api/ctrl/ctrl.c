@@ -258,6 +258,7 @@ int ctrl_reconcile(struct ctrl *ctrl, const json_t *config)
 	ctrl_resolvers(ctrl);
 	ctrl_hostname(ctrl);
 	ctrl_time(ctrl);
+	ctrl_libvirtd(ctrl);
 	end_pass(ctrl);
 	return ctrl->failed ? -1 : ctrl->changes;
 }

@@ -95,6 +95,7 @@ void ctrl_routes(struct ctrl *ctrl);
 void ctrl_resolvers(struct ctrl *ctrl);
 void ctrl_hostname(struct ctrl *ctrl);
 void ctrl_time(struct ctrl *ctrl);
+void ctrl_libvirtd(struct ctrl *ctrl);
 /* Publishes `links` from the state after every change (the last network step). */
 void ctrl_links_publish(struct ctrl *ctrl);
 

@@ -4,7 +4,8 @@ mode and refuses the secure client; `apply-config --insecure` configures it (hos
 address on the cluster NIC, DHCP on the user NIC, NTP and DNS, all visible in `get`); mTLS is
 enforced by CA and role; a config with several errors is refused with paths and lines and
 changes nothing; --dry-run shows the diff; try mode reverts by itself; a service killed from
-outside is restarted and shows in `get services` and `logs`; an admin reboot stops the node."""
+outside is restarted and shows in `get services` and `logs`; libvirtd runs and virsh reaches it;
+an admin reboot stops the node."""
 import os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lab import Scenario, LabError, need, with_services, cairnctl, cairnctl_json, wait_until, items
@@ -188,7 +189,15 @@ with Scenario("api") as s:
     p = cairnctl("-n", "node-1", "logs", "chronyd", "--tail", "20", config=cc)
     s.check("logs chronyd has lines", p.returncode == 0 and p.stdout.strip() != "", p.stdout + p.stderr)
 
-    # 8. admin can reboot: an ordered shutdown, then QEMU (-no-reboot) exits by itself
+    # 8. libvirtd, co-managed for tools that expect it: ready means `virsh version` answered
+    s.must("libvirtd is ready (its readiness check is virsh -c qemu:///system version)", wait_until,
+           "libvirtd ready", lambda: [x for x in items(cairnctl_json("-n", "node-1", "services", config=cc))
+                                      if x.get("name") == "libvirtd" and x.get("state") == "ready"], 120, 2)
+    p = cairnctl("-n", "node-1", "logs", "libvirtd", "--tail", "50", config=cc)
+    s.check("logs libvirtd: virsh reached the QEMU driver", "Running hypervisor: QEMU" in p.stdout,
+            p.stdout[-400:] + p.stderr)
+
+    # 9. admin can reboot: an ordered shutdown, then QEMU (-no-reboot) exits by itself
     p = cairnctl("-n", "node-1", "reboot", config=cc)
     s.check("cairn:admin can reboot", p.returncode == 0, p.stdout + p.stderr)
     s.must("the node shuts down in order and QEMU exits", node.wait_exit, 90)
