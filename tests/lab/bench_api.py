@@ -28,6 +28,7 @@ RUNS = 40
 def request(ctx, port, method, path, body=b""):
     """One HTTPS request on a new connection; (status, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
             head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n").encode()
@@ -40,6 +41,14 @@ def request(ctx, port, method, path, body=b""):
                 data += chunk
     status = int(data.split(b" ", 2)[1])
     return status, data.split(b"\r\n\r\n", 1)[1]
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
+    except OSError:
+        return False
 
 
 def handshake(ctx, port):
@@ -86,7 +95,7 @@ def host():
             body = f.read()
         insecure = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
-        lab.wait_until("cairnd listening", lambda: socket.create_connection(("127.0.0.1", port), 1), 20, 0.1)
+        lab.wait_until("cairnd listening", lambda: port_open(port), 20, 0.1)
         status, reply = request(insecure, port, "POST", "/v1/config", body)
         if status != 200:
             raise lab.LabError(f"maintenance apply: HTTP {status}: {reply[:200]}")
@@ -96,7 +105,12 @@ def host():
         certs = os.path.join(work, "admin")
         lab.cairnctl("gen", "cert", "--ca-dir", cfg, "--role", "admin", "--name", "bench", "--out", certs)
         ctx.load_cert_chain(os.path.join(certs, "bench.crt"), os.path.join(certs, "bench.key"))
-        lab.wait_until("secure mode", lambda: request(ctx, port, "GET", "/v1/version")[0] == 200, 20, 0.2)
+        def secure():
+            try:
+                return request(ctx, port, "GET", "/v1/version")[0] == 200
+            except (OSError, ssl.SSLError):
+                return False
+        lab.wait_until("secure mode", secure, 20, 0.2)
 
         def get():
             status, _ = request(ctx, port, "GET", "/v1/resources/hostname")
