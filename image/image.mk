@@ -1,7 +1,8 @@
 # image/image.mk: the bootable artifacts (included by the top Makefile, which defines OUT, BUILD,
 # CACHE). Everything is keyed by inputs: the package manifests (names + versions), the files
 # under rootfs/ and kernel-config/, the scripts, and $(OUT)/init.
-#   make image           vmlinuz, initramfs{,-base}.img, rootfs.squashfs(.sha256), cairn.iso, pxe/
+#   make image           vmlinuz, initramfs{,-base}.img, rootfs.squashfs(.sha256), cairn.iso, pxe/, guest/
+#   make guest           guest/vmlinuz and guest/initramfs.img: the test guest (image/guest/)
 #   make image-refresh   re-resolve packages against fresh trixie lists (picks up updates)
 
 IMG        := $(BUILD)/image
@@ -9,9 +10,10 @@ IMG_DEBS   := $(CACHE)/debs
 IMG_KWORK  := $(IMG)/kernel
 IMG_ROOT   := $(IMG)/rootfs
 IMG_KERNEL_PKG ?= linux-image-amd64
+GUEST_OUTPUTS := $(OUT)/guest/vmlinuz $(OUT)/guest/initramfs.img
 IMG_OUTPUTS := $(OUT)/vmlinuz $(OUT)/initramfs.img $(OUT)/initramfs-base.img \
 	$(OUT)/rootfs.squashfs $(OUT)/rootfs.squashfs.sha256 $(OUT)/cairn.iso \
-	$(OUT)/pxe/vmlinuz $(OUT)/pxe/initramfs.img $(OUT)/pxe/boot.ipxe
+	$(OUT)/pxe/vmlinuz $(OUT)/pxe/initramfs.img $(OUT)/pxe/boot.ipxe $(GUEST_OUTPUTS)
 
 # Listings of rootfs/ and kernel-config/ (names, link targets, sizes, mtimes), rewritten only when
 # they change: they catch added/removed files and symlinks, which make cannot depend on directly.
@@ -22,7 +24,7 @@ IMG_KCONFIG_SRC := $(IMG)/kernel-config-src.list
 $(call img_listing,rootfs,$(IMG_ROOTFS_SRC))
 $(call img_listing,kernel-config,$(IMG_KCONFIG_SRC))
 
-.PHONY: image image-refresh image-sizes
+.PHONY: image image-refresh image-sizes guest
 image: $(IMG_OUTPUTS)
 	@image/sizes.sh $(OUT) $(IMG_KWORK)
 
@@ -58,8 +60,9 @@ $(OUT)/vmlinuz: $(IMG)/kernel.stamp
 
 # 3. root image
 $(IMG)/rootfs.stamp: $(IMG)/packages.manifest $(IMG)/kernel.stamp $(OUT)/init $(OUT)/cairnd $(IMG_ROOTFS_SRC) \
-		image/mkrootfs.sh image/check-elf.sh
-	image/mkrootfs.sh $(IMG)/packages.manifest $(IMG_DEBS) rootfs $(IMG_KWORK) $(OUT)/init $(OUT)/cairnd $(IMG_ROOT)
+		$(GUEST_OUTPUTS) image/mkrootfs.sh image/check-elf.sh
+	image/mkrootfs.sh $(IMG)/packages.manifest $(IMG_DEBS) rootfs $(IMG_KWORK) $(OUT)/init $(OUT)/cairnd $(IMG_ROOT) \
+		$(OUT)/guest
 	image/check-elf.sh $(IMG_ROOT)
 	@touch $@
 $(OUT)/rootfs.squashfs: $(IMG)/rootfs.stamp image/squash.sh
@@ -86,3 +89,18 @@ $(OUT)/pxe/initramfs.img: $(OUT)/initramfs.img
 $(OUT)/pxe/boot.ipxe: image/boot.ipxe
 	@mkdir -p $(OUT)/pxe
 	cp $< $@
+
+# 7. the test guest (image/guest/): the node's own kernel and a tiny initramfs whose static PID 1
+# prints markers on ttyS0, addresses eth0, pings, and powers off on the ACPI power button. The
+# root image carries both in /usr/share/cairn/guest/ for VMs and lab scenarios to boot.
+GUEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Os -static
+guest: $(GUEST_OUTPUTS)
+$(BUILD)/guest/guest-init: image/guest/guest-init.c $(INIT_UAPI)/.stamp
+	@mkdir -p $(BUILD)/guest
+	$(MUSLCC) $(GUEST_CFLAGS) -isystem $(INIT_UAPI) -o $@ $<
+	strip $@
+$(OUT)/guest/initramfs.img: $(BUILD)/guest/guest-init $(IMG)/kernel.stamp image/guest/mkguest.sh
+	image/guest/mkguest.sh $(BUILD)/guest/guest-init $(IMG_KWORK) $(IMG)/guest $@
+$(OUT)/guest/vmlinuz: $(OUT)/vmlinuz
+	@mkdir -p $(OUT)/guest
+	ln -f $< $@

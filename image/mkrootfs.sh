@@ -1,10 +1,11 @@
 #!/bin/bash
 # Assemble the root image tree: unpack the .debs (no maintainer scripts), merge /usr, prune,
 # busybox applet links, Cairn's overlay, the reduced kernel modules, /sbin/init, cairnd.
-# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR
+# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR GUEST_DIR
+# GUEST_DIR holds the test guest (vmlinuz, initramfs.img), installed to /usr/share/cairn/guest/.
 set -euo pipefail
 export LC_ALL=C
-manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7
+manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7 guest=$8
 rm -rf "$root"; mkdir -p "$root"
 
 # 1. unpack, two at a time
@@ -50,6 +51,10 @@ install -m 0755 "$init" "$root/usr/sbin/init"
 [ -f "$cairnd" ] || { echo "mkrootfs: cairnd binary $cairnd missing" >&2; exit 1; }
 install -m 0755 "$cairnd" "$root/usr/sbin/cairnd"
 install -D -m 0644 "$manifest" "$root/usr/lib/cairn/packages.manifest"   # what the image holds
+for f in vmlinuz initramfs.img; do
+  [ -f "$guest/$f" ] || { echo "mkrootfs: test guest file $guest/$f missing" >&2; exit 1; }
+  install -D -m 0644 "$guest/$f" "$root/usr/share/cairn/guest/$f"
+done
 
 # 6. mount points and the library cache
 for d in run var tmp dev proc sys system/state root; do mkdir -p "$root/$d"; done

@@ -2,11 +2,12 @@
  * tree, errors that name the document, the path and the line, and a path-level diff.
  *
  * A config is a YAML stream of documents, each with apiVersion cairn.dev/v1alpha1 and a kind
- * (today MachineConfig). The decoded config is a JSON array with one object per non-empty
- * document, in file order: {"apiVersion", "kind", "metadata"?, "spec"}. Values are
+ * (MachineConfig, VirtualMachine). The decoded config is a JSON array with one object per
+ * non-empty document, in file order: {"apiVersion", "kind", "metadata"?, "spec"}. Values are
  * canonical: integers are JSON integers, booleans JSON booleans, keys in schema order,
- * hostnames and MACs lower case, IPv6 addresses in RFC 5952 form. README.md in this folder is
- * the reference of every field. */
+ * hostnames and MACs lower case, IPv6 addresses in RFC 5952 form, sizes "NGi"/"NMi" with a
+ * KEY_mib integer beside them; VirtualMachine defaults are filled in. README.md in this folder
+ * is the reference of every field and of the VirtualMachine shape. */
 #ifndef CAIRN_CONFIG_H
 #define CAIRN_CONFIG_H
 

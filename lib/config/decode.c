@@ -1,6 +1,7 @@
 /* decode.c - config_decode(): walks each document's YAML tree (yaml_tree.c) against the
  * schema tables (schema.c), builds the normalized jansson value, and reports every problem
- * with the document, the path and the line. Then the checks across documents. */
+ * with the document, the path and the line. Then the checks across documents: names, one
+ * MachineConfig, VM MACs. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -288,6 +289,14 @@ static json_t *decode_object(struct config_decoder *d, const struct ynode *node,
 		return NULL;
 	for (const struct config_field *f = schema->fields; f->name; f++) {
 		const struct ynode *value = ynode_mapping_get(node, f->name);
+		char fallback_text[64];
+		struct ynode fallback;
+		if (!value && f->schema->default_yaml) {   /* decoded as if written, at the mapping */
+			snprintf(fallback_text, sizeof fallback_text, "%s", f->schema->default_yaml);
+			fallback = (struct ynode){ .type = YNODE_SCALAR, .line = node->line,
+				.plain = true, .value = fallback_text, .len = strlen(fallback_text) };
+			value = &fallback;
+		}
 		if (!value) {
 			if (f->required)
 				config_decoder_error(d, node->line, NULL, "missing required key '%s'",
@@ -297,8 +306,15 @@ static json_t *decode_object(struct config_decoder *d, const struct ynode *node,
 		size_t before = path_push(d, ".%s", f->name);
 		json_t *decoded = decode_value(d, value, f->schema);
 		path_pop(d, before);
-		if (decoded)
-			json_object_set_new(object, f->name, decoded);
+		if (!decoded)
+			continue;
+		json_object_set_new(object, f->name, decoded);
+		if (f->schema->with_mib) {
+			char key[128];
+			snprintf(key, sizeof key, "%s_mib", f->name);
+			json_object_set_new(object, key,
+					    json_integer(config_size_mib(json_string_value(decoded))));
+		}
 	}
 	if (schema->exactly_one_of)
 		check_exactly_one(d, node, schema->exactly_one_of);
@@ -571,6 +587,77 @@ static void check_documents(const struct config_decoder *d, json_t *config, cons
 	}
 }
 
+/* A NIC's MAC set in one VirtualMachine must not be set in another: two VMs on one segment
+ * with one MAC break each other. Works on the YAML, so that each error has its line; a MAC
+ * repeated inside one VM is the list's own unique-key error. */
+struct vm_mac {
+	char mac[CONFIG_NORMAL_MAX];
+	char vm[80];
+	unsigned document, line;
+	size_t nic;
+};
+
+static const struct ynode *vm_nics(const struct ynode *root)
+{
+	const struct ynode *kind, *spec, *nics;
+
+	if (!root || root->type != YNODE_MAPPING || !(kind = ynode_mapping_get(root, "kind")) ||
+	    kind->type != YNODE_SCALAR || strcmp(kind->value, "VirtualMachine") != 0 ||
+	    !(spec = ynode_mapping_get(root, "spec")) || spec->type != YNODE_MAPPING ||
+	    !(nics = ynode_mapping_get(spec, "nics")) || nics->type != YNODE_SEQUENCE)
+		return NULL;
+	return nics;
+}
+
+static void check_vm_macs(const struct config_decoder *d, const struct yaml_stream *stream)
+{
+	struct vm_mac *seen = NULL;
+	size_t count = 0, cap = 0;
+
+	for (size_t i = 0; i < stream->count; i++) {
+		const struct ynode *nics = vm_nics(stream->documents[i]);
+		const struct ynode *metadata = nics ? ynode_mapping_get(stream->documents[i], "metadata") : NULL;
+		const struct ynode *name = metadata && metadata->type == YNODE_MAPPING ?
+			ynode_mapping_get(metadata, "name") : NULL;
+		size_t first_of_document = count;
+		for (size_t n = 0; nics && n < nics->count; n++) {
+			const struct ynode *mac = nics->items[n]->type == YNODE_MAPPING ?
+				ynode_mapping_get(nics->items[n], "mac") : NULL;
+			struct config_check check = { "", "" };
+			if (!mac || mac->type != YNODE_SCALAR || !config_valid_mac(mac->value, &check))
+				continue;
+			for (size_t k = 0; k < first_of_document; k++) {
+				char message[512], path[64];
+				if (strcmp(seen[k].mac, check.normal) != 0)
+					continue;
+				snprintf(path, sizeof path, ".spec.nics[%zu].mac", n);
+				snprintf(message, sizeof message, "\"%s\" is already the MAC of "
+					 "VirtualMachine/%s .spec.nics[%zu] (document %u, line %u)",
+					 check.normal, seen[k].vm, seen[k].nic, seen[k].document,
+					 seen[k].line);
+				config_errors_add(d->errs, d->name, mac->line, (unsigned)i + 1,
+						  "VirtualMachine", path, message);
+				break;
+			}
+			if (count == cap) {
+				struct vm_mac *grown = realloc(seen, (cap ? cap * 2 : 16) * sizeof *seen);
+				if (!grown)
+					break;
+				seen = grown;
+				cap = cap ? cap * 2 : 16;
+			}
+			snprintf(seen[count].mac, sizeof seen[count].mac, "%s", check.normal);
+			snprintf(seen[count].vm, sizeof seen[count].vm, "%.64s",
+				 name && name->type == YNODE_SCALAR ? name->value : "?");
+			seen[count].document = (unsigned)i + 1;
+			seen[count].line = mac->line;
+			seen[count].nic = n;
+			count++;
+		}
+	}
+	free(seen);
+}
+
 static void decode_stream(struct config_decoder *d, const struct yaml_stream *stream, json_t *config)
 {
 	unsigned *index = calloc(stream->count + 1, sizeof *index);
@@ -596,6 +683,7 @@ static void decode_stream(struct config_decoder *d, const struct yaml_stream *st
 		json_array_append_new(config, doc);
 	}
 	check_documents(d, config, index, lines);
+	check_vm_macs(d, stream);
 out:
 	free(index);
 	free(lines);

@@ -1,7 +1,7 @@
 /* schema.c - the schema tables of every config kind, and the kinds table. Each object is a
  * field table (name, schema, required); each schema names its type, validator and children.
- * Adding a kind (Network, Volume, VirtualMachine) means adding its tables here and one line
- * to config_kinds[]. README.md documents the same fields for operators. */
+ * Adding a kind (Network, Volume) means adding its tables here and one line to config_kinds[].
+ * README.md documents the same fields for operators. */
 #include <stdio.h>
 #include <string.h>
 
@@ -227,8 +227,161 @@ static const struct config_field machine_config_fields[] = {
 static const struct config_schema machine_config = {
 	.type = CONFIG_OBJECT, .fields = machine_config_fields };
 
+/* ---- VirtualMachine ---- */
+
+static const struct config_schema string_node = {
+	.type = CONFIG_STRING, .what = "a node name", .validator = config_valid_node_name };
+static const struct config_schema int_cpus = {
+	.type = CONFIG_INT, .min = 1, .max = 64, .default_yaml = "1" };
+static const struct config_schema string_memory = {
+	.type = CONFIG_STRING, .what = "a size", .validator = config_valid_memory, .with_mib = true };
+static const struct config_schema string_path = {
+	.type = CONFIG_STRING, .what = "an absolute path", .validator = config_valid_absolute_path };
+static const struct config_schema string_cmdline = {
+	.type = CONFIG_STRING, .what = "a kernel command line",
+	.validator = config_valid_kernel_cmdline };
+static const struct config_schema string_disk_name = {
+	.type = CONFIG_STRING, .what = "a disk name", .validator = config_valid_disk_name };
+
+/* initrd and cmdline go with a kernel; with boot.disk the disk's boot loader has its own. */
+static void check_boot(struct config_decoder *decoder, const struct ynode *node, json_t *boot)
+{
+	static const char *const kernel_only[] = { "initrd", "cmdline", NULL };
+
+	(void)boot;
+	if (!ynode_mapping_get(node, "disk") || ynode_mapping_get(node, "kernel"))
+		return;
+	for (size_t i = 0; kernel_only[i]; i++) {
+		const struct ynode *value = ynode_mapping_get(node, kernel_only[i]);
+		if (value)
+			config_decoder_error(decoder, value->line, kernel_only[i],
+					     "goes with 'kernel'; this VM boots from 'disk'");
+	}
+}
+
+static const char *const boot_source[] = { "kernel", "disk", NULL };
+static const struct config_field boot_fields[] = {
+	{ "kernel", &string_path, false },
+	{ "initrd", &string_path, false },
+	{ "cmdline", &string_cmdline, false },
+	{ "disk", &string_disk_name, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema boot = {
+	.type = CONFIG_OBJECT, .fields = boot_fields, .exactly_one_of = boot_source,
+	.check = check_boot };
+
+static bool valid_disk_format(const char *value, struct config_check *check)
+{
+	if (strcmp(value, "qcow2") == 0 || strcmp(value, "raw") == 0)
+		return true;
+	snprintf(check->reason, sizeof check->reason, "is not a disk format (qcow2 or raw)");
+	return false;
+}
+static const struct config_schema string_disk_format = {
+	.type = CONFIG_STRING, .what = "a disk format", .validator = valid_disk_format,
+	.default_yaml = "qcow2" };
+static const struct config_schema string_disk_size = {
+	.type = CONFIG_STRING, .what = "a size", .validator = config_valid_disk_size, .with_mib = true };
+
+static const char *const disk_source[] = { "size", "image", NULL };
+static const struct config_field disk_fields[] = {
+	{ "name", &string_disk_name, true },
+	{ "size", &string_disk_size, false },
+	{ "image", &string_path, false },
+	{ "format", &string_disk_format, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema disk = {
+	.type = CONFIG_OBJECT, .fields = disk_fields, .exactly_one_of = disk_source };
+static const char *const disk_unique[] = { "name", NULL };
+static const struct config_schema list_disk = {
+	.type = CONFIG_LIST, .items = &disk, .unique_keys = disk_unique, .max_items = 16 };
+
+static const struct config_schema string_nic_mac = {
+	.type = CONFIG_STRING, .what = "a MAC address", .validator = config_valid_unicast_mac };
+static const struct config_field nic_fields[] = {
+	{ "bridge", &string_interface, true },
+	{ "mac", &string_nic_mac, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema nic = { .type = CONFIG_OBJECT, .fields = nic_fields };
+static const char *const nic_unique[] = { "mac", NULL };
+static const struct config_schema list_nic = {
+	.type = CONFIG_LIST, .items = &nic, .unique_keys = nic_unique, .max_items = 16 };
+
+static bool valid_restart_policy(const char *value, struct config_check *check)
+{
+	if (strcmp(value, "always") == 0 || strcmp(value, "on-failure") == 0 ||
+	    strcmp(value, "never") == 0)
+		return true;
+	snprintf(check->reason, sizeof check->reason,
+		 "is not a restart policy (always, on-failure or never)");
+	return false;
+}
+static const struct config_schema string_restart_policy = {
+	.type = CONFIG_STRING, .what = "a restart policy", .validator = valid_restart_policy,
+	.default_yaml = "always" };
+static const struct config_schema boolean_true = { .type = CONFIG_BOOL, .default_yaml = "true" };
+static const struct config_schema boolean_false = { .type = CONFIG_BOOL, .default_yaml = "false" };
+
+/* boot.disk names a disk of .disks (compared as written: disk names have one spelling). */
+static void check_vm_spec(struct config_decoder *decoder, const struct ynode *node, json_t *spec)
+{
+	const struct ynode *boot_node = ynode_mapping_get(node, "boot");
+	const struct ynode *wanted = boot_node && boot_node->type == YNODE_MAPPING ?
+		ynode_mapping_get(boot_node, "disk") : NULL;
+	const struct ynode *disks = ynode_mapping_get(node, "disks");
+	const char *name = json_string_value(json_object_get(json_object_get(spec, "boot"), "disk"));
+
+	if (!wanted || !name)
+		return;
+	for (size_t i = 0; disks && disks->type == YNODE_SEQUENCE && i < disks->count; i++) {
+		const struct ynode *item = disks->items[i];
+		const struct ynode *disk_name = item->type == YNODE_MAPPING ?
+			ynode_mapping_get(item, "name") : NULL;
+		if (disk_name && disk_name->type == YNODE_SCALAR && strcmp(disk_name->value, name) == 0)
+			return;
+	}
+	config_decoder_error(decoder, wanted->line, "boot.disk", "\"%s\" is not the name of a disk "
+			     "in .spec.disks", name);
+}
+
+static const struct config_field vm_spec_fields[] = {
+	{ "node", &string_node, true },
+	{ "cpus", &int_cpus, false },
+	{ "memory", &string_memory, true },
+	{ "boot", &boot, true },
+	{ "disks", &list_disk, false },
+	{ "nics", &list_nic, false },
+	{ "running", &boolean_true, false },
+	{ "restartPolicy", &string_restart_policy, false },
+	{ "deleteDisksOnRemoval", &boolean_false, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema vm_spec = {
+	.type = CONFIG_OBJECT, .fields = vm_spec_fields, .check = check_vm_spec };
+
+/* A VirtualMachine must be named: the name is its id on the node. */
+static const struct config_field named_metadata_fields[] = {
+	{ "name", &string_object_name, true },
+	{ NULL, NULL, false },
+};
+static const struct config_schema named_metadata = {
+	.type = CONFIG_OBJECT, .fields = named_metadata_fields };
+static const struct config_field virtual_machine_fields[] = {
+	{ "apiVersion", &string_api_version, true },
+	{ "kind", &string_kind, true },
+	{ "metadata", &named_metadata, true },
+	{ "spec", &vm_spec, true },
+	{ NULL, NULL, false },
+};
+static const struct config_schema virtual_machine = {
+	.type = CONFIG_OBJECT, .fields = virtual_machine_fields };
+
 const struct config_kind config_kinds[] = {
 	{ "MachineConfig", &machine_config, true },
+	{ "VirtualMachine", &virtual_machine, false },
 	{ NULL, NULL, false },
 };
 

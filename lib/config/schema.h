@@ -59,6 +59,10 @@ struct config_schema {
 	size_t max_items;                       /* list and map: 0 = no limit */
 	const char *const *unique_keys;         /* list of objects: keys unique across items */
 	bool unique_items;                      /* list of scalars: no repeated item */
+	const char *default_yaml;               /* a plain YAML scalar decoded in place of an
+						   absent key (NULL: the key stays absent) */
+	bool with_mib;                          /* string size ("512Mi", "2Gi"): the decoded
+						   object also gets KEY_mib, the size in MiB */
 };
 
 struct config_kind {
@@ -101,6 +105,15 @@ bool config_valid_device_path(const char *value, struct config_check *check);
 bool config_valid_image(const char *value, struct config_check *check);
 bool config_valid_api_version(const char *value, struct config_check *check);
 bool config_valid_object_name(const char *value, struct config_check *check);
+bool config_valid_node_name(const char *value, struct config_check *check);
+bool config_valid_memory(const char *value, struct config_check *check);
+bool config_valid_disk_size(const char *value, struct config_check *check);
+bool config_valid_absolute_path(const char *value, struct config_check *check);
+bool config_valid_disk_name(const char *value, struct config_check *check);
+bool config_valid_kernel_cmdline(const char *value, struct config_check *check);
+bool config_valid_unicast_mac(const char *value, struct config_check *check);
+/* The MiB of a size that passed config_valid_memory or config_valid_disk_size, else -1. */
+long long config_size_mib(const char *value);
 /* 4 or 6 for an address or CIDR (after validation), else 0. */
 int config_address_family(const char *value);
 

@@ -414,3 +414,112 @@ bool config_valid_object_name(const char *value, struct config_check *check)
 		return fail(check, "is not a name (lower-case letters, digits, '-', '.')");
 	return true;
 }
+
+/* The node a VirtualMachine runs on: a MachineConfig hostname or metadata.name (RFC 1123
+ * labels, all-numeric allowed), stored lower case. */
+bool config_valid_node_name(const char *value, struct config_check *check)
+{
+	bool numeric;
+
+	if (!hostname_syntax(value, &numeric))
+		return fail(check, "is not a node name (a hostname or metadata.name: dot-separated "
+				   "labels of 1..63 letters, digits and '-')");
+	lower_copy(check->normal, sizeof check->normal, value);
+	return true;
+}
+
+/* "NUMBER" + "Mi" or "Gi", NUMBER plain decimal without a leading zero: the MiB, else -1. */
+long long config_size_mib(const char *value)
+{
+	size_t digits = strspn(value, "0123456789");
+	long long number;
+
+	if (digits == 0 || digits > 15 || (value[0] == '0' && digits > 1) ||
+	    (strcmp(value + digits, "Mi") != 0 && strcmp(value + digits, "Gi") != 0))
+		return -1;
+	number = strtoll(value, NULL, 10);
+	return value[digits] == 'G' ? number * 1024 : number;
+}
+
+/* A size in [MIN, MAX] MiB, normalized to "NGi" when a whole number of GiB, else "NMi". */
+static bool valid_size(const char *value, long long min, long long max, struct config_check *check)
+{
+	long long mib = config_size_mib(value);
+
+	if (mib < 0)
+		return fail(check, "is not a size (an integer with unit Mi or Gi, e.g. 512Mi or 2Gi)");
+	if (mib < min || mib > max) {
+		snprintf(check->reason, sizeof check->reason, "is out of range %lld%s..%lld%s",
+			 min % 1024 ? min : min / 1024, min % 1024 ? "Mi" : "Gi",
+			 max % 1024 ? max : max / 1024, max % 1024 ? "Mi" : "Gi");
+		return false;
+	}
+	snprintf(check->normal, sizeof check->normal, "%lld%s", mib % 1024 ? mib : mib / 1024,
+		 mib % 1024 ? "Mi" : "Gi");
+	return true;
+}
+
+/* VirtualMachine memory: 16Mi..1024Gi. */
+bool config_valid_memory(const char *value, struct config_check *check)
+{
+	return valid_size(value, 16, 1024LL * 1024, check);
+}
+
+/* An empty disk to create: 1Mi..65536Gi (64 TiB). */
+bool config_valid_disk_size(const char *value, struct config_check *check)
+{
+	return valid_size(value, 1, 65536LL * 1024, check);
+}
+
+/* An absolute path on the node: "/" then segments, at most 4095 characters, no whitespace,
+ * control character or ',' (QEMU's option separator), no empty, "." or ".." segment. */
+bool config_valid_absolute_path(const char *value, struct config_check *check)
+{
+	size_t len = strlen(value);
+
+	if (value[0] != '/' || len < 2 || len > 4095 || value[len - 1] == '/' ||
+	    has_space_or_control(value) || strchr(value, ',') || strstr(value, "//") ||
+	    strstr(value, "/./") || strstr(value, "/../") ||
+	    (len >= 3 && strcmp(value + len - 3, "/..") == 0) ||
+	    (len >= 2 && strcmp(value + len - 2, "/.") == 0))
+		return fail(check, "is not an absolute path (/..., no whitespace, ',', '.' or '..' "
+				   "segments)");
+	return true;
+}
+
+/* A disk of a VM: 1..63 of [a-z0-9-], not starting or ending with '-' (a file name and a QEMU
+ * id). */
+bool config_valid_disk_name(const char *value, struct config_check *check)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > 63 || value[0] == '-' || value[len - 1] == '-' ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
+		return fail(check, "is not a disk name (1..63 of a-z, 0-9, '-', not starting or "
+				   "ending with '-')");
+	return true;
+}
+
+/* A guest kernel command line: at most 2047 characters (x86 COMMAND_LINE_SIZE less the NUL),
+ * no control character. */
+bool config_valid_kernel_cmdline(const char *value, struct config_check *check)
+{
+	if (strlen(value) > 2047)
+		return fail(check, "is longer than 2047 characters");
+	for (const char *c = value; *c; c++)
+		if (iscntrl((unsigned char)*c))
+			return fail(check, "contains a line break or control character");
+	return true;
+}
+
+/* A NIC's MAC: as config_valid_mac, and unicast (the first octet even) and not all zero. */
+bool config_valid_unicast_mac(const char *value, struct config_check *check)
+{
+	if (!config_valid_mac(value, check))
+		return false;
+	if (strtol(check->normal, NULL, 16) & 1)
+		return fail(check, "is a multicast MAC address (the first octet must be even)");
+	if (strcmp(check->normal, "00:00:00:00:00:00") == 0)
+		return fail(check, "is the all-zero MAC address");
+	return true;
+}

@@ -1,6 +1,7 @@
 /* test_config.c - unit tests for lib/config: the README example decodes, a config decodes to
  * the exact normalized JSON, every error kind with its exact path and line, all errors
- * reported (and bounded), YAML syntax errors, several documents, aliases and limits, diff. */
+ * reported (and bounded), YAML syntax errors, several documents, aliases and limits, diff;
+ * the VirtualMachine kind: the README example and its decoded shape, defaults, every rule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -358,7 +359,7 @@ static void test_error_documents(void **state)
 		"kind: MachineConfig\n"
 		"metadata: {name: Node_1, labels: {}}\n",
 		"config.yaml:1: document 1 (MachineConfig): .apiVersion: \"cairn.dev/v1\" is not a supported apiVersion (expected cairn.dev/v1alpha1)\n"
-		"config.yaml:6: document 2 (Machine): .kind: unknown kind \"Machine\" (expected MachineConfig)\n"
+		"config.yaml:6: document 2 (Machine): .kind: unknown kind \"Machine\" (expected MachineConfig, VirtualMachine)\n"
 		"config.yaml:8: document 3: .: expected a mapping (apiVersion, kind, spec), got a sequence\n"
 		"config.yaml:10: document 4: .: missing required key 'kind'\n"
 		"config.yaml:13: document 5 (MachineConfig): .: missing required key 'spec'\n"
@@ -468,7 +469,7 @@ static void test_multiple_documents(void **state)
 		"kind: Unknown\n"), -1);
 	assert_int_equal(errs.count, 1);
 	assert_string_equal(errs.items[0].text,
-		"config.yaml:11: document 3 (Unknown): .kind: unknown kind \"Unknown\" (expected MachineConfig)");
+		"config.yaml:11: document 3 (Unknown): .kind: unknown kind \"Unknown\" (expected MachineConfig, VirtualMachine)");
 	assert_int_equal(decode(
 		"---\n---\n" HEAD "metadata: {name: edge-1}\nspec: {role: worker}\n---\n"), 0);
 	assert_int_equal(json_array_size(config), 1);
@@ -609,6 +610,268 @@ static void test_diff(void **state)
 	json_decref(b);
 }
 
+/* ---- VirtualMachine ---- */
+
+#define VM_HEAD "apiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\n"
+
+/* README.md's VirtualMachine example (its second ```yaml block) decodes to exactly the
+ * ```json block after it: the documented shape is the decoded shape. */
+static void test_vm_readme_example(void **state)
+{
+	char *readme = NULL, *yaml, *yaml_end, *json_text, *json_end;
+	size_t len = 0;
+	FILE *file = fopen(CONFIG_README, "r");
+	json_t *expected;
+	json_error_t error;
+
+	(void)state;
+	assert_non_null(file);
+	assert_int_equal(getdelim(&readme, &len, '\0', file) > 0, 1);
+	fclose(file);
+	yaml = strstr(readme, "\n```yaml\n");
+	assert_non_null(yaml);
+	yaml = strstr(yaml + 1, "\n```yaml\n");
+	assert_non_null(yaml);
+	yaml += 9;
+	yaml_end = strstr(yaml, "\n```\n");
+	assert_non_null(yaml_end);
+	json_text = strstr(yaml_end, "\n```json\n");
+	assert_non_null(json_text);
+	json_text += 9;
+	json_end = strstr(json_text, "\n```\n");
+	assert_non_null(json_end);
+	yaml_end[1] = '\0';
+	json_end[1] = '\0';
+	assert_int_equal(decode(yaml), 0);
+	expected = json_loads(json_text, 0, &error);
+	if (!expected)
+		fail_msg("README json block: %s (line %d)", error.text, error.line);
+	if (!json_equal(config, expected)) {
+		char *got = json_dumps(config, JSON_INDENT(2));
+		fail_msg("decoded:\n%s", got);
+	}
+	json_decref(expected);
+	assert_non_null(config_find(config, "VirtualMachine", "db-1"));
+	assert_null(config_find(config, "VirtualMachine", NULL));   /* two of them */
+	free(readme);
+}
+
+/* The smallest VM: every default written, in schema order; a MachineConfig beside it. */
+static void test_vm_defaults(void **state)
+{
+	char *dumped;
+
+	(void)state;
+	assert_int_equal(decode(HEAD "metadata: {name: node-1}\nspec: {role: worker}\n---\n"
+		VM_HEAD
+		"metadata: {name: vm-1}\n"
+		"spec:\n"
+		"  boot: {kernel: /k}\n"
+		"  memory: 1024Mi\n"
+		"  node: Node-1.Lab\n"
+		"  disks: [{name: d, size: 1536Mi}, {name: e, image: /i.raw, format: raw}]\n"
+		"  nics: [{bridge: br0}]\n"), 0);
+	dumped = json_dumps(config_find(config, "VirtualMachine", "vm-1"), JSON_COMPACT);
+	assert_string_equal(dumped,
+		"{\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"VirtualMachine\","
+		"\"metadata\":{\"name\":\"vm-1\"},\"spec\":{\"node\":\"node-1.lab\",\"cpus\":1,"
+		"\"memory\":\"1Gi\",\"memory_mib\":1024,\"boot\":{\"kernel\":\"/k\"},"
+		"\"disks\":[{\"name\":\"d\",\"size\":\"1536Mi\",\"size_mib\":1536,\"format\":\"qcow2\"},"
+		"{\"name\":\"e\",\"image\":\"/i.raw\",\"format\":\"raw\"}],"
+		"\"nics\":[{\"bridge\":\"br0\"}],\"running\":true,\"restartPolicy\":\"always\","
+		"\"deleteDisksOnRemoval\":false}}");
+	free(dumped);
+	/* Sizes: the bounds are in, one past them out; Gi is normalized only when whole. */
+	assert_int_equal(decode(VM_HEAD "metadata: {name: a}\n"
+		"spec: {node: n, memory: 16Mi, boot: {disk: x}, disks: [{name: x, size: 65536Gi}]}\n"), 0);
+	assert_int_equal(decode(VM_HEAD "metadata: {name: a}\n"
+		"spec: {node: n, memory: 1048576Mi, boot: {disk: x}, disks: [{name: x, size: 1Mi}]}\n"), 0);
+	dumped = json_dumps(json_object_get(json_array_get(config, 0), "spec"), JSON_COMPACT);
+	assert_non_null(strstr(dumped, "\"memory\":\"1024Gi\",\"memory_mib\":1048576"));
+	assert_non_null(strstr(dumped, "\"size\":\"1Mi\",\"size_mib\":1"));
+	free(dumped);
+}
+
+/* Every field's rule broken once, all reported at once with path and line. */
+static void test_vm_errors(void **state)
+{
+	(void)state;
+	assert_errors(VM_HEAD
+		"metadata: {}\n"
+		"spec:\n"
+		"  node: Node_1\n"
+		"  cpus: 65\n"
+		"  memory: 8Mi\n"
+		"  boot:\n"
+		"    kernel: vmlinuz\n"
+		"    initrd: /boot/./initrd\n"
+		"    cmdline: \"a\\nb\"\n"
+		"  disks:\n"
+		"    - name: Root\n"
+		"      size: 1Ti\n"
+		"      format: vmdk\n"
+		"    - name: data\n"
+		"      size: 65537Gi\n"
+		"    - name: data\n"
+		"      image: /a,b\n"
+		"  nics:\n"
+		"    - mac: \"01:00:5e:00:00:01\"\n"
+		"    - bridge: br-vm-with-long-name\n"
+		"      mac: 00-00-00-00-00-00\n"
+		"  running: yes\n"
+		"  restartPolicy: sometimes\n"
+		"  deleteDisksOnRemoval: 1\n"
+		"  console: true\n",
+		"config.yaml:3: document 1 (VirtualMachine): .metadata: missing required key 'name'\n"
+		"config.yaml:5: document 1 (VirtualMachine): .spec.node: \"Node_1\" is not a node name (a hostname or metadata.name: dot-separated labels of 1..63 letters, digits and '-')\n"
+		"config.yaml:6: document 1 (VirtualMachine): .spec.cpus: 65 is out of range 1..64\n"
+		"config.yaml:7: document 1 (VirtualMachine): .spec.memory: \"8Mi\" is out of range 16Mi..1024Gi\n"
+		"config.yaml:9: document 1 (VirtualMachine): .spec.boot.kernel: \"vmlinuz\" is not an absolute path (/..., no whitespace, ',', '.' or '..' segments)\n"
+		"config.yaml:10: document 1 (VirtualMachine): .spec.boot.initrd: \"/boot/./initrd\" is not an absolute path (/..., no whitespace, ',', '.' or '..' segments)\n"
+		"config.yaml:11: document 1 (VirtualMachine): .spec.boot.cmdline: \"a\\x0ab\" contains a line break or control character\n"
+		"config.yaml:13: document 1 (VirtualMachine): .spec.disks[0].name: \"Root\" is not a disk name (1..63 of a-z, 0-9, '-', not starting or ending with '-')\n"
+		"config.yaml:14: document 1 (VirtualMachine): .spec.disks[0].size: \"1Ti\" is not a size (an integer with unit Mi or Gi, e.g. 512Mi or 2Gi)\n"
+		"config.yaml:15: document 1 (VirtualMachine): .spec.disks[0].format: \"vmdk\" is not a disk format (qcow2 or raw)\n"
+		"config.yaml:17: document 1 (VirtualMachine): .spec.disks[1].size: \"65537Gi\" is out of range 1Mi..65536Gi\n"
+		"config.yaml:18: document 1 (VirtualMachine): .spec.disks[2].name: \"data\" is already used by [1] (line 16)\n"
+		"config.yaml:19: document 1 (VirtualMachine): .spec.disks[2].image: \"/a,b\" is not an absolute path (/..., no whitespace, ',', '.' or '..' segments)\n"
+		"config.yaml:21: document 1 (VirtualMachine): .spec.nics[0]: missing required key 'bridge'\n"
+		"config.yaml:21: document 1 (VirtualMachine): .spec.nics[0].mac: \"01:00:5e:00:00:01\" is a multicast MAC address (the first octet must be even)\n"
+		"config.yaml:22: document 1 (VirtualMachine): .spec.nics[1].bridge: \"br-vm-with-long-name\" is not an interface name (1..15 letters, digits, '_', '.', '-')\n"
+		"config.yaml:23: document 1 (VirtualMachine): .spec.nics[1].mac: \"00-00-00-00-00-00\" is the all-zero MAC address\n"
+		"config.yaml:24: document 1 (VirtualMachine): .spec.running: expected true or false, got \"yes\"\n"
+		"config.yaml:25: document 1 (VirtualMachine): .spec.restartPolicy: \"sometimes\" is not a restart policy (always, on-failure or never)\n"
+		"config.yaml:26: document 1 (VirtualMachine): .spec.deleteDisksOnRemoval: expected true or false, got \"1\"\n"
+		"config.yaml:27: document 1 (VirtualMachine): .spec.console: unknown key (expected one of: node, cpus, memory, boot, disks, nics, running, restartPolicy, deleteDisksOnRemoval)\n");
+}
+
+/* Exactly one of boot.kernel/boot.disk and of disks[].size/image; boot.disk names a disk;
+ * initrd and cmdline only with a kernel; required keys; sizes need a unit. */
+static void test_vm_exactly_one_and_references(void **state)
+{
+	(void)state;
+	assert_errors(VM_HEAD
+		"metadata: {name: a}\n"
+		"spec:\n"
+		"  memory: 256\n"
+		"  boot: {kernel: /k, disk: root}\n"
+		"  disks:\n"
+		"    - {name: root, size: 1Gi, image: /base.qcow2}\n"
+		"    - {name: empty}\n"
+		"---\n"
+		VM_HEAD
+		"metadata: {name: b}\n"
+		"spec: {node: n, memory: 0256Mi, boot: {}}\n"
+		"---\n"
+		VM_HEAD
+		"metadata: {name: c}\n"
+		"spec:\n"
+		"  node: n\n"
+		"  memory: 1Gi\n"
+		"  boot: {disk: rot, initrd: /i, cmdline: x}\n"
+		"  disks: [{name: root, size: 1Gi}]\n"
+		"---\n"
+		VM_HEAD
+		"metadata: {name: d}\n"
+		"spec: {node: n, memory: 2Gi}\n",
+		"config.yaml:5: document 1 (VirtualMachine): .spec: missing required key 'node'\n"
+		"config.yaml:5: document 1 (VirtualMachine): .spec.memory: \"256\" is not a size (an integer with unit Mi or Gi, e.g. 512Mi or 2Gi)\n"
+		"config.yaml:6: document 1 (VirtualMachine): .spec.boot: sets both 'kernel' and 'disk'; set exactly one\n"
+		"config.yaml:8: document 1 (VirtualMachine): .spec.disks[0]: sets both 'size' and 'image'; set exactly one\n"
+		"config.yaml:9: document 1 (VirtualMachine): .spec.disks[1]: needs one of 'size' or 'image'\n"
+		"config.yaml:14: document 2 (VirtualMachine): .spec.memory: \"0256Mi\" is not a size (an integer with unit Mi or Gi, e.g. 512Mi or 2Gi)\n"
+		"config.yaml:14: document 2 (VirtualMachine): .spec.boot: needs one of 'kernel' or 'disk'\n"
+		"config.yaml:22: document 3 (VirtualMachine): .spec.boot.initrd: goes with 'kernel'; this VM boots from 'disk'\n"
+		"config.yaml:22: document 3 (VirtualMachine): .spec.boot.cmdline: goes with 'kernel'; this VM boots from 'disk'\n"
+		"config.yaml:22: document 3 (VirtualMachine): .spec.boot.disk: \"rot\" is not the name of a disk in .spec.disks\n"
+		"config.yaml:28: document 4 (VirtualMachine): .spec: missing required key 'boot'\n");
+}
+
+/* VM names are unique; a MAC is unique inside a VM and across VMs; the errors of several
+ * documents come out together, in line order. */
+static void test_vm_across_documents(void **state)
+{
+	(void)state;
+	assert_errors(VM_HEAD
+		"metadata: {name: web}\n"
+		"spec:\n"
+		"  node: n1\n"
+		"  memory: 1Gi\n"
+		"  boot: {kernel: /k}\n"
+		"  nics:\n"
+		"    - {bridge: br0, mac: \"52:54:00:00:00:01\"}\n"
+		"    - {bridge: br1, mac: \"52:54:00:00:00:01\"}\n"
+		"---\n"
+		VM_HEAD
+		"metadata: {name: web}\n"
+		"spec: {node: n2, memory: 1Gi, boot: {kernel: /k}, cpus: 0}\n"
+		"---\n"
+		VM_HEAD
+		"metadata: {name: db}\n"
+		"spec:\n"
+		"  node: n1\n"
+		"  memory: 1Gi\n"
+		"  boot: {kernel: /k}\n"
+		"  nics: [{bridge: br0, mac: 52-54-00-00-00-01}, {bridge: br0, mac: \"52:54:00:00:00:02\"}]\n",
+		"config.yaml:10: document 1 (VirtualMachine): .spec.nics[1].mac: \"52:54:00:00:00:01\" is already used by [0] (line 9)\n"
+		"config.yaml:12: document 2 (VirtualMachine): duplicate document: VirtualMachine/web is also document 1 (line 1)\n"
+		"config.yaml:15: document 2 (VirtualMachine): .spec.cpus: 0 is out of range 1..64\n"
+		"config.yaml:24: document 3 (VirtualMachine): .spec.nics[0].mac: \"52:54:00:00:00:01\" is already the MAC of VirtualMachine/web .spec.nics[0] (document 1, line 9)\n");
+	assert_int_equal(errs.items[1].document, 2);
+	assert_null(errs.items[1].path);
+	assert_string_equal(errs.items[3].path, ".spec.nics[0].mac");
+	assert_string_equal(errs.items[3].kind, "VirtualMachine");
+}
+
+static void test_vm_diff(void **state)
+{
+	json_t *a, *b;
+	char *diff;
+
+	(void)state;
+	a = decoded(HEAD "metadata: {name: n1}\nspec: {role: worker}\n---\n"
+		VM_HEAD "metadata: {name: web}\n"
+		"spec: {node: n1, memory: 512Mi, boot: {kernel: /k}, nics: [{bridge: br0}]}\n"
+		"---\n"
+		VM_HEAD "metadata: {name: old}\nspec: {node: n1, memory: 1Gi, boot: {kernel: /k}}\n");
+	b = decoded(HEAD "metadata: {name: n1}\nspec: {role: worker}\n---\n"
+		VM_HEAD "metadata: {name: web}\n"
+		"spec: {node: n1, memory: 1Gi, boot: {kernel: /k}, running: false,\n"
+		"       disks: [{name: d, size: 1Gi}], nics: [{bridge: br0, mac: \"52:54:00:00:00:09\"}]}\n"
+		"---\n"
+		VM_HEAD "metadata: {name: new}\nspec: {node: n2, memory: 1Gi, boot: {kernel: /k}}\n");
+	diff = config_diff(a, b);
+	assert_string_equal(diff,
+		"~ VirtualMachine/web .spec.memory: \"512Mi\" -> \"1Gi\"\n"
+		"~ VirtualMachine/web .spec.memory_mib: 512 -> 1024\n"
+		"+ VirtualMachine/web .spec.nics[0].mac: \"52:54:00:00:00:09\"\n"
+		"~ VirtualMachine/web .spec.running: true -> false\n"
+		"+ VirtualMachine/web .spec.disks: [{\"name\":\"d\",\"size\":\"1Gi\",\"size_mib\":1024,\"format\":\"qcow2\"}]\n"
+		"- VirtualMachine/old: {\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"VirtualMachine\","
+		"\"metadata\":{\"name\":\"old\"},\"spec\":{\"node\":\"n1\",\"cpus\":1,\"memory\":\"1Gi\","
+		"\"memory_mib\":1024,\"boot\":{\"kernel\":\"/k\"},\"running\":true,\"restartPolicy\":\"always\","
+		"\"deleteDisksOnRemoval\":false}}\n"
+		"+ VirtualMachine/new: {\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"VirtualMachine\","
+		"\"metadata\":{\"name\":\"new\"},\"spec\":{\"node\":\"n2\",\"cpus\":1,\"memory\":\"1Gi\","
+		"\"memory_mib\":1024,\"boot\":{\"kernel\":\"/k\"},\"running\":true,\"restartPolicy\":\"always\","
+		"\"deleteDisksOnRemoval\":false}}\n");
+	free(diff);
+	/* Writing a default out changes nothing. */
+	json_decref(a);
+	a = decoded(VM_HEAD "metadata: {name: web}\n"
+		"spec: {node: n1, memory: 1024Mi, boot: {kernel: /k}, cpus: 1, running: true,\n"
+		"       restartPolicy: always, deleteDisksOnRemoval: false,\n"
+		"       disks: [{name: d, size: 1Gi, format: qcow2}]}\n");
+	json_decref(b);
+	b = decoded(VM_HEAD "metadata: {name: web}\n"
+		"spec: {node: n1, memory: 1Gi, boot: {kernel: /k}, disks: [{name: d, size: 1024Mi}]}\n");
+	diff = config_diff(a, b);
+	assert_string_equal(diff, "");
+	free(diff);
+	json_decref(a);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +894,12 @@ int main(void)
 		cmocka_unit_test_teardown(test_aliases_rejected, teardown),
 		cmocka_unit_test_teardown(test_limits, teardown),
 		cmocka_unit_test_teardown(test_diff, teardown),
+		cmocka_unit_test_teardown(test_vm_readme_example, teardown),
+		cmocka_unit_test_teardown(test_vm_defaults, teardown),
+		cmocka_unit_test_teardown(test_vm_errors, teardown),
+		cmocka_unit_test_teardown(test_vm_exactly_one_and_references, teardown),
+		cmocka_unit_test_teardown(test_vm_across_documents, teardown),
+		cmocka_unit_test_teardown(test_vm_diff, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
