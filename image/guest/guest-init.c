@@ -53,6 +53,9 @@ struct guest {
 	unsigned short sequence;
 	int inputs[INPUTS_MAX];
 	size_t input_count;
+	bool reached;               /* the ping was answered */
+	char line[256];             /* console input being collected */
+	size_t line_len;
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -319,15 +322,40 @@ static void power_off(void)
 		pause();   /* PID 1 must not exit */
 }
 
-/* Power key and ping replies; a ping every second until answered. */
+/* A line typed on the console (a VM console session): echoed back with the guest's state,
+ * so a client can check that bytes travel both ways at any time after boot. */
+static void console_input(struct guest *g)
+{
+	char buf[128];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] != '\n' && buf[i] != '\r') {
+			if (g->line_len < sizeof g->line - 1)
+				g->line[g->line_len++] = buf[i];
+			continue;
+		}
+		if (g->line_len == 0)
+			continue;
+		g->line[g->line_len] = '\0';
+		say("echo %s", g->line);
+		say("up (hostname %s, %lld ms)%s%s", g->hostname, boot_ms(),
+		    g->reached ? ", reached " : "", g->reached ? g->ping : "");
+		g->line_len = 0;
+	}
+}
+
+/* Power key, console input and ping replies; a ping every second until answered. */
 static void run(struct guest *g)
 {
 	long long next_ping = 0;
 
 	for (;;) {
-		struct pollfd fds[INPUTS_MAX + 1];
+		struct pollfd fds[INPUTS_MAX + 2];
 		nfds_t count = 0;
 		int timeout = 1000;
+
+		fds[count++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 
 		if (g->input_count == 0)
 			open_inputs(g);   /* until the power button's device shows up */
@@ -348,11 +376,14 @@ static void run(struct guest *g)
 		for (nfds_t i = 0; i < count; i++) {
 			if (!(fds[i].revents & POLLIN))
 				continue;
-			if (fds[i].fd != g->icmp) {
+			if (fds[i].fd == STDIN_FILENO) {
+				console_input(g);
+			} else if (fds[i].fd != g->icmp) {
 				if (power_pressed(fds[i].fd))
 					power_off();
 			} else if (ping_answered(g)) {
 				say("reached %s", g->ping);
+				g->reached = true;
 				close(g->icmp);
 				g->icmp = -1;
 			}
