@@ -9,49 +9,6 @@
 #include "net.h"
 #include "render.h"
 
-#ifndef CAIRN_VERSION
-#define CAIRN_VERSION "0.0.0-dev"
-#endif
-
-/* The replies as a table: NODE, then the replies' scalar fields (PREFERRED first). */
-static void print_reply_table(const struct net_target *target, const struct net_result *results,
-			      const char *const *preferred)
-{
-	json_t *replies = json_array(), *columns, *table;
-	size_t ok = 0;
-
-	for (size_t i = 0; i < target->count; i++)
-		if (!results[i].error && json_is_object(results[i].json))
-			json_array_append(replies, results[i].json);
-	columns = item_columns(replies, preferred);
-	table = table_new_columns(columns, true);
-	for (size_t i = 0; i < target->count; i++) {
-		if (results[i].error || !json_is_object(results[i].json))
-			continue;
-		json_t *one = json_pack("[O]", results[i].json);
-		table_add_items(table, target->nodes[i].name, one, columns);
-		json_decref(one);
-		ok++;
-	}
-	if (ok)
-		table_print(stdout, table, NULL);
-	json_decref(table);
-	json_decref(columns);
-	json_decref(replies);
-}
-
-static void render_replies(struct ctl_globals *globals, const struct net_target *target,
-			   struct net_result *results, void *context)
-{
-	if (globals->output == CTL_OUTPUT_TABLE) {
-		print_reply_table(target, results, context);
-	} else {
-		json_t *document = results_document(target, results);
-		print_structured(globals->output, document, globals->command->name);
-		json_decref(document);
-	}
-}
-
 static int simple(struct ctl_globals *globals, int argc, char **argv, const char *method,
 		  const char *path, const char *const *preferred)
 {

@@ -79,5 +79,8 @@ int ctl_cmd_shutdown(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_confirm(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_health(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_version(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_vm_action(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_vm_monitor(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_vm_console(struct ctl_globals *globals, int argc, char **argv);
 
 #endif

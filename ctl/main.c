@@ -1,6 +1,6 @@
 /* main.c - cairnctl: the command table, the global options and the dispatch. The offline
  * commands live in gen_config.c, gen_cert.c and validate.c; the network commands in
- * cmd_apply.c, cmd_get.c, cmd_logs.c and cmd_node.c, over net.c. */
+ * cmd_apply.c, cmd_get.c, cmd_logs.c, cmd_node.c, cmd_vm.c and console.c, over net.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +48,14 @@ static const struct ctl_command commands[] = {
 	{ "health", ctl_cmd_health, NET_OPTIONS, "print the nodes' API health and mode" },
 	{ "version", ctl_cmd_version, "[--client]" NET_USAGE,
 	  "print cairnctl's version and the nodes' (--client: only cairnctl's)" },
+	{ "vm start", ctl_cmd_vm_action, "NAME" NET_USAGE, "start a virtual machine" },
+	{ "vm stop", ctl_cmd_vm_action, "NAME" NET_USAGE, "stop a virtual machine" },
+	{ "vm restart", ctl_cmd_vm_action, "NAME" NET_USAGE, "restart a virtual machine" },
+	{ "vm monitor", ctl_cmd_vm_monitor, "NAME COMMAND" NET_USAGE,
+	  "run a read-only QMP query (query-status, ...) on a VM and print its return" },
+	{ "vm console", ctl_cmd_vm_console,
+	  "NAME [--timeout DURATION] [--escape CHAR]" NET_USAGE,
+	  "attach to a VM's serial console, on one node (Ctrl-] then q detaches)" },
 	{ "help", cmd_help, "[COMMAND]", "print the commands, or one command's usage" },
 };
 #define COMMANDS_COUNT (sizeof commands / sizeof commands[0])
@@ -91,6 +99,24 @@ static void print_command_help(FILE *stream, const struct ctl_command *command)
 {
 	fprintf(stream, "usage: cairnctl %s%s%s\n  %s\n\n%s", command->name,
 		command->usage[0] ? " " : "", command->usage, command->help, global_help);
+}
+
+/* The usage lines of the two-word commands whose first word is WORD ("gen", "vm"); false
+ * when there are none. */
+static bool print_group_usage(FILE *stream, const char *word)
+{
+	size_t len = strlen(word);
+	bool any = false;
+
+	for (size_t i = 0; i < COMMANDS_COUNT; i++) {
+		const char *name = commands[i].name;
+		if (strncmp(name, word, len) != 0 || name[len] != ' ')
+			continue;
+		fprintf(stream, "usage: cairnctl %s %s\n  %s\n", name, commands[i].usage,
+			commands[i].help);
+		any = true;
+	}
+	return any;
 }
 
 static void print_help(FILE *stream)
@@ -233,9 +259,13 @@ static int cmd_help(struct ctl_globals *globals, int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	command = find_command(argc - optind, argv + optind, &words);
-	if (!command)
+	if (command) {
+		print_command_help(stdout, command);
+		return CTL_EXIT_OK;
+	}
+	if (!print_group_usage(stdout, argv[optind]))
 		return ctl_usage_error("help", "%s: unknown command", argv[optind]);
-	print_command_help(stdout, command);
+	fprintf(stdout, "\n%s", global_help);
 	return CTL_EXIT_OK;
 }
 
@@ -265,6 +295,16 @@ int main(int argc, char **argv)
 					     argv[optind + 1]);
 		else if (strcmp(argv[optind], "gen") == 0)
 			rc = ctl_usage_error("cairnctl", "gen: what to make? config or cert");
+		else if (strcmp(argv[optind], "vm") == 0 && optind + 1 < argc &&
+			 (strcmp(argv[optind + 1], "-h") == 0 ||
+			  strcmp(argv[optind + 1], "--help") == 0))
+			rc = print_group_usage(stdout, "vm") ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+		else if (strcmp(argv[optind], "vm") == 0 && optind + 1 < argc)
+			rc = ctl_usage_error("cairnctl", "vm: unknown action '%s' (start, stop, "
+					     "restart, monitor or console)", argv[optind + 1]);
+		else if (strcmp(argv[optind], "vm") == 0)
+			rc = ctl_usage_error("cairnctl", "vm: what to do? start, stop, restart, "
+					     "monitor or console");
 		else
 			rc = ctl_usage_error("cairnctl", "%s: unknown command", argv[optind]);
 		ctl_globals_free(&globals);

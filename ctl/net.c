@@ -14,10 +14,6 @@
 
 #include "net.h"
 
-#ifndef CAIRN_VERSION
-#define CAIRN_VERSION "0.0.0-dev"
-#endif
-
 #define CONNECT_TIMEOUT_MAX_MS 10000
 #define POLL_MAX_MS 1000
 
@@ -118,11 +114,39 @@ static size_t on_data(char *data, size_t size, size_t count, void *user)
 	return n;
 }
 
+int net_easy_setup(CURL *easy, const struct net_target *target, const char *url,
+		   long connect_timeout_ms, char *errbuf)
+{
+	if (connect_timeout_ms > CONNECT_TIMEOUT_MAX_MS)
+		connect_timeout_ms = CONNECT_TIMEOUT_MAX_MS;
+	if (curl_easy_setopt(easy, CURLOPT_URL, url) != CURLE_OK)   /* curl copies strings */
+		return -1;
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(easy, CURLOPT_PROXY, "");  /* no proxy from the environment */
+	curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, NET_USER_AGENT);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+	if (target->insecure) {
+		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		curl_easy_setopt(easy, CURLOPT_CAINFO, target->ca_path);
+		curl_easy_setopt(easy, CURLOPT_CAPATH, NULL);   /* the cluster CA only */
+		curl_easy_setopt(easy, CURLOPT_SSLCERT, target->cert_path);
+		curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(easy, CURLOPT_SSLKEY, target->key_path);
+		curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	return 0;
+}
+
 static int setup(struct transfer *t)
 {
 	const struct net_request *req = t->request;
-	char *url = NULL;
-	long timeout = t->options->timeout_ms;
+	char *url = NULL, *content_type = NULL;
 	int rc = -1;
 
 	t->easy = curl_easy_init();
@@ -132,39 +156,22 @@ static int setup(struct transfer *t)
 	if (!t->headers)
 		goto out;
 	if (req->body) {
-		struct curl_slist *more = curl_slist_append(t->headers,
-							    "Content-Type: application/yaml");
+		struct curl_slist *more = NULL;
+		if (asprintf(&content_type, "Content-Type: %s", req->content_type ?
+			     req->content_type : "application/yaml") >= 0)
+			more = curl_slist_append(t->headers, content_type);
 		if (!more)
 			goto out;
 		t->headers = more;
 	}
-	curl_easy_setopt(t->easy, CURLOPT_URL, url);   /* curl copies strings */
-	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(t->easy, CURLOPT_PROXY, "");  /* no proxy from the environment */
-	curl_easy_setopt(t->easy, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "cairnctl/" CAIRN_VERSION);
+	if (net_easy_setup(t->easy, t->target, url, t->options->timeout_ms, t->errbuf) < 0)
+		goto out;
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
-	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
-	curl_easy_setopt(t->easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_3);
-	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 timeout < CONNECT_TIMEOUT_MAX_MS ? timeout : CONNECT_TIMEOUT_MAX_MS);
 	if (!req->on_line)   /* a stream lasts as long as it lasts */
-		curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout);
-	if (t->target->insecure) {
-		curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(t->easy, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else {
-		curl_easy_setopt(t->easy, CURLOPT_CAINFO, t->target->ca_path);
-		curl_easy_setopt(t->easy, CURLOPT_CAPATH, NULL);   /* the cluster CA only */
-		curl_easy_setopt(t->easy, CURLOPT_SSLCERT, t->target->cert_path);
-		curl_easy_setopt(t->easy, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(t->easy, CURLOPT_SSLKEY, t->target->key_path);
-		curl_easy_setopt(t->easy, CURLOPT_SSLKEYTYPE, "PEM");
-	}
+		curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, t->options->timeout_ms);
 	if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(t->easy, CURLOPT_POST, 1L);
 		curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
@@ -175,6 +182,7 @@ static int setup(struct transfer *t)
 	}
 	rc = 0;
 out:
+	free(content_type);
 	free(url);
 	return rc;
 }
@@ -217,19 +225,19 @@ static void trim(char *text)
 }
 
 /* A certificate the node presented that did not verify. */
-static char *tls_verify_reason(struct transfer *t)
+static char *tls_verify_reason(CURL *easy, const char *errbuf)
 {
 	gnutls_datum_t text = { NULL, 0 };
 	long verify = 0;
 	char *reason;
 
-	if (strstr(t->errbuf, "does not match"))
+	if (strstr(errbuf, "does not match"))
 		return format("TLS: the node's certificate is not valid for this address (%s)",
-			      t->errbuf);
-	curl_easy_getinfo(t->easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+			      errbuf);
+	curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify);
 	if (verify == 0 || gnutls_certificate_verification_status_print(
 		    (unsigned)verify, GNUTLS_CRT_X509, &text, 0) < 0)
-		return format("TLS: the node's certificate does not verify: %s", t->errbuf);
+		return format("TLS: the node's certificate does not verify: %s", errbuf);
 	trim((char *)text.data);
 	reason = format("TLS: the node's certificate does not verify against the cairnconfig's "
 			"CA: %s (a node of another cluster, or one in maintenance mode, which "
@@ -238,56 +246,55 @@ static char *tls_verify_reason(struct transfer *t)
 	return reason;
 }
 
-static char *attempts_note(const struct transfer *t)
+char *net_transport_reason(CURL *easy, CURLcode code, const char *errbuf, long timeout_ms,
+			   int attempts)
 {
-	return t->attempts > 1 ? format(" (%d attempts)", t->attempts) : strdup("");
-}
-
-static char *transport_reason(struct transfer *t, CURLcode code)
-{
-	char *note = attempts_note(t), *reason;
+	char *note = attempts > 1 ? format(" (%d attempts)", attempts) : strdup(""), *reason;
 	long os_errno = 0;
 
-	curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+	curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
 	switch (code) {
 	case CURLE_COULDNT_CONNECT:
 		reason = format("cannot connect: %s%s", os_errno ? strerror((int)os_errno) :
-				t->errbuf, note ? note : "");
+				errbuf, note ? note : "");
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		reason = format("no reply within %ld ms%s", t->options->timeout_ms,
-				note ? note : "");
+		reason = format("no reply within %ld ms%s", timeout_ms, note ? note : "");
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 		reason = format("cannot resolve the host name (not a node name of the "
-				"cairnconfig's context either): %s", t->errbuf);
+				"cairnconfig's context either): %s", errbuf);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-		reason = tls_verify_reason(t);
+		reason = tls_verify_reason(easy, errbuf);
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
-		reason = format("TLS handshake failed: %s", t->errbuf);
+		reason = format("TLS handshake failed: %s", errbuf);
 		break;
 	case CURLE_SSL_CERTPROBLEM:
 		reason = format("the cairnconfig's client certificate or key does not load: %s",
-				t->errbuf);
+				errbuf);
 		break;
 	case CURLE_SSL_CACERT_BADFILE:
-		reason = format("the cairnconfig's CA does not load: %s", t->errbuf);
+		reason = format("the cairnconfig's CA does not load: %s", errbuf);
 		break;
 	case CURLE_GOT_NOTHING:
 		reason = strdup("the node closed the connection without a reply");
 		break;
-	case CURLE_WRITE_ERROR:
-		reason = strdup(t->too_big ? "the reply is larger than 64 MiB" : "out of memory");
-		break;
 	default:
-		reason = format("%s%s%s", curl_easy_strerror(code), t->errbuf[0] ? ": " : "",
-				t->errbuf);
+		reason = format("%s%s%s", curl_easy_strerror(code), errbuf[0] ? ": " : "", errbuf);
 		break;
 	}
 	free(note);
 	return reason;
+}
+
+static char *transport_reason(struct transfer *t, CURLcode code)
+{
+	if (code == CURLE_WRITE_ERROR)
+		return strdup(t->too_big ? "the reply is larger than 64 MiB" : "out of memory");
+	return net_transport_reason(t->easy, code, t->errbuf, t->options->timeout_ms,
+				    t->attempts);
 }
 
 /* "HTTP STATUS: ERROR" from an error reply, with its details kept apart. */

@@ -26,6 +26,8 @@ static const struct kind_order {
 			   "updated", NULL } },
 	{ "modules", true, { "name", "loaded", "parameters", "error", NULL } },
 	{ "sysctls", false, { "id", "desired", "actual", "error", NULL } },
+	{ "vms", true, { "name", "state", "node", "cpus", "memory_mib", "pid", "uptime_s",
+			 "restarts", "last_exit", "error", NULL } },
 };
 
 json_t *table_new(const char *const *header)
@@ -267,4 +269,42 @@ json_t *results_document(const struct net_target *target, const struct net_resul
 		json_object_set(document, "errors", errors);
 	json_decref(errors);
 	return document;
+}
+
+void print_reply_table(const struct net_target *target, const struct net_result *results,
+			      const char *const *preferred)
+{
+	json_t *replies = json_array(), *columns, *table;
+	size_t ok = 0;
+
+	for (size_t i = 0; i < target->count; i++)
+		if (!results[i].error && json_is_object(results[i].json))
+			json_array_append(replies, results[i].json);
+	columns = item_columns(replies, preferred);
+	table = table_new_columns(columns, true);
+	for (size_t i = 0; i < target->count; i++) {
+		if (results[i].error || !json_is_object(results[i].json))
+			continue;
+		json_t *one = json_pack("[O]", results[i].json);
+		table_add_items(table, target->nodes[i].name, one, columns);
+		json_decref(one);
+		ok++;
+	}
+	if (ok)
+		table_print(stdout, table, NULL);
+	json_decref(table);
+	json_decref(columns);
+	json_decref(replies);
+}
+
+void render_replies(struct ctl_globals *globals, const struct net_target *target,
+		    struct net_result *results, void *preferred)
+{
+	if (globals->output == CTL_OUTPUT_TABLE) {
+		print_reply_table(target, results, preferred);
+	} else {
+		json_t *document = results_document(target, results);
+		print_structured(globals->output, document, globals->command->name);
+		json_decref(document);
+	}
 }

@@ -28,7 +28,7 @@ char *value_text(const json_t *value);
 json_t *item_columns(const json_t *items, const char *const *preferred);
 /* The columns of a table of ITEMS of a resource KIND: item_columns() with the kind's own
  * order first (links, addresses, routes, services, hostname, time, resolvers, dhcp, modules,
- * sysctls), without "id" where it only repeats other columns; with no items, the kind's
+ * sysctls, vms), without "id" where it only repeats other columns; with no items, the kind's
  * usual columns. A new array of strings. */
 json_t *kind_columns(const char *kind, const json_t *items);
 /* Appends a row per item of ITEMS under COLUMNS, after a NODE cell when NODE is not NULL. */
@@ -42,5 +42,14 @@ int print_structured(enum ctl_output output, const json_t *value, const char *co
 /* {"nodes": {NODE: REPLY, ...}, "errors": {NODE: REASON, ...}} from the results ("errors"
  * only when some failed). A new reference. */
 json_t *results_document(const struct net_target *target, const struct net_result *results);
+/* The replies that are objects as a table on stdout: NODE, then their scalar fields
+ * (PREFERRED first); nothing when no node answered. */
+void print_reply_table(const struct net_target *target, const struct net_result *results,
+		       const char *const *preferred);
+/* A net_render_fn for replies that are one object each: a table NODE, then the replies'
+ * scalar fields (PREFERRED, a NULL-terminated const char *const *, first), or the
+ * results_document() as JSON / YAML. */
+void render_replies(struct ctl_globals *globals, const struct net_target *target,
+		    struct net_result *results, void *preferred);
 
 #endif

@@ -26,6 +26,7 @@
 #define API_KMSG_DEFAULT "/dev/kmsg"
 #define API_CMDLINE_DEFAULT "/proc/cmdline"
 #define API_SYSFS_DEFAULT "/sys"
+#define API_VM_STATE_DEFAULT "/var/lib/cairn/vms"   /* VM disks (services/vm) */
 #define API_TAIL_DEFAULT 100                  /* lines of logs and dmesg */
 #define API_TAIL_MAX 100000
 #define API_TRY_TIMEOUT_DEFAULT_MS 60000      /* apply mode try: revert unless confirmed */
@@ -56,6 +57,8 @@ struct api_request {
 	const char *param[2];         /* the path segments matched by the route's "*"s */
 	/* Any query argument: NULL when absent, "" when given without a value. */
 	const char *(*query)(const struct api_request *req, const char *key);
+	/* A request header (case-insensitive name): NULL when absent. */
+	const char *(*header)(const struct api_request *req, const char *name);
 	void *conn;                   /* the server's connection, for query() */
 };
 
@@ -74,8 +77,16 @@ void buf_free(struct api_buf *buf);
 struct api_stream;
 typedef int api_stream_next(void *state, struct api_stream *stream, struct api_buf *out);
 
+/* After a 101 Switching Protocols head: runs on a thread of its own with SOCK, the client's
+ * connection as plain bytes (the server does the TLS), EXTRA the bytes the client sent after
+ * its request head. It owns STATE and must return soon after *STOP becomes non-zero (cairnd
+ * stopping or restarting its daemon); the server closes the connection when it returns. */
+typedef void api_upgrade_run(void *state, int sock, const char *extra, size_t extra_len,
+			     const volatile int *stop);
+
 /* A handler's answer: an HTTP status and a JSON body (the handler's reference), or a stream:
- * STREAM_HEAD is sent first, then whatever STREAM_NEXT produces (none: the head only). */
+ * STREAM_HEAD is sent first, then whatever STREAM_NEXT produces (none: the head only), or an
+ * upgrade: UPGRADE_PROTOCOL names it in the 101 head, then UPGRADE_RUN takes the connection. */
 struct api_reply {
 	unsigned status;
 	json_t *body;
@@ -85,6 +96,10 @@ struct api_reply {
 	api_stream_next *stream_next;
 	void *stream_state;
 	void (*stream_free)(void *state);
+	const char *upgrade_protocol;
+	api_upgrade_run *upgrade_run;
+	void *upgrade_state;
+	void (*upgrade_free)(void *state);   /* when the upgrade never runs */
 };
 
 struct api_server;

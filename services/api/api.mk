@@ -8,43 +8,46 @@ CC ?= gcc
 CLANG ?= clang
 
 include services/api/ctrl/ctrl.mk
+include services/vm/vm.make
 
 API_SRCS := $(sort $(wildcard services/api/*.c))
 API_HDRS := $(sort $(wildcard services/api/*.h))
 # cairnd without main(), for the tests; init/cmdline.c reads the kernel command line
 API_LIB_SRCS := $(filter-out services/api/main.c,$(API_SRCS)) init/cmdline.c
 API_LIBS := -lmicrohttpd -lgnutls -ljansson -lyaml -lcurl -lpthread
-API_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config
+API_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config $(VM_CFLAGS)
 API_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-# cairnd itself links the controllers (ctrl.mk); the API tests run it with --no-controllers.
-$(OUT)/cairnd: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) init/cmdline.c init/cmdline.h \
-		$(BUILD)/lib/libcairnconfig.a
+# cairnd itself links the controllers (ctrl.mk) and the VM controller (services/vm/vm.make);
+# the API tests run it with --no-controllers.
+$(OUT)/cairnd: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_HDRS) \
+		init/cmdline.c init/cmdline.h $(BUILD)/lib/libcairnconfig.a
 	@mkdir -p $(OUT)
-	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O2 -o $@ $(API_SRCS) $(CTRL_SRCS) init/cmdline.c \
-		$(BUILD)/lib/libcairnconfig.a $(API_LIBS) $(CTRL_LIBS)
+	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O2 -o $@ $(API_SRCS) $(CTRL_SRCS) $(VM_SRCS) init/cmdline.c \
+		$(BUILD)/lib/libcairnconfig.a $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
-$(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) init/cmdline.c init/cmdline.h \
-		$(CONFIG_SRCS) $(CONFIG_HDRS)
+$(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_HDRS) \
+		init/cmdline.c init/cmdline.h $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) $(CTRL_SRCS) init/cmdline.c \
-		$(CONFIG_SRCS) $(API_LIBS) $(CTRL_LIBS)
+	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) $(CTRL_SRCS) $(VM_SRCS) \
+		init/cmdline.c $(CONFIG_SRCS) $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
 # Drives the real $(BUILD)/cairnd-host and $(BUILD)/init-host with curl and certtool.
 $(BUILD)/unit/test_api: tests/unit/test_api.c $(API_LIB_SRCS) $(API_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) \
-		$(BUILD)/cairnd-host $(BUILD)/init-host
+		$(VM_SRCS) $(VM_HDRS) $(BUILD)/cairnd-host $(BUILD)/init-host
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(API_CFLAGS) -O1 $(API_SAN) -Iservices/api \
 		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
-		-o $@ tests/unit/test_api.c $(API_LIB_SRCS) $(CONFIG_SRCS) -lcmocka $(API_LIBS)
+		-o $@ tests/unit/test_api.c $(API_LIB_SRCS) $(VM_SRCS) $(CONFIG_SRCS) -lcmocka $(API_LIBS)
 
 FUZZ_NAMES += api_routes
-$(BUILD)/fuzz/fuzz_api_routes: tests/fuzz/fuzz_api_routes.c $(API_LIB_SRCS) $(API_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS)
+$(BUILD)/fuzz/fuzz_api_routes: tests/fuzz/fuzz_api_routes.c $(API_LIB_SRCS) $(API_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) \
+		$(VM_SRCS) $(VM_HDRS)
 	@mkdir -p $(BUILD)/fuzz
 	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -Ilib/config -Iservices/api \
-		-o $@ tests/fuzz/fuzz_api_routes.c $(API_LIB_SRCS) $(CONFIG_SRCS) $(API_LIBS)
+		-fno-sanitize-recover=undefined -Ilib/config -Iservices/api $(VM_CFLAGS) \
+		-o $@ tests/fuzz/fuzz_api_routes.c $(API_LIB_SRCS) $(VM_SRCS) $(CONFIG_SRCS) $(API_LIBS)
 
 .PHONY: cairnd
 cairnd: $(OUT)/cairnd

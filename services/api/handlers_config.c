@@ -1,5 +1,6 @@
 /* handlers_config.c - GET /v1/config (the running config, decoded, key redacted),
- * POST /v1/config (apply: strict decode, identity check, diff, atomic store, the modes) and
+ * POST /v1/config (apply: strict decode, identity check, VM admission, diff, atomic store,
+ * the modes) and
  * POST /v1/config/confirm (keeps a try apply); the validation the config sources share. */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <config.h>
 
 #include "server.h"
+#include "vm.h"
 
 /* A copy of CONFIG with every .spec.identity.key replaced by "<redacted>". */
 static json_t *config_redacted(const json_t *config)
@@ -284,6 +286,11 @@ void handle_config_apply(struct api_server *server, const struct api_request *re
 	}
 	if (config_validate("request", req->body, req->body_len, &config, &details) < 0) {
 		reply_error(reply, 400, "config rejected", details);
+		goto out;
+	}
+	/* the VMs for this node must fit in its memory: refused, nothing changes */
+	if (vm_admit(config, NULL, &details) < 0) {
+		reply_error(reply, 400, "config rejected: the VMs do not fit on this node", details);
 		goto out;
 	}
 	pthread_mutex_lock(&server->lock);

@@ -8,20 +8,74 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <config.h>
 #include <curl/curl.h>
 
 #include "ctrl.h"
 #include "server.h"
+#include "vm.h"
 
 static volatile sig_atomic_t stop_requested;
 
-/* The reconcile hook: one pass of every controller (services/api/ctrl/). */
+/* The controllers the reconcile hook drives: the node's (services/api/ctrl/) and the VMs'
+ * (services/vm/). Their fds share one epoll set, the loop's reconcile_fd. */
+struct controllers {
+	struct ctrl *ctrl;
+	struct vm_ctl *vm;
+	int epoll_fd;
+	json_t *last_config;         /* a reference: the config of the last node pass */
+	long long next_ctrl_ms;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The reconcile hook. The node controllers run when the config changed, when their fd is
+ * readable, or every CTRL_PERIOD_MS; the VM controller (after them) on every call, since its
+ * timer wakes the loop often while a VM starts or stops. */
 static void reconcile_node(void *arg, const json_t *config)
 {
-	ctrl_reconcile(arg, config);
+	struct controllers *c = arg;
+
+	if (c->ctrl) {
+		struct pollfd pfd = { .fd = ctrl_fd(c->ctrl), .events = POLLIN };
+		if (config != c->last_config || now_ms() >= c->next_ctrl_ms || poll(&pfd, 1, 0) > 0) {
+			ctrl_reconcile(c->ctrl, config);
+			c->next_ctrl_ms = now_ms() + CTRL_PERIOD_MS - 100;
+		}
+	}
+	if (c->vm)
+		vm_reconcile(c->vm, config);
+	json_decref(c->last_config);
+	c->last_config = json_incref((json_t *)config);
+}
+
+/* One fd for the loop: the one controller's, or an epoll set of both. */
+static int controllers_fd(struct controllers *c)
+{
+	struct epoll_event event = { .events = EPOLLIN };
+
+	if (!c->ctrl || !c->vm)
+		return c->ctrl ? ctrl_fd(c->ctrl) : c->vm ? vm_fd(c->vm) : -1;
+	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epoll_fd < 0 || epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ctrl_fd(c->ctrl), &event) < 0 ||
+	    epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, vm_fd(c->vm), &event) < 0) {
+		fprintf(stderr, "cairnd: controllers: epoll: %s (passes every %d ms only)\n",
+			strerror(errno), API_RECONCILE_PERIOD_MS);
+		return -1;
+	}
+	return c->epoll_fd;
 }
 
 static void on_stop_signal(int signo)
@@ -33,11 +87,13 @@ static void on_stop_signal(int signo)
 static int usage(void)
 {
 	fprintf(stderr, "usage: cairnd [--listen ADDR:PORT] [--state DIR] [--run DIR] [--log-dir DIR]\n"
-			"              [--kmsg PATH] [--cmdline PATH] [--sysfs DIR] [--no-controllers]\n"
+			"              [--kmsg PATH] [--cmdline PATH] [--sysfs DIR] [--vm-state DIR]\n"
+			"              [--no-controllers | --controllers node,vm]\n"
 			"  defaults: --listen %s --state %s --run %s --log-dir %s\n"
-			"            --kmsg %s --cmdline %s --sysfs %s\n",
+			"            --kmsg %s --cmdline %s --sysfs %s --vm-state %s\n"
+			"            --controllers node,vm\n",
 		API_LISTEN_DEFAULT, API_STATE_DEFAULT, API_RUN_DEFAULT, API_LOG_DIR_DEFAULT,
-		API_KMSG_DEFAULT, API_CMDLINE_DEFAULT, API_SYSFS_DEFAULT);
+		API_KMSG_DEFAULT, API_CMDLINE_DEFAULT, API_SYSFS_DEFAULT, API_VM_STATE_DEFAULT);
 	return 100;
 }
 
@@ -96,8 +152,9 @@ int main(int argc, char **argv)
 	struct api_server server = { 0 };
 	struct sigaction action = { .sa_handler = on_stop_signal };
 	struct ctrl_env env = { .set_hostname = true };
-	struct ctrl *ctrl = NULL;
-	bool controllers = true;
+	struct vm_env vm_env = { .kvm = -1, .state_dir = API_VM_STATE_DEFAULT };
+	struct controllers controllers = { .epoll_fd = -1 };
+	bool node_controllers = true, vm_controller = true;
 	char services_dir[300];
 	sigset_t block;
 	int rc;
@@ -109,7 +166,15 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *value = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(argv[i], "--no-controllers") == 0) {   /* the API alone: host tests */
-			controllers = false;
+			node_controllers = vm_controller = false;
+			continue;
+		}
+		if (value && strcmp(argv[i], "--controllers") == 0) {   /* "node", "vm", "node,vm" */
+			node_controllers = strstr(value, "node") != NULL;
+			vm_controller = strstr(value, "vm") != NULL;
+			if (strspn(value, "nodevm,") != strlen(value))
+				return usage();
+			i++;
 			continue;
 		}
 		if (value && strcmp(argv[i], "--listen") == 0)
@@ -126,6 +191,8 @@ int main(int argc, char **argv)
 			server.cmdline_path = value;
 		else if (value && strcmp(argv[i], "--sysfs") == 0)
 			server.sysfs = value;
+		else if (value && strcmp(argv[i], "--vm-state") == 0)
+			vm_env.state_dir = value;
 		else
 			return usage();
 		i++;
@@ -160,19 +227,27 @@ int main(int argc, char **argv)
 		return 111;
 	}
 	resources_init();
-	if (controllers) {
-		snprintf(services_dir, sizeof services_dir, "%s/services", run);
+	snprintf(services_dir, sizeof services_dir, "%s/services", run);
+	/* Without controllers the API still serves, so an operator can see why. */
+	if (node_controllers) {
 		env.run_dir = run;
 		env.services_dir = services_dir;
 		env.init_socket = server.init_socket;
-		/* Without controllers the API still serves, so an operator can see why. */
-		if (!(ctrl = ctrl_open(&env))) {
+		if (!(controllers.ctrl = ctrl_open(&env)))
 			fprintf(stderr, "cairnd: controllers: not started; serving the API only\n");
-		} else {
-			server.reconcile = reconcile_node;
-			server.reconcile_arg = ctrl;
-			server.reconcile_fd = ctrl_fd(ctrl);
-		}
+	}
+	if (vm_controller) {
+		vm_env.run_dir = run;
+		vm_env.services_dir = services_dir;
+		vm_env.init_socket = server.init_socket;
+		if (!(controllers.vm = vm_open(&vm_env)))
+			fprintf(stderr, "cairnd: vms: controller not started\n");
+	}
+	if (controllers.ctrl || controllers.vm) {
+		server.reconcile = reconcile_node;
+		server.reconcile_arg = &controllers;
+		server.reconcile_fd = controllers_fd(&controllers);
+		server.vm = controllers.vm;
 	}
 	revert_pending_try(&server);
 	server.config = load_config(&server);
@@ -193,8 +268,12 @@ int main(int argc, char **argv)
 	status_stop(&server);
 	server_stop(&server);
 	server_destroy(&server);
-	if (ctrl)
-		ctrl_close(ctrl);
+	if (controllers.ctrl)
+		ctrl_close(controllers.ctrl);
+	vm_close(controllers.vm);
+	if (controllers.epoll_fd >= 0)
+		close(controllers.epoll_fd);
+	json_decref(controllers.last_config);
 	curl_global_cleanup();
 	fprintf(stderr, "cairnd: stopped\n");
 	return rc < 0 ? 111 : 0;

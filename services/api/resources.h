@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 /* The known kinds, NULL-ended: links, addresses, routes, services, hostname, time, resolvers,
- * sysctls, modules, dhcp, machinestatus. */
+ * sysctls, modules, dhcp, machinestatus, vms. */
 extern const char *const resource_kinds[];
 
 /* Once, before any other call (idempotent). */

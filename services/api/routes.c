@@ -20,6 +20,11 @@ const struct api_route api_routes[] = {
 	{ "GET",  "/v1/resources/*",        ROLE_READER,   false, handle_resource_get },
 	{ "GET",  "/v1/logs/*",             ROLE_READER,   false, handle_logs },
 	{ "GET",  "/v1/dmesg",              ROLE_READER,   false, handle_dmesg },
+	{ "POST", "/v1/vms/*/start",        ROLE_OPERATOR, false, handle_vm_action },
+	{ "POST", "/v1/vms/*/stop",         ROLE_OPERATOR, false, handle_vm_action },
+	{ "POST", "/v1/vms/*/restart",      ROLE_OPERATOR, false, handle_vm_action },
+	{ "GET",  "/v1/vms/*/console",      ROLE_OPERATOR, false, handle_vm_console },
+	{ "POST", "/v1/vms/*/monitor",      ROLE_OPERATOR, false, handle_vm_monitor },
 	{ NULL, NULL, ROLE_NONE, false, NULL },
 };
 

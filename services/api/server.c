@@ -23,6 +23,8 @@
 #define STREAM_BLOCK 16384
 #define STREAM_SLICE_MS 500   /* streams check their client and the stop flags this often */
 
+struct upgrade_job;
+
 struct request_state {
 	const struct api_route *route;
 	enum api_role role;
@@ -30,6 +32,7 @@ struct request_state {
 	size_t len;
 	bool rejected;            /* a response was queued on admission */
 	bool reload_after;        /* the handler asked for a new identity */
+	struct upgrade_job *upgrade;  /* a 101 queued: its job, freed on completion */
 	char param[2][128];
 };
 
@@ -254,6 +257,124 @@ static const char *request_query(const struct api_request *req, const char *key)
 	return query_value(req->conn, key);
 }
 
+static const char *request_header(const struct api_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+/* --- upgraded connections (101) --------------------------------------------------------- */
+
+struct upgrade_job {
+	struct api_server *server;
+	api_upgrade_run *run;
+	void *state;
+	void (*free_state)(void *state);
+	bool started;
+};
+
+struct upgrade_thread {
+	struct upgrade_job job;
+	MHD_socket sock;
+	struct MHD_UpgradeResponseHandle *urh;
+	char *extra;
+	size_t extra_len;
+};
+
+static void *upgrade_main(void *arg)
+{
+	struct upgrade_thread *thread = arg;
+	struct api_server *server = thread->job.server;
+
+	thread->job.run(thread->job.state, thread->sock, thread->extra, thread->extra_len,
+			&server->upgrades_stop);
+	MHD_upgrade_action(thread->urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(thread->extra);
+	free(thread);
+	__atomic_sub_fetch(&server->upgrades_active, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* MHD calls this on the connection's thread once the 101 head is out; the relay gets a
+ * thread of its own, since this thread moves the bytes between TLS and SOCK after return. */
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+		       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct upgrade_job *job = cls;
+	struct upgrade_thread *thread = calloc(1, sizeof *thread);
+	pthread_attr_t attr;
+	pthread_t id;
+
+	(void)conn;
+	(void)con_cls;
+	job->started = true;
+	if (thread && extra_in_size && !(thread->extra = malloc(extra_in_size))) {
+		free(thread);
+		thread = NULL;
+	}
+	if (!thread) {
+		job->free_state(job->state);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
+	thread->job = *job;
+	thread->sock = sock;
+	thread->urh = urh;
+	if (extra_in_size)
+		memcpy(thread->extra, extra_in, extra_in_size);
+	thread->extra_len = extra_in_size;
+	__atomic_add_fetch(&job->server->upgrades_active, 1, __ATOMIC_SEQ_CST);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&id, &attr, upgrade_main, thread) != 0) {
+		__atomic_sub_fetch(&job->server->upgrades_active, 1, __ATOMIC_SEQ_CST);
+		job->free_state(job->state);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		free(thread->extra);
+		free(thread);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void upgrade_job_free(void *cls)
+{
+	struct upgrade_job *job = cls;
+
+	if (!job->started && job->free_state)
+		job->free_state(job->state);
+	free(job);
+}
+
+/* Queues the 101 response of REPLY; the upgrade then owns the handler's state. */
+static enum MHD_Result send_upgrade(struct api_server *server, struct MHD_Connection *conn,
+				    struct request_state *state, struct api_reply *reply)
+{
+	struct upgrade_job *job = calloc(1, sizeof *job);
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	if (!job) {
+		reply->upgrade_free(reply->upgrade_state);
+		return MHD_NO;
+	}
+	*job = (struct upgrade_job){ .server = server, .run = reply->upgrade_run,
+				     .state = reply->upgrade_state, .free_state = reply->upgrade_free };
+	response = MHD_create_response_for_upgrade(on_upgrade, job);
+	if (!response) {
+		upgrade_job_free(job);
+		return MHD_NO;
+	}
+	/* the job lives until the request completes (on_completed frees it) */
+	MHD_add_response_header(response, MHD_HTTP_HEADER_UPGRADE, reply->upgrade_protocol);
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0);
+	result = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, response);
+	MHD_destroy_response(response);
+	if (result != MHD_YES)
+		upgrade_job_free(job);
+	else
+		state->upgrade = job;
+	return result;
+}
+
 /* --- streams -------------------------------------------------------------------------- */
 
 int stream_wait(struct api_stream *stream, int fd, int timeout_ms)
@@ -360,7 +481,7 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 		.method = method, .path = url,
 		.mode = query_value(conn, "mode"), .dry_run = query_value(conn, "dry_run"),
 		.body = state->body ? state->body : "", .body_len = state->len, .role = state->role,
-		.query = request_query, .conn = conn,
+		.query = request_query, .header = request_header, .conn = conn,
 	};
 	struct api_reply reply = { .status = 500 };
 	enum MHD_Result result;
@@ -376,6 +497,10 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 	}
 	if (reply.content_type && reply.status < 300)
 		return send_stream(server, conn, &reply);
+	if (reply.upgrade_run && reply.status == 101)
+		return send_upgrade(server, conn, state, &reply);
+	if (reply.upgrade_free)
+		reply.upgrade_free(reply.upgrade_state);
 	if (reply.stream_free)
 		reply.stream_free(reply.stream_state);
 	buf_free(&reply.stream_head);
@@ -440,6 +565,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		pthread_mutex_unlock(&server->lock);
 		server_wake(server);
 	}
+	if (state->upgrade)
+		upgrade_job_free(state->upgrade);
 	free(state->body);
 	free(state);
 	*con_cls = NULL;
@@ -482,7 +609,7 @@ int server_start(struct api_server *server, int listen_fd)
 	struct MHD_OptionItem options[16];
 	unsigned count = 0, flags = MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_USE_ITC |
 				    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-				    MHD_USE_POLL;
+				    MHD_USE_POLL | MHD_ALLOW_UPGRADE;
 	bool maintenance;
 	int rc = 0;
 
@@ -529,6 +656,7 @@ int server_start(struct api_server *server, int listen_fd)
 	if (server->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	__atomic_store_n(&server->streams_stop, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&server->upgrades_stop, 0, __ATOMIC_RELAXED);
 	server->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, server,
 					  MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 	if (!server->daemon) {
@@ -544,6 +672,7 @@ int server_reload(struct api_server *server)
 	MHD_socket listen_fd;
 
 	__atomic_store_n(&server->streams_stop, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&server->upgrades_stop, 1, __ATOMIC_RELAXED);
 	listen_fd = MHD_quiesce_daemon(server->daemon);
 	MHD_stop_daemon(server->daemon);   /* joins the connection threads */
 	server->daemon = NULL;
@@ -553,9 +682,14 @@ int server_reload(struct api_server *server)
 void server_stop(struct api_server *server)
 {
 	__atomic_store_n(&server->stopping, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&server->upgrades_stop, 1, __ATOMIC_RELAXED);
 	if (server->daemon)
 		MHD_stop_daemon(server->daemon);
 	server->daemon = NULL;
+	/* relays end within half a second of upgrades_stop; they hold no daemon resources after
+	 * MHD_upgrade_action(), but wait so none outlives the process's cleanup */
+	for (int i = 0; i < 300 && __atomic_load_n(&server->upgrades_active, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
 	pthread_mutex_lock(&server->lock);
 	identity_free(server);
 	pthread_mutex_unlock(&server->lock);

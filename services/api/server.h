@@ -22,6 +22,7 @@
 #include "resources.h"
 
 struct MHD_Daemon;
+struct vm_ctl;
 
 /* The outcome of the last try apply, for health and machinestatus. */
 enum try_state { TRY_NONE, TRY_PENDING, TRY_CONFIRMED, TRY_REVERTED, TRY_SUPERSEDED };
@@ -45,6 +46,7 @@ struct api_server {
 	void (*reconcile)(void *arg, const json_t *config);
 	void *reconcile_arg;
 	int reconcile_fd;
+	struct vm_ctl *vm;               /* the VM controller (services/vm), NULL: none */
 
 	pthread_mutex_t lock;
 	json_t *config;                  /* lock: the running config, decoded; NULL: none */
@@ -67,6 +69,8 @@ struct api_server {
 	int wake_fd;                     /* eventfd: wakes the main loop */
 	volatile int stopping;           /* cairnd is exiting: streams end */
 	volatile int streams_stop;       /* the daemon is restarting: streams end */
+	volatile int upgrades_stop;      /* stopping or streams_stop: upgraded connections end */
+	int upgrades_active;             /* atomic: upgrade threads still running */
 
 	char *tls_ca, *tls_cert, *tls_key;  /* lock: PEM the daemon uses (MHD keeps pointers) */
 	struct MHD_Daemon *daemon;       /* main thread */
@@ -138,7 +142,7 @@ enum api_role auth_peer_role(gnutls_session_t session, unsigned *status, const c
 api_handler handle_version, handle_health, handle_config_get, handle_config_apply,
 	handle_config_confirm, handle_reboot, handle_shutdown, handle_services,
 	handle_service_action, handle_resource_kinds, handle_resource_get, handle_logs,
-	handle_dmesg;
+	handle_dmesg, handle_vm_action, handle_vm_console, handle_vm_monitor;
 
 /* PID 1 request for a handler: the reply lines, or NULL with REPLY set to 503 (unreachable),
  * 404 ("no such service: NAME"), or 502 (another refusal). */
