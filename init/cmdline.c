@@ -47,6 +47,15 @@ static void parse_argument(struct cmdline *out, const char *arg)
 			add_problem(out, arg, "missing value (expected base64 data)");
 		else
 			out->config_inline = value;
+	} else if (KEY_IS("cairn.vm.accel")) {
+		if (value && strcmp(value, "auto") == 0)
+			out->vm_accel = -1;
+		else if (value && strcmp(value, "kvm") == 0)
+			out->vm_accel = 1;
+		else if (value && strcmp(value, "tcg") == 0)
+			out->vm_accel = 0;
+		else
+			add_problem(out, arg, "invalid value (expected auto, kvm or tcg)");
 	} else {
 		add_problem(out, arg, "unknown argument");
 	}
@@ -59,6 +68,7 @@ void cmdline_parse(const char *text, size_t len, struct cmdline *out)
 
 	memset(out, 0, sizeof *out);
 	out->rootfs = CMDLINE_ROOTFS_AUTO;
+	out->vm_accel = -1;
 	if (len > CMDLINE_MAX - 1)
 		len = CMDLINE_MAX - 1;
 	/* Split into words: whitespace separates, double quotes group and are removed,

@@ -25,6 +25,7 @@ struct cmdline {
 	enum cmdline_rootfs rootfs;   /* cairn.rootfs=ram|iso|auto */
 	const char *config_url;       /* cairn.config=URL, NULL when absent */
 	const char *config_inline;    /* cairn.config.inline=B64, NULL when absent */
+	int vm_accel;                 /* cairn.vm.accel=auto|kvm|tcg: -1 auto (probe), 1 kvm, 0 tcg */
 	size_t problem_count;         /* may exceed CMDLINE_MAX_PROBLEMS; extra ones not kept */
 	struct cmdline_problem problems[CMDLINE_MAX_PROBLEMS];
 	char storage[CMDLINE_MAX];    /* the arguments, unquoted, NUL separated */

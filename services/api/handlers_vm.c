@@ -3,6 +3,7 @@
  * read-only QMP monitor. The work is the VM controller's (services/vm/vm.h). */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,12 +138,56 @@ static int write_all(int fd, const char *data, size_t len, const volatile int *s
 	return 0;
 }
 
+/* A VM's console socket serves one client at a time (QEMU accepts the next connection only
+ * when the current one closes), and a client that vanishes without closing its TLS session
+ * can leave a relay holding it. So a new session takes the console over: the previous
+ * relay's console connection is shut down, that relay ends, and QEMU accepts the new one. */
+struct console_session {
+	int fd;                   /* the connection to the VM's console socket */
+	char path[512];           /* the console socket: one session per path */
+	char vm[64];
+};
+
+#define CONSOLE_SESSIONS_MAX 64
+static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct console_session *sessions[CONSOLE_SESSIONS_MAX];
+
+/* Registers SESSION, taking the console over from an earlier session of the same VM. */
+static void session_take_over(struct console_session *session)
+{
+	size_t free_slot = CONSOLE_SESSIONS_MAX;
+
+	pthread_mutex_lock(&sessions_lock);
+	for (size_t i = 0; i < CONSOLE_SESSIONS_MAX; i++) {
+		if (!sessions[i]) {
+			if (free_slot == CONSOLE_SESSIONS_MAX)
+				free_slot = i;
+		} else if (strcmp(sessions[i]->path, session->path) == 0) {
+			shutdown(sessions[i]->fd, SHUT_RDWR);   /* its relay sees the end and goes */
+			fprintf(stderr, "cairnd: vms: %s: console taken over by a new session\n",
+				session->vm);
+			sessions[i] = NULL;
+			if (free_slot == CONSOLE_SESSIONS_MAX)
+				free_slot = i;
+		}
+	}
+	if (free_slot < CONSOLE_SESSIONS_MAX)
+		sessions[free_slot] = session;
+	pthread_mutex_unlock(&sessions_lock);
+}
+
 static void console_free(void *state)
 {
-	int *fd = state;
+	struct console_session *session = state;
 
-	close(*fd);
-	free(fd);
+	pthread_mutex_lock(&sessions_lock);
+	for (size_t i = 0; i < CONSOLE_SESSIONS_MAX; i++)
+		if (sessions[i] == session)
+			sessions[i] = NULL;
+	pthread_mutex_unlock(&sessions_lock);
+	if (session->fd >= 0)
+		close(session->fd);
+	free(session);
 }
 
 /* Bytes both ways between the client (SOCK) and the console socket until either side
@@ -150,7 +195,7 @@ static void console_free(void *state)
 static void console_relay(void *state, int sock, const char *extra, size_t extra_len,
 			  const volatile int *stop)
 {
-	int console = *(int *)state;
+	int console = ((struct console_session *)state)->fd;
 	char buf[16384];
 
 	if (extra_len && write_all(console, extra, extra_len, stop) < 0)
@@ -185,7 +230,8 @@ void handle_vm_console(struct api_server *server, const struct api_request *req,
 {
 	const char *upgrade = req->header(req, "Upgrade");
 	char path[512];
-	int rc, *fd;
+	struct console_session *session;
+	int rc;
 
 	if (!has_token(req->header(req, "Connection"), "upgrade") || !upgrade ||
 	    strcasecmp(upgrade, CONSOLE_PROTOCOL) != 0) {
@@ -204,11 +250,19 @@ void handle_vm_console(struct api_server *server, const struct api_request *req,
 		reply_error(reply, 409, "the VM is not running", json_pack("[s]", req->param[0]));
 		return;
 	}
-	fd = malloc(sizeof *fd);
-	if (!fd || (*fd = console_connect(path)) < 0) {
+	session = calloc(1, sizeof *session);
+	if (session) {
+		snprintf(session->path, sizeof session->path, "%s", path);
+		snprintf(session->vm, sizeof session->vm, "%s", req->param[0]);
+		session_take_over(session);   /* before connecting: QEMU serves one client */
+	}
+	if (!session || (session->fd = console_connect(path)) < 0) {
 		char detail[600];
 		snprintf(detail, sizeof detail, "%s: %s", path, strerror(errno));
-		free(fd);
+		if (session) {
+			session->fd = -1;
+			console_free(session);
+		}
 		reply_error(reply, 502, "cannot connect to the VM's console", json_pack("[s]", detail));
 		return;
 	}
@@ -216,6 +270,6 @@ void handle_vm_console(struct api_server *server, const struct api_request *req,
 	reply->status = 101;
 	reply->upgrade_protocol = CONSOLE_PROTOCOL;
 	reply->upgrade_run = console_relay;
-	reply->upgrade_state = fd;
+	reply->upgrade_state = session;
 	reply->upgrade_free = console_free;
 }

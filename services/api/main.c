@@ -12,11 +12,13 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <config.h>
 #include <curl/curl.h>
 
+#include "../../init/cmdline.h"
 #include "ctrl.h"
 #include "server.h"
 #include "vm.h"
@@ -76,6 +78,23 @@ static int controllers_fd(struct controllers *c)
 		return -1;
 	}
 	return c->epoll_fd;
+}
+
+/* cairn.vm.accel= on the kernel command line: -1 probe /dev/kvm, 1 KVM, 0 TCG. A node that is
+ * itself emulated (the lab under TCG) sets tcg: KVM nested in an emulated CPU hangs at times. */
+static int vm_accel_from_cmdline(const char *path)
+{
+	static struct cmdline cmdline;
+	char text[CMDLINE_MAX];
+	ssize_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, text, sizeof text - 1);
+	close(fd);
+	cmdline_parse(text, len > 0 ? (size_t)len : 0, &cmdline);
+	return cmdline.vm_accel;
 }
 
 static void on_stop_signal(int signo)
@@ -237,6 +256,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "cairnd: controllers: not started; serving the API only\n");
 	}
 	if (vm_controller) {
+		vm_env.kvm = vm_accel_from_cmdline(server.cmdline_path);
 		vm_env.run_dir = run;
 		vm_env.services_dir = services_dir;
 		vm_env.init_socket = server.init_socket;

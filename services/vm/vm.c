@@ -287,6 +287,23 @@ static int run_ip(struct vm_ctl *ctl, struct vm *vm, char *const args[])
 	return rc == 0 ? 0 : -1;
 }
 
+/* /dev/net/tun appears when the tun module loads, and nothing in the image loads it by
+ * itself (there are no static device nodes to trigger the kernel's autoload), so the first
+ * tap asks modprobe for it. */
+static int tun_ready(struct vm *vm)
+{
+	char *argv[] = { "/sbin/modprobe", "tun", NULL }, *output = NULL;
+	int rc;
+
+	if (access("/dev/net/tun", F_OK) == 0)
+		return 0;
+	rc = vm_run(argv, 10000, &output);
+	if (rc != 0)
+		vm_set_error(vm, "modprobe tun: %s", output ? output : "failed");
+	free(output);
+	return rc == 0 ? 0 : -1;
+}
+
 static int prepare_nics(struct vm_ctl *ctl, struct vm *vm)
 {
 	const json_t *nics = json_object_get(vm->spec, "nics"), *nic;
@@ -307,7 +324,7 @@ static int prepare_nics(struct vm_ctl *ctl, struct vm *vm)
 			vm_changed(ctl, vm, what);
 		}
 		if (if_nametoindex(tap) == 0) {
-			if (run_ip(ctl, vm, (char *[]){ "tuntap", "add", "dev", tap, "mode", "tap", NULL }) < 0)
+			if (tun_ready(vm) < 0 || run_ip(ctl, vm, (char *[]){ "tuntap", "add", "dev", tap, "mode", "tap", NULL }) < 0)
 				return -1;
 			vm->nic_attached[index] = false;
 		}

@@ -23,6 +23,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cl.rootfs, CMDLINE_ROOTFS_AUTO);
 	assert_null(cl.config_url);
 	assert_null(cl.config_inline);
+	assert_int_equal(cl.vm_accel, -1);
 	assert_int_equal(cl.problem_count, 0);
 }
 
@@ -40,6 +41,16 @@ static void test_all_arguments(void **state)
 	assert_int_equal(cl.rootfs, CMDLINE_ROOTFS_RAM);
 	assert_false(cl.debug);
 	assert_string_equal(cmdline_rootfs_name(cl.rootfs), "ram");
+	parse("cairn.vm.accel=tcg");
+	assert_int_equal(cl.vm_accel, 0);
+	parse("cairn.vm.accel=kvm");
+	assert_int_equal(cl.vm_accel, 1);
+	parse("cairn.vm.accel=auto");
+	assert_int_equal(cl.vm_accel, -1);
+	parse("cairn.vm.accel=xen");
+	assert_int_equal(cl.vm_accel, -1);
+	assert_int_equal(cl.problem_count, 1);
+	assert_string_equal(cl.problems[0].argument, "cairn.vm.accel=xen");
 }
 
 static void test_quotes(void **state)

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Virtual machines on a node, driven only through cairnctl: two VMs declared in the config
+(the image's test guest) boot inside the node, on one bridge; each one's marker and the ping
+between them are read through `cairnctl vm console`; a QEMU killed behind the supervisor's back
+is restarted and `get vms` shows it; `vm stop` powers a VM down through ACPI (the guest says
+so on its console); removing a VM from the config stops it and cleans up; an over-sized VM
+is refused with a clear error and nothing changes."""
+import os, subprocess, sys, time
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
+from lab import (Scenario, LabError, need, with_services, cairnctl, cairnctl_json, wait_until,
+                 items, out, choose_accel)
+
+GUEST = "/usr/share/cairn/guest"
+VM = """\
+---
+apiVersion: cairn.dev/v1alpha1
+kind: VirtualMachine
+metadata:
+  name: {name}
+spec:
+  node: node-1
+  cpus: 1
+  memory: {memory}
+  boot:
+    kernel: {guest}/vmlinuz
+    initrd: {guest}/initramfs.img
+    cmdline: "console=ttyS0 quiet cairn.guest.hostname={name} cairn.guest.ip={ip}/24 cairn.guest.ping={peer}"
+  nics:
+    - bridge: br-vm
+  restartPolicy: always
+"""
+IPS = {"vm1": ("10.99.0.1", "10.99.0.2"), "vm2": ("10.99.0.2", "10.99.0.1")}
+# lab-only: kills vm1's QEMU behind the supervisor's back when started by hand
+KILLER = """\
+command = /bin/sh -c 'pid=$(pgrep -f "[q]emu-system-x86_64.*vm/vm1/") || { echo "no qemu for vm1"; exit 1; }; kill -9 $pid && echo "killed qemu $pid"'
+restart = never
+"""
+
+
+def vm_doc(name, memory="128Mi"):
+    ip, peer = IPS.get(name, ("10.99.0.9", "10.99.0.1"))
+    return VM.format(name=name, memory=memory, guest=GUEST, ip=ip, peer=peer)
+
+
+def console(cc, name, send, seconds):
+    """`cairnctl vm console NAME` with SEND on stdin for SECONDS; its output."""
+    argv = [out("cairnctl"), "--cairnconfig", cc, "-n", "node-1", "vm", "console", name,
+            "--timeout", f"{seconds}s"]
+    try:
+        p = subprocess.run(argv, input=send, capture_output=True, text=True, timeout=seconds + 30)
+    except subprocess.TimeoutExpired as e:
+        return f"(timed out) {e.stdout or ''}"
+    return p.stdout + p.stderr
+
+
+with Scenario("vms") as s:
+    need("vmlinuz", "initramfs.img", "cairnctl")
+    initrd = with_services(os.path.join(s.dir, "initramfs.img"), {"vmkiller": KILLER})
+    # the node is itself emulated under TCG: its VMs use TCG too (cairn.vm.accel), since KVM
+    # nested in an emulated CPU hangs at times
+    append = "console=ttyS0 panic=-1" + (" cairn.vm.accel=tcg" if choose_accel() == "tcg" else "")
+    node = s.node("direct", initrd=initrd, mem=3072, cpus=2, append=append).start()
+    api = f"127.0.0.1:{node.port}"
+    cfg = os.path.join(s.dir, "cluster")
+    p = cairnctl("gen", "config", "lab", "--nodes", f"node-1={api}", "--out", cfg)
+    s.check("gen config", p.returncode == 0, p.stderr)
+    cc = os.path.join(cfg, "cairnconfig")
+    with open(os.path.join(cfg, "node-1.yaml")) as f:
+        base = f.read()
+    s.must("node boots to ready", node.wait_ready)
+    p = cairnctl("apply-config", "--insecure", "-n", api, "-f", os.path.join(cfg, "node-1.yaml"))
+    s.check("apply-config --insecure", p.returncode == 0, p.stdout + p.stderr)
+    s.must("secure mode", node.wait_for, r"serving in secure mode", 60)
+
+    def write(name, text):
+        path = os.path.join(s.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def vms():
+        return {v.get("name", v.get("id")): v for v in
+                items(cairnctl_json("-n", "node-1", "get", "vms", config=cc))}
+
+    # 1. two VMs declared in the config boot inside the node
+    t0 = time.monotonic()
+    both = write("both.yaml", base + vm_doc("vm1") + vm_doc("vm2"))
+    p = cairnctl("-n", "node-1", "apply-config", "-f", both, config=cc)
+    s.check("apply a config with two VirtualMachines", p.returncode == 0, p.stdout + p.stderr)
+    s.must("get vms: vm1 and vm2 running", wait_until, "both running",
+           lambda: all(vms().get(n, {}).get("state") == "running" for n in ("vm1", "vm2")), 120, 2)
+    print(f"lab: vms: apply to both running {time.monotonic() - t0:.1f} s", flush=True)
+
+    def answers(name):
+        """The guest NAME is up and answers a line typed on its console."""
+        def probe():
+            text = console(cc, name, "status\n", 5)
+            return "cairn-guest: echo status" in text and f"hostname {name}" in text and text
+        return probe
+    s.must("vm console vm1: the guest answers a typed line (both directions)", wait_until,
+           "vm1 console", answers("vm1"), 120, 1)
+
+    # 2. the two VMs reach each other over the bridge
+    def reached():
+        text = console(cc, "vm2", "status\n", 5)
+        return "reached 10.99.0.1" in text and text
+    s.must("vm2 reaches vm1 over the bridge (seen on vm2's console)", wait_until, "ping", reached, 120, 2)
+
+    # 3. a QEMU killed from outside is restarted
+    before = vms()["vm1"]
+    p = cairnctl("-n", "node-1", "service", "vmkiller", "start", config=cc)
+    s.check("service vmkiller start (kill -9 vm1's QEMU)", p.returncode == 0, p.stdout + p.stderr)
+    s.must("get vms: vm1 restarted (restarts grew, new pid, running)", wait_until, "restart",
+           lambda: (lambda v: v.get("restarts", 0) > before.get("restarts", 0)
+                    and v.get("pid") not in (None, before.get("pid"))
+                    and v.get("state") == "running")(vms()["vm1"]), 120, 2)
+    p = cairnctl("-n", "node-1", "logs", "vmkiller", config=cc)
+    s.check("logs vmkiller shows the kill", "killed qemu" in p.stdout, p.stdout + p.stderr)
+
+    # 4. vm stop: ACPI power-down, the guest shuts down cleanly (once it is up again, so that
+    # its power button driver is there to see the press)
+    s.must("vm1 is up again after the restart", wait_until, "vm1 up", answers("vm1"), 120, 1)
+    watcher = subprocess.Popen([out("cairnctl"), "--cairnconfig", cc, "-n", "node-1", "vm", "console",
+                                "vm1", "--timeout", "60s"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(3)
+    p = cairnctl("-n", "node-1", "vm", "stop", "vm1", config=cc)
+    s.check("vm stop vm1 accepted", p.returncode == 0, p.stdout + p.stderr)
+    s.must("get vms: vm1 stopped", wait_until, "vm1 stopped",
+           lambda: vms()["vm1"].get("state") in ("stopped", "shutdown"), 90, 2)
+    try:
+        said, _ = watcher.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        watcher.kill()
+        said, _ = watcher.communicate()
+    s.check("vm1's guest saw the ACPI power button and powered off",
+            "cairn-guest: power button, powering off" in said, said[-500:])
+    p = cairnctl("-n", "node-1", "vm", "start", "vm1", config=cc)
+    s.check("vm start vm1", p.returncode == 0, p.stdout + p.stderr)
+    s.must("vm1 runs again", wait_until, "vm1 running",
+           lambda: vms()["vm1"].get("state") == "running", 90, 2)
+
+    # 5. an over-sized VM is refused and nothing changes
+    big = write("big.yaml", base + vm_doc("vm1") + vm_doc("vm2") + vm_doc("huge", "512Gi"))
+    p = cairnctl("-n", "node-1", "apply-config", "-f", big, config=cc)
+    out_text = p.stdout + p.stderr
+    s.check("an over-sized VM is refused", p.returncode != 0 and "huge" in out_text
+            and "MiB" in out_text, out_text[-600:])
+    s.check("after the refusal: no VM huge, vm1 and vm2 still running",
+            "huge" not in vms() and all(vms()[n].get("state") == "running" for n in ("vm1", "vm2")),
+            str(vms())[:300])
+
+    # 6. removing a VM from the config stops it and cleans up
+    one = write("one.yaml", base + vm_doc("vm1"))
+    p = cairnctl("-n", "node-1", "apply-config", "-f", one, config=cc)
+    s.check("apply without vm2", p.returncode == 0, p.stdout + p.stderr)
+    s.must("get vms: vm2 gone", wait_until, "vm2 gone", lambda: "vm2" not in vms(), 90, 2)
+    svcs = items(cairnctl_json("-n", "node-1", "services", config=cc))
+    s.check("vm2's service is gone from the supervisor", not any("vm2" in x.get("name", "") for x in svcs),
+            str(svcs)[:300])
+    p = cairnctl("-n", "node-1", "vm", "monitor", "vm1", "query-status", config=cc)
+    s.check("vm monitor vm1 query-status: running", p.returncode == 0 and "running" in p.stdout,
+            p.stdout + p.stderr)
+    p = cairnctl("-n", "node-1", "vm", "monitor", "vm1", "quit", config=cc)
+    s.check("vm monitor refuses a command that is not a read-only query", p.returncode != 0,
+            p.stdout + p.stderr)
