@@ -158,8 +158,8 @@ def converge_figure():
         subprocess.run(["rm", "-rf", cfg])
         patch = os.path.join(scratch, "api-patch.yaml")
         with open(patch, "w") as f:
-            f.write("spec:\n  network:\n    interfaces:\n      - name: eth1\n"
-                    "        addresses: [10.77.0.11/24]\n")
+            f.write("spec:\n  network:\n    interfaces:\n      - name: eth0\n        dhcp: true\n"
+                    "      - name: eth1\n        addresses: [10.77.0.11/24]\n")
         p = lab.cairnctl("gen", "config", "bench", "--nodes", f"node-1={api}", "--patch", patch,
                          "--out", cfg)
         if p.returncode:
