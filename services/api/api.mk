@@ -23,13 +23,13 @@ API_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 $(OUT)/cairnd: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_HDRS) \
 		init/cmdline.c init/cmdline.h $(BUILD)/lib/libcairnconfig.a
 	@mkdir -p $(OUT)
-	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O2 -o $@ $(API_SRCS) $(CTRL_SRCS) $(VM_SRCS) init/cmdline.c \
+	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O2 -o $@ $(API_SRCS) $(sort $(CTRL_SRCS) $(VM_SRCS)) init/cmdline.c \
 		$(BUILD)/lib/libcairnconfig.a $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
 $(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_HDRS) \
 		init/cmdline.c init/cmdline.h $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) $(CTRL_SRCS) $(VM_SRCS) \
+	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) $(sort $(CTRL_SRCS) $(VM_SRCS)) \
 		init/cmdline.c $(CONFIG_SRCS) $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
 # Drives the real $(BUILD)/cairnd-host and $(BUILD)/init-host with curl and certtool.

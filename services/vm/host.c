@@ -37,116 +37,14 @@ char *vm_path(const char *a, const char *b, const char *c)
 	return path;
 }
 
-char *vm_file_read(const char *path)
-{
-	FILE *file = fopen(path, "rbe");
-	char *text = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!file)
-		return NULL;
-	do {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > 1024 * 1024 || !(text = realloc(text, cap)))
-				abort();
-		}
-		n = fread(text + len, 1, cap - len - 1, file);
-		len += n;
-	} while (n > 0);
-	fclose(file);
-	text[len] = '\0';
-	return text;
-}
-
-int vm_file_write_if_changed(const char *path, const char *content)
-{
-	char *old = vm_file_read(path), *tmp;
-	size_t len = strlen(content);
-	int fd, saved;
-
-	if (old && strcmp(old, content) == 0) {
-		free(old);
-		return 0;
-	}
-	free(old);
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		abort();
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, content, len) != (ssize_t)len || fsync(fd) < 0 ||
-	    close(fd) < 0 || rename(tmp, path) < 0) {
-		saved = errno;
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
-	free(tmp);
-	return 1;
-}
-
+/* run_command() (file.h), its output made one line for messages. */
 int vm_run(char *const argv[], int timeout_ms, char **output)
 {
-	long long deadline = vm_monotonic_ms() + timeout_ms;
 	char *text = NULL;
-	size_t len = 0;
-	int pipe_fds[2], status = -1;
-	pid_t pid;
+	int rc = run_command(argv, &text, timeout_ms);
 
-	if (output)
-		*output = NULL;
-	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(pipe_fds[0]);
-		close(pipe_fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		sigset_t none;
-		int null = open("/dev/null", O_RDONLY);
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(null, 0);
-		dup2(pipe_fds[1], 1);
-		dup2(pipe_fds[1], 2);
-		execv(argv[0], argv);
-		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pipe_fds[1]);
-	for (;;) {
-		struct pollfd pfd = { .fd = pipe_fds[0], .events = POLLIN };
-		long long left = deadline - vm_monotonic_ms();
-		char buf[1024];
-		ssize_t n;
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
-		n = read(pipe_fds[0], buf, sizeof buf);
-		if (n <= 0)
-			break;
-		if (len < 16384) {
-			text = realloc(text, len + (size_t)n + 1);
-			if (!text)
-				abort();
-			memcpy(text + len, buf, (size_t)n);
-			len += (size_t)n;
-			text[len] = '\0';
-		}
-	}
-	close(pipe_fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (text) {   /* one line for messages */
+	if (text) {
+		size_t len = strlen(text);
 		for (char *p = text; *p; p++)
 			if (*p == '\n' || *p == '\r')
 				*p = ' ';
@@ -157,9 +55,7 @@ int vm_run(char *const argv[], int timeout_ms, char **output)
 		*output = text;
 	else
 		free(text);
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+	return rc;
 }
 
 /* "ok N" and N lines, or "error MESSAGE". 1 complete, 0 more needed, -1 malformed. */

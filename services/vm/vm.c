@@ -386,7 +386,7 @@ static void write_service(struct vm_ctl *ctl, struct vm *vm)
 		return;
 	}
 	path = vm_service_path(ctl, vm);
-	rc = vm_file_write_if_changed(path, text);
+	rc = file_write_if_changed(path, text, 0644);
 	if (rc < 0) {
 		vm_set_error(vm, "%s: cannot write: %s", path, strerror(errno));
 	} else {
@@ -403,7 +403,7 @@ static void write_service(struct vm_ctl *ctl, struct vm *vm)
 
 static void remove_service(struct vm_ctl *ctl, struct vm *vm, const char *why)
 {
-	char *path = vm_service_path(ctl, vm), *text = vm_file_read(path);
+	char *path = vm_service_path(ctl, vm), *text = file_read(path);
 
 	if (text && strncmp(text, VM_GENERATED, strlen(VM_GENERATED)) == 0 && unlink(path) < 0) {
 		vm_set_error(vm, "%s: cannot remove: %s", path, strerror(errno));
@@ -816,7 +816,7 @@ static void take_over(struct vm_ctl *ctl)
 			continue;
 		snprintf(name, sizeof name, "%.*s", (int)(len - prefix - 8), entry->d_name + prefix);
 		path = vm_path(ctl->services_dir, entry->d_name, NULL);
-		text = vm_file_read(path);
+		text = file_read(path);
 		if (text && strncmp(text, VM_GENERATED, strlen(VM_GENERATED)) == 0 && !vm_find(ctl, name))
 			vm_add(ctl, name)->file_present = true;
 		free(text);

@@ -5,9 +5,10 @@
 BUILD ?= build
 CC ?= gcc
 
-VM_SRCS := $(sort $(wildcard services/vm/*.c)) lib/qmp/qmp.c lib/qmp/qmp_commands.c lib/qmp/qmp_frame.c
-VM_HDRS := $(sort $(wildcard services/vm/*.h)) $(wildcard lib/qmp/*.h) services/api/resources.h
-VM_CFLAGS := -Iservices/vm -Ilib/qmp -Iservices/api
+VM_SRCS := $(sort $(wildcard services/vm/*.c)) services/api/ctrl/file.c lib/qmp/qmp.c lib/qmp/qmp_commands.c lib/qmp/qmp_frame.c
+VM_HDRS := $(sort $(wildcard services/vm/*.h)) $(wildcard lib/qmp/*.h) services/api/resources.h \
+	services/api/ctrl/file.h
+VM_CFLAGS := -Iservices/vm -Ilib/qmp -Iservices/api -Iservices/api/ctrl
 VM_LIBS := -ljansson -lpthread
 
 # Runs the real $(BUILD)/init-host and qemu-system-x86_64 (TCG); needs root for the

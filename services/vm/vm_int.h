@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "file.h"   /* services/api/ctrl: file_read, file_write_if_changed, run_command */
 #include "qmp.h"
 #include "vm.h"
 
@@ -82,11 +83,8 @@ char *vm_render_service(const struct vm_ctl *ctl, const char *name, const json_t
 /* host.c */
 long long vm_monotonic_ms(void);
 char *vm_path(const char *a, const char *b, const char *c);  /* "a/b[/c]", malloc'd */
-char *vm_file_read(const char *path);
-/* 1 written, 0 unchanged, -1 error (errno). Atomic: temp file, fsync, rename. */
-int vm_file_write_if_changed(const char *path, const char *content);
-/* Runs ARGV (argv[0] an absolute path), stdout and stderr into *output (malloc'd, may be
- * NULL). Its exit status, or -1 when it could not run; killed after TIMEOUT_MS. */
+/* run_command() of file.h with its output as one line (*output malloc'd, may be NULL): the
+ * exit status, 128+signal, or -1 when it could not run or ran past TIMEOUT_MS. */
 int vm_run(char *const argv[], int timeout_ms, char **output);
 /* One request to PID 1. 0: *lines the reply lines; -1: no answer (errno); -2: "error ..."
  * with *lines ["MESSAGE"]. */

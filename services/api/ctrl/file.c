@@ -1,4 +1,4 @@
-/* file.c - the controllers' file and process helpers: atomic writes that skip unchanged
+/* file.c - file and process helpers (file.h) of the controllers and the VM controller: atomic writes that skip unchanged
  * content, bounded reads, mkdir -p, and running a helper command with a timeout. */
 #include <errno.h>
 #include <fcntl.h>
@@ -244,6 +244,11 @@ int run_command(char *const argv[], char **out, int timeout_ms)
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
+		sigset_t none;
+
+		/* cairnd's threads block SIGTERM and SIGINT; the helper must not inherit that */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 
 		dup2(null, 0);
 		dup2(pipefd[1], 1);
