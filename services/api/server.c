@@ -683,8 +683,21 @@ void server_stop(struct api_server *server)
 {
 	__atomic_store_n(&server->stopping, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&server->upgrades_stop, 1, __ATOMIC_RELAXED);
-	if (server->daemon)
+	if (server->daemon) {
+		/* Accept nothing new, and give requests in flight (a reboot's own reply, say)
+		 * up to 2 s to finish: streams end at once on `stopping`. */
+		MHD_socket listen_fd = MHD_quiesce_daemon(server->daemon);
+		for (int i = 0; i < 200; i++) {
+			const union MHD_DaemonInfo *info = MHD_get_daemon_info(
+				server->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+			if (!info || info->num_connections == 0)
+				break;
+			usleep(10000);
+		}
 		MHD_stop_daemon(server->daemon);
+		if (listen_fd != MHD_INVALID_SOCKET)
+			close(listen_fd);
+	}
 	server->daemon = NULL;
 	/* relays end within half a second of upgrades_stop; they hold no daemon resources after
 	 * MHD_upgrade_action(), but wait so none outlives the process's cleanup */
