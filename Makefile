@@ -33,8 +33,12 @@ include tests/fuzz/fuzz.mk
 include image/image.mk
 include tests/lab/lab.mk
 
-.PHONY: all deps check clean distclean help
-all: deps $(OUT)/init $(OUT)/cairnd $(OUT)/cairnctl image
+.PHONY: all artifacts deps check clean distclean help
+# deps first, then the artifacts in a second make: with -j, nothing compiles before the
+# host packages it needs are installed.
+all: deps
+	@$(MAKE) --no-print-directory artifacts
+artifacts: $(OUT)/init $(OUT)/cairnd $(OUT)/cairnctl image
 
 # Install what is missing, once; a stamp keyed by the package list skips the dpkg query next time.
 DEPS_STAMP := $(BUILD)/.deps-$(shell echo $(HOST_PACKAGES) | md5sum | cut -c1-12)
