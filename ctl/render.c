@@ -11,23 +11,24 @@
 static const struct kind_order {
 	const char *kind;
 	bool hide_id;
+	bool only;                   /* these columns alone, not every other flat key too */
 	const char *const columns[12];
 } kind_orders[] = {
-	{ "links", false, { "id", "kind", "operstate", "up", "mtu", "mac", "parent", "managed",
+	{ "links", false, false, { "id", "kind", "operstate", "up", "mtu", "mac", "parent", "managed",
 			    "error", NULL } },
-	{ "addresses", true, { "ifname", "address", "family", "source", "error", NULL } },
-	{ "routes", true, { "dst", "gateway", "ifname", "metric", "family", "source", "table",
+	{ "addresses", true, false, { "ifname", "address", "family", "source", "error", NULL } },
+	{ "routes", true, false, { "dst", "gateway", "ifname", "metric", "family", "source", "table",
 			    "error", NULL } },
-	{ "services", true, { "name", "state", "pid", "restarts", "health", "error", NULL } },
-	{ "hostname", true, { "hostname", "source", "error", NULL } },
-	{ "time", true, { "servers", "synced", "service", "error", NULL } },
-	{ "resolvers", true, { "address", "source", "ifname", NULL } },
-	{ "dhcp", false, { "id", "state", "address", "router", "dns", "domain", "lease_s",
+	{ "services", true, false, { "name", "state", "pid", "restarts", "health", "error", NULL } },
+	{ "hostname", true, false, { "hostname", "source", "error", NULL } },
+	{ "time", true, false, { "servers", "synced", "service", "error", NULL } },
+	{ "resolvers", true, false, { "address", "source", "ifname", NULL } },
+	{ "dhcp", false, false, { "id", "state", "address", "router", "dns", "domain", "lease_s",
 			   "updated", NULL } },
-	{ "modules", true, { "name", "loaded", "parameters", "error", NULL } },
-	{ "sysctls", false, { "id", "desired", "actual", "error", NULL } },
-	{ "vms", true, { "name", "state", "node", "cpus", "memory_mib", "pid", "uptime_s",
-			 "restarts", "last_exit", "error", NULL } },
+	{ "modules", true, false, { "name", "loaded", "parameters", "error", NULL } },
+	{ "sysctls", false, false, { "id", "desired", "actual", "error", NULL } },
+	{ "vms", true, true, { "name", "state", "qmp_status", "accel", "cpus", "memory_mib", "pid",
+			       "uptime_s", "restarts", "last_exit", "error", NULL } },
 };
 
 json_t *table_new(const char *const *header)
@@ -182,6 +183,16 @@ json_t *kind_columns(const char *kind, const json_t *items)
 		if (strcmp(kind_orders[i].kind, kind) == 0)
 			order = &kind_orders[i];
 	columns = item_columns(items, order ? order->columns : NULL);
+	for (size_t i = 0; order && order->only && i < json_array_size(columns);) {
+		const char *column = json_string_value(json_array_get(columns, i));
+		bool listed = false;
+		for (const char *const *c = order->columns; *c && !listed; c++)
+			listed = strcmp(*c, column) == 0;
+		if (listed)
+			i++;
+		else
+			json_array_remove(columns, i);
+	}
 	if (json_array_size(items) == 0) {   /* no items: a header that says what is missing */
 		for (const char *const *c = order ? order->columns : NULL; c && *c; c++)
 			json_array_append_new(columns, json_string(*c));

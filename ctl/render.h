@@ -28,8 +28,9 @@ char *value_text(const json_t *value);
 json_t *item_columns(const json_t *items, const char *const *preferred);
 /* The columns of a table of ITEMS of a resource KIND: item_columns() with the kind's own
  * order first (links, addresses, routes, services, hostname, time, resolvers, dhcp, modules,
- * sysctls, vms), without "id" where it only repeats other columns; with no items, the kind's
- * usual columns. A new array of strings. */
+ * sysctls, vms; for vms those columns alone: -o json has the rest), without "id" where it
+ * only repeats other columns; with no items, the kind's usual columns. A new array of
+ * strings. */
 json_t *kind_columns(const char *kind, const json_t *items);
 /* Appends a row per item of ITEMS under COLUMNS, after a NODE cell when NODE is not NULL. */
 void table_add_items(json_t *table, const char *node, const json_t *items,

@@ -94,12 +94,33 @@ int resources_publish(const char *kind, json_t *items)
 	return 0;
 }
 
+/* "uptime_s" of each item with a "started_at", as of now (see resources.h). */
+static void add_uptimes(json_t *items)
+{
+	time_t now = time(NULL);
+	size_t i;
+	json_t *item;
+
+	json_array_foreach(items, i, item) {
+		const char *started = json_string_value(json_object_get(item, "started_at"));
+		struct tm tm = { 0 };
+		const char *end = started ? strptime(started, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+		if (end && *end == '\0') {
+			time_t since = timegm(&tm);
+			json_object_set_new(item, "uptime_s", json_integer(now > since ? now - since : 0));
+		}
+	}
+}
+
 /* The snapshot of kind INDEX; the caller holds the lock. Items are copied: a reader may
  * change its copy while the next publish replaces the original. */
 static json_t *snapshot(int index)
 {
+	json_t *items = json_deep_copy(store.items[index]);
+
+	add_uptimes(items);
 	return json_pack("{s:s, s:I, s:o}", "kind", resource_kinds[index], "revision",
-			 store.revision[index], "items", json_deep_copy(store.items[index]));
+			 store.revision[index], "items", items);
 }
 
 json_t *resources_get(const char *kind)

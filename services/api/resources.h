@@ -4,7 +4,11 @@
  * A snapshot is {"kind": KIND, "revision": N, "items": [ITEM, ...]}. The revision of a kind
  * starts at 0 (no items published yet) and grows by one on each publish whose items differ
  * from the current ones (json_equal); publishing equal items changes nothing and wakes nobody.
- * Each item is a JSON object with at least "id" (a string unique within the kind). */
+ * Each item is a JSON object with at least "id" (a string unique within the kind).
+ *
+ * An item with "started_at" (UTC, "YYYY-MM-DDTHH:MM:SSZ") is read with "uptime_s", the whole
+ * seconds from then to the read (0 if the clock went back): publishers set the start only, so
+ * an uptime is never stale and its growth is not a change that wakes watchers. */
 #ifndef CAIRN_API_RESOURCES_H
 #define CAIRN_API_RESOURCES_H
 

@@ -193,3 +193,31 @@ long long vm_mem_total_mib(void)
 		fclose(file);
 	return kib / 1024;
 }
+
+time_t vm_process_started(long pid)
+{
+	char path[64], *text, *end;
+	unsigned long long ticks = 0;
+	double uptime = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *file;
+	time_t now = time(NULL);
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	text = file_read(path);
+	/* field 22, starttime; the comm (field 2) may hold spaces and ')', so count after the last ')' */
+	end = text ? strrchr(text, ')') : NULL;
+	if (end && sscanf(end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			  "%*d %*d %*d %llu", &ticks) != 1)
+		ticks = 0;
+	free(text);
+	file = fopen("/proc/uptime", "re");
+	if (!file || fscanf(file, "%lf", &uptime) != 1 || !ticks || hz <= 0) {
+		if (file)
+			fclose(file);
+		return now;
+	}
+	fclose(file);
+	double age = uptime - (double)ticks / (double)hz;
+	return age > 0 ? now - (time_t)(age + 0.5) : now;
+}

@@ -547,7 +547,7 @@ static bool step_removed(struct vm_ctl *ctl, struct vm *vm)
 
 /* --- PID 1's view ---------------------------------------------------------------------- */
 
-static void read_services(struct vm_ctl *ctl, long long now)
+static void read_services(struct vm_ctl *ctl)
 {
 	json_t *lines = NULL, *line;
 	size_t index;
@@ -567,9 +567,8 @@ static void read_services(struct vm_ctl *ctl, long long now)
 		snprintf(vm->service_state, sizeof vm->service_state, "%s", state);
 		long new_pid = strcmp(pid, "-") == 0 ? 0 : strtol(pid, NULL, 10);
 		if (new_pid != vm->pid) {
-			time_t wall = time(NULL);
+			time_t wall = new_pid ? vm_process_started(new_pid) : 0;
 			struct tm tm;
-			vm->started_ms = new_pid ? now : 0;
 			vm->started_at[0] = '\0';
 			if (new_pid && gmtime_r(&wall, &tm))
 				strftime(vm->started_at, sizeof vm->started_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -580,7 +579,6 @@ static void read_services(struct vm_ctl *ctl, long long now)
 	for (struct vm *vm = ctl->vms; vm && ok; vm = vm->next)
 		if (!vm->service_state[0]) {
 			vm->pid = 0;
-			vm->started_ms = 0;
 			vm->started_at[0] = '\0';
 		}
 	json_decref(lines);
@@ -642,31 +640,15 @@ static json_t *vm_item(struct vm_ctl *ctl, const struct vm *vm)
 			 "error", vm->error, "started_at", vm->started_at[0] ? vm->started_at : NULL);
 }
 
-/* Publishes unless only the uptimes moved and less than a minute passed: a watch is not
- * woken every pass. */
-static void publish(struct vm_ctl *ctl, long long now)
+/* Publishes the items; the store reads each "uptime_s" off "started_at" (resources.h). */
+static void publish(struct vm_ctl *ctl)
 {
-	json_t *items = json_array(), *with_uptime;
-	size_t index;
-	json_t *item;
+	json_t *items = json_array();
 
 	for (struct vm *vm = ctl->vms; vm; vm = vm->next)
 		if (vm->spec)
 			json_array_append_new(items, vm_item(ctl, vm));
-	if (ctl->published && json_equal(items, ctl->published) && now - ctl->published_ms < 60000) {
-		json_decref(items);
-		return;
-	}
-	with_uptime = json_deep_copy(items);
-	json_array_foreach(with_uptime, index, item) {
-		struct vm *vm = vm_find(ctl, json_string_value(json_object_get(item, "id")));
-		json_object_set_new(item, "uptime_s", vm && vm->started_ms ?
-				    json_integer((now - vm->started_ms) / 1000) : json_null());
-	}
-	json_decref(ctl->published);
-	ctl->published = items;
-	ctl->published_ms = now;
-	resources_publish("vms", with_uptime);
+	resources_publish("vms", items);
 }
 
 /* --- the pass -------------------------------------------------------------------------- */
@@ -753,7 +735,7 @@ int vm_reconcile(struct vm_ctl *ctl, const json_t *config)
 	ctl->services_changed = false;
 	node = ctl->node_name ? ctl->node_name : vm_node_name(config);
 	take_desired(ctl, config, node);
-	read_services(ctl, now);
+	read_services(ctl);
 	for (struct vm **link = &ctl->vms; *link;) {
 		struct vm *vm = *link;
 
@@ -792,7 +774,7 @@ int vm_reconcile(struct vm_ctl *ctl, const json_t *config)
 		busy = true;
 	}
 	arm_timer(ctl, busy);
-	publish(ctl, now);
+	publish(ctl);
 	changes = ctl->changes;
 	pthread_mutex_unlock(&ctl->lock);
 	return failed ? -1 : changes;
@@ -876,7 +858,6 @@ void vm_close(struct vm_ctl *ctl)
 	for (int *fd = &ctl->epoll_fd; fd <= &ctl->timer_fd; fd++)
 		if (*fd >= 0)
 			close(*fd);
-	json_decref(ctl->published);
 	free(ctl->run_dir);
 	free(ctl->services_dir);
 	free(ctl->init_socket);

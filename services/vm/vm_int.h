@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <time.h>
+
 #include <jansson.h>
 
 #include "file.h"   /* services/api/ctrl: file_read, file_write_if_changed, run_command */
@@ -43,7 +45,6 @@ struct vm {
 	long pid;                    /* 0 none */
 	long service_restarts;
 	long guest_resets;           /* guest poweroffs turned into resets (restartPolicy always) */
-	long long started_ms;        /* monotonic, when pid was first seen */
 	char started_at[32];         /* the same as RFC 3339 UTC, "" none */
 	char last_exit[96];
 	char *error;                 /* this pass's problem, or NULL */
@@ -61,8 +62,6 @@ struct vm_ctl {
 	struct vm *vms;
 	int changes;                 /* this pass */
 	bool services_changed;       /* this pass: rescan */
-	json_t *published;           /* last items published, without uptime */
-	long long published_ms;
 };
 
 /* render.c: pure pieces */
@@ -94,5 +93,8 @@ int vm_kvm_probe(void);
 /* Removes PATH and what it holds (files and empty folders one level deep). */
 void vm_remove_tree(const char *path);
 long long vm_mem_total_mib(void);
+/* When process PID started, in wall-clock time (its /proc starttime against /proc/uptime;
+ * now when that cannot be read): a cairnd that takes a running VM over keeps its uptime. */
+time_t vm_process_started(long pid);
 
 #endif

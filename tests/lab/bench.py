@@ -7,13 +7,15 @@ Reported, not asserted:
   - PID 1 peak RSS from the ready line (target < 2 MiB);
   - artifact sizes (out/sizes.txt when the image build wrote one);
   - idle memory: a lab-only service prints MemTotal-MemAvailable and PID 1's VmRSS/VmHWM
-    about 5 s after it starts.
+    about 5 s after it starts;
+  - the API's figures (bench_api.py) and the VMs' (bench_vm.py), each against its own baseline.
 """
 import os
 import re
 import time
 
 import bench_api
+import bench_vm
 import lab
 
 RUNS = 3
@@ -104,7 +106,7 @@ def main():
         ("PID 1 VmRSS when idle", pid1_rss, ""),
     ]
     if os.path.exists(lab.out("cairnd")) and os.path.exists(lab.out("cairnctl")):
-        rows += bench_api.host_figures() + bench_api.converge_figure()
+        rows += bench_api.host_figures() + bench_api.converge_figure() + bench_vm.vm_figures()
     width = max(len(r[0]) for r in rows)
     text = [f"Cairn bench ({time.strftime('%Y-%m-%d %H:%M')}, median of {RUNS})"]
     text += [f"  {k:{width}}  {v:>14}  {note}".rstrip() for k, v, note in rows]

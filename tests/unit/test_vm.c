@@ -132,6 +132,15 @@ static json_t *config_with(const char *vm_yaml)
 	return config;
 }
 
+/* "YYYY-MM-DDTHH:MM:SSZ" as a time_t; 0 when it is not that. */
+static time_t parse_utc(const char *text)
+{
+	struct tm tm = { 0 };
+	const char *end = text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+
+	return end && *end == '\0' ? timegm(&tm) : 0;
+}
+
 /* The "vms" item of NAME (a new reference), or NULL. */
 static json_t *vm_item(const char *name)
 {
@@ -323,6 +332,7 @@ static void test_lifecycle(void **state)
 	const char *error;
 	char *message = NULL, path[600], tap[16];
 	struct stat st;
+	time_t started;
 
 	(void)state;
 	item = pass_until(ctl, config, "web", "running", has_pid, 30000);
@@ -380,14 +390,20 @@ static void test_lifecycle(void **state)
 	assert_int_equal(vm_action(ctl, "web", "restart", &error), 0);
 	json_decref(pass_until(ctl, config, "web", "stopping", NULL, 10000));
 	json_decref(pass_until(ctl, config, "web", "running", new_pid, 30000));
-	/* a restarted cairnd takes the running VM over without restarting it */
+	/* a restarted cairnd takes the running VM over without restarting it, and keeps its
+	 * start time; uptime_s is read off started_at at each read, so it is never stale */
 	item = vm_item("web");
 	first_pid = (long)json_integer_value(json_object_get(item, "pid"));
+	started = parse_utc(item_string(item, "started_at"));
+	assert_true(started > 0);
 	json_decref(item);
 	vm_close(ctl);
+	sleep(2);
 	ctl = open_ctl();
 	item = pass_until(ctl, config, "web", "running", has_pid, 10000);
 	assert_int_equal(json_integer_value(json_object_get(item, "pid")), first_pid);
+	assert_true(labs((long)(parse_utc(item_string(item, "started_at")) - started)) <= 1);
+	assert_true(json_integer_value(json_object_get(item, "uptime_s")) >= 2);
 	json_decref(item);
 	/* removal: stopped, definition and RUN/vm/web gone, the disks stay */
 	pass_until(ctl, empty, "web", NULL, NULL, 30000);
