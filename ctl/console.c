@@ -43,6 +43,9 @@
 #define RELAY_CHUNK 16384
 #define ESCAPE_DEFAULT 0x1d       /* Ctrl-] */
 #define DETACH_KEY 'q'
+#define START_WAIT_MS 120000LL    /* how long a console waits for a starting VM, without --timeout */
+#define START_POLL_MS 500
+#define CONSOLE_AGAIN (-100)      /* console_run(): the VM is starting, ask again */
 
 enum console_end { END_CLOSED, END_DETACHED, END_TIMEOUT, END_SIGNAL, END_FAILED };
 
@@ -56,6 +59,7 @@ struct console {
 	int escape;                  /* the escape byte; -1: none */
 	bool tty;                    /* stdin is a terminal: raw mode and the escape */
 	bool after_escape;
+	bool waited;                 /* said once that the VM is starting */
 	char pending[RELAY_CHUNK];   /* input the node has not taken yet */
 	size_t pending_len;
 	char head[HEAD_MAX + 1];     /* the reply head, then what came with it */
@@ -266,8 +270,9 @@ static const char *header_value(const struct console *c, const char *name, size_
 }
 
 /* A reply other than 101: reads its body (Content-Length, or to the close) and prints the
- * node's error, with its details. */
-static void report_refusal(struct console *c, long status, long long deadline)
+ * node's error, with its details. True, printing nothing, when the error is 409 "the VM is
+ * starting": the caller may ask again. */
+static bool report_refusal(struct console *c, long status, long long deadline)
 {
 	size_t len = 0, want = HEAD_MAX;
 	const char *length = header_value(c, "Content-Length", &len), *body, *brace;
@@ -279,7 +284,7 @@ static void report_refusal(struct console *c, long status, long long deadline)
 	while (c->head_len < want && c->head_len < HEAD_MAX) {
 		int rc = receive_head_bytes(c, deadline);
 		if (rc < 0)
-			return;
+			return false;
 		if (rc == 0)   /* closed: the body is what came */
 			break;
 	}
@@ -288,6 +293,10 @@ static void report_refusal(struct console *c, long status, long long deadline)
 	if (!reply && (brace = strchr(body, '{')))   /* a chunked body: the JSON inside */
 		reply = json_loads(brace, JSON_DISABLE_EOF_CHECK, NULL);
 	error = json_string_value(json_object_get(reply, "error"));
+	if (status == 409 && error && strcmp(error, "the VM is starting") == 0) {
+		json_decref(reply);
+		return true;
+	}
 	if (!error) {
 		const char *reason = c->head + strcspn(c->head, " ") + 1;
 		reason += strspn(reason, "0123456789 ");
@@ -307,6 +316,7 @@ static void report_refusal(struct console *c, long status, long long deadline)
 	}
 	fputc('\n', stderr);
 	json_decref(reply);
+	return false;
 }
 
 static int write_out(const char *data, size_t len)
@@ -515,10 +525,8 @@ static int console_run(struct console *c, const struct net_target *target,
 	free(request);
 	if (status < 0)
 		return CTL_EXIT_FAIL;
-	if (status != 101) {
-		report_refusal(c, status, deadline);
-		return CTL_EXIT_FAIL;
-	}
+	if (status != 101)
+		return report_refusal(c, status, deadline) ? CONSOLE_AGAIN : CTL_EXIT_FAIL;
 	c->tty = isatty(STDIN_FILENO);
 	if (c->tty) {
 		escape_name(c->escape, key, sizeof key);
@@ -600,7 +608,25 @@ int ctl_cmd_vm_console(struct ctl_globals *globals, int argc, char **argv)
 	c->escape = escape;
 	c->sock = CURL_SOCKET_BAD;
 	fflush(stdout);
-	rc = console_run(c, &target, &options, name);
+	/* a VM that is starting has no console yet: wait for it (--timeout, or START_WAIT_MS) */
+	long long give_up = now_ms() + (session_ms > 0 ? session_ms : START_WAIT_MS);
+	while ((rc = console_run(c, &target, &options, name)) == CONSOLE_AGAIN) {
+		curl_easy_cleanup(c->easy);
+		c->easy = NULL;
+		c->sock = CURL_SOCKET_BAD;
+		c->head_len = c->head_end = 0;
+		if (now_ms() >= give_up) {
+			fprintf(stderr, "cairnctl: %s: the VM is still starting after %lld s\n", c->what,
+				(session_ms > 0 ? session_ms : START_WAIT_MS) / 1000);
+			rc = CTL_EXIT_FAIL;
+			break;
+		}
+		if (!c->waited)
+			fprintf(stderr, "cairnctl: %s: the VM is starting; waiting for its console\n",
+				c->what);
+		c->waited = true;
+		nanosleep(&(struct timespec){ 0, START_POLL_MS * 1000000L }, NULL);
+	}
 	curl_easy_cleanup(c->easy);
 	curl_global_cleanup();
 	free(c);

@@ -182,17 +182,13 @@ json_t *kind_columns(const char *kind, const json_t *items)
 	for (size_t i = 0; i < sizeof kind_orders / sizeof kind_orders[0]; i++)
 		if (strcmp(kind_orders[i].kind, kind) == 0)
 			order = &kind_orders[i];
-	columns = item_columns(items, order ? order->columns : NULL);
-	for (size_t i = 0; order && order->only && i < json_array_size(columns);) {
-		const char *column = json_string_value(json_array_get(columns, i));
-		bool listed = false;
-		for (const char *const *c = order->columns; *c && !listed; c++)
-			listed = strcmp(*c, column) == 0;
-		if (listed)
-			i++;
-		else
-			json_array_remove(columns, i);
+	if (order && order->only) {   /* the same columns whatever the items hold */
+		columns = json_array();
+		for (const char *const *c = order->columns; *c; c++)
+			json_array_append_new(columns, json_string(*c));
+		return columns;
 	}
+	columns = item_columns(items, order ? order->columns : NULL);
 	if (json_array_size(items) == 0) {   /* no items: a header that says what is missing */
 		for (const char *const *c = order ? order->columns : NULL; c && *c; c++)
 			json_array_append_new(columns, json_string(*c));

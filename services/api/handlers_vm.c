@@ -15,6 +15,7 @@
 #include "server.h"
 #include "vm.h"
 
+#define CONSOLE_STARTING "the VM is starting"
 #define CONSOLE_PROTOCOL "cairn-console"
 #define RELAY_SLICE_MS 500
 
@@ -246,6 +247,10 @@ void handle_vm_console(struct api_server *server, const struct api_request *req,
 		reply_error(reply, 404, "no such VM on this node", json_pack("[s]", req->param[0]));
 		return;
 	}
+	if (rc == -3) {   /* cairnctl waits and asks again on this exact error */
+		reply_error(reply, 409, CONSOLE_STARTING, json_pack("[s]", req->param[0]));
+		return;
+	}
 	if (rc < 0) {
 		reply_error(reply, 409, "the VM is not running", json_pack("[s]", req->param[0]));
 		return;
@@ -258,6 +263,13 @@ void handle_vm_console(struct api_server *server, const struct api_request *req,
 	}
 	if (!session || (session->fd = console_connect(path)) < 0) {
 		char detail[600];
+		if (session && (errno == ENOENT || errno == ECONNREFUSED)) {
+			/* QEMU has started but not made its console socket yet */
+			session->fd = -1;
+			console_free(session);
+			reply_error(reply, 409, CONSOLE_STARTING, json_pack("[s]", req->param[0]));
+			return;
+		}
 		snprintf(detail, sizeof detail, "%s: %s", path, strerror(errno));
 		if (session) {
 			session->fd = -1;

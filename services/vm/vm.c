@@ -601,7 +601,7 @@ static const char *vm_state(const struct vm *vm)
 		return "crashed";
 	if (strcmp(vm->service_state, "backoff") == 0)
 		return "restarting";
-	if (vm->pid > 0 || (vm->file_present && vm_wanted(vm)))
+	if (vm->pid > 0 || vm_wanted(vm))   /* wanted: its disks and taps may come first */
 		return "starting";
 	return "stopped";
 }
@@ -736,6 +736,8 @@ int vm_reconcile(struct vm_ctl *ctl, const json_t *config)
 	node = ctl->node_name ? ctl->node_name : vm_node_name(config);
 	take_desired(ctl, config, node);
 	read_services(ctl);
+	/* a new VM is listed (starting) before its disks are made, which can take seconds */
+	publish(ctl);
 	for (struct vm **link = &ctl->vms; *link;) {
 		struct vm *vm = *link;
 
@@ -927,7 +929,7 @@ int vm_console_path(struct vm_ctl *ctl, const char *name, char *path, size_t siz
 	if (!vm)
 		rc = -1;
 	else if (vm->pid <= 0 || !vm->file_present)
-		rc = -2;
+		rc = vm_wanted(vm) && !vm->error ? -3 : -2;
 	else
 		snprintf(path, size, "%s/vm/%s/console.sock", ctl->run_dir, vm->name);
 	pthread_mutex_unlock(&ctl->lock);

@@ -73,7 +73,7 @@ int vm_admit_memory(const json_t *config, const char *node_name, long long mem_t
 int vm_action(struct vm_ctl *ctl, const char *name, const char *action, const char **error);
 
 /* Copies the console socket path of VM NAME into PATH. 0; -1 unknown VM (404);
- * -2 not running (409). (Refined from the contract's `const char *` return, which could not
+ * -2 not running (409); -3 wanted running but QEMU is not up yet (409 "the VM is starting"). (Refined from the contract's `const char *` return, which could not
  * stay valid while another thread removes the VM.) */
 int vm_console_path(struct vm_ctl *ctl, const char *name, char *path, size_t size);
 
