@@ -490,8 +490,15 @@ static void step_stopped(struct vm_ctl *ctl, struct vm *vm, long long now)
 			if (qmp_system_powerdown(vm->q, &err, VM_QMP_TIMEOUT_MS) == 0) {
 				vm->stopping = true;
 				vm->stop_deadline_ms = now + ctl->powerdown_timeout_ms;
+				vm->next_press_ms = now + VM_POWERDOWN_REPEAT_MS;
 				vm_changed(ctl, vm, "system_powerdown sent");
 			}
+			qmp_pump(ctl, vm);
+		} else if (vm->q && vm->stopping && strcmp(vm->qmp_status, "shutdown") != 0 &&
+			   now >= vm->next_press_ms && now < vm->stop_deadline_ms) {
+			/* a press before the guest's ACPI driver is up is lost: press again */
+			vm->next_press_ms = now + VM_POWERDOWN_REPEAT_MS;
+			qmp_system_powerdown(vm->q, &err, VM_QMP_TIMEOUT_MS);
 			qmp_pump(ctl, vm);
 		}
 		if (vm->stopping && vm->q && strcmp(vm->qmp_status, "shutdown") != 0 &&

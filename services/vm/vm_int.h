@@ -20,6 +20,7 @@
 #define VM_NICS_MAX 16
 #define VM_TICK_MS 500              /* pass timer while a VM starts or stops */
 #define VM_QMP_TIMEOUT_MS 2000
+#define VM_POWERDOWN_REPEAT_MS 5000   /* a graceful stop presses the power button this often */
 
 struct vm {
 	struct vm *next;
@@ -39,6 +40,7 @@ struct vm {
 	bool guest_shutdown;         /* SHUTDOWN with guest=true, not caused by us */
 	bool stopping;               /* system_powerdown sent, waiting */
 	long long stop_deadline_ms;
+	long long next_press_ms;     /* while stopping: when to press the power button again */
 	bool nic_attached[VM_NICS_MAX];
 
 	char service_state[16];      /* PID 1's state, "" when PID 1 does not know it */
