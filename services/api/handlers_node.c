@@ -1,10 +1,12 @@
 /* handlers_node.c - the node endpoints: version, health, the service list, service actions
  * and the lifecycle actions, which go to PID 1 over its control socket. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
+#include "vm.h"
 
 void handle_version(struct api_server *server, const struct api_request *req,
 		    struct api_reply *reply)
@@ -46,10 +48,61 @@ json_t *handler_init_request(struct api_server *server, const char *request,
 	return NULL;
 }
 
+struct halt {
+	struct api_server *server;
+	const char *verb;
+};
+
+/* Stops the VMs gracefully, then asks PID 1 for the reboot or power-off. */
+static void *halt_then(void *arg)
+{
+	struct halt *halt = arg;
+	json_t *lines;
+	char *error = NULL;
+
+	vm_halt(halt->server->vm, VM_POWERDOWN_TIMEOUT_MS + 5000);
+	if (initctl_request(halt->server->init_socket, halt->verb, &lines, &error) == 0)
+		json_decref(lines);
+	else
+		fprintf(stderr, "cairnd: %s after stopping the VMs: %s\n", halt->verb,
+			error ? error : "out of memory");
+	free(error);
+	free(halt);
+	return NULL;
+}
+
 static void lifecycle(struct api_server *server, const char *verb, const char *state,
 		      const char *stage, struct api_reply *reply)
 {
-	json_t *lines = handler_init_request(server, verb, reply);
+	json_t *lines;
+	int vms = server->vm ? vm_running(server->vm) : 0;
+
+	if (vms > 0) {   /* the guests shut down first (ACPI): PID 1's SIGTERM would kill QEMU */
+		struct halt *halt = malloc(sizeof *halt);
+		pthread_t thread;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (halt) {
+			*halt = (struct halt){ server, verb };
+			if (pthread_create(&thread, &attr, halt_then, halt) != 0) {
+				free(halt);
+				halt = NULL;
+			}
+		}
+		pthread_attr_destroy(&attr);
+		if (!halt) {
+			reply_error(reply, 500, "cannot start stopping the VMs", NULL);
+			return;
+		}
+		pthread_mutex_lock(&server->lock);
+		server->stage = stage;
+		pthread_mutex_unlock(&server->lock);
+		fprintf(stderr, "cairnd: %s requested through the API: %d VM(s) stop first\n", verb, vms);
+		reply_json(reply, 202, json_pack("{s:s, s:i}", "status", state, "vms_stopping", vms));
+		return;
+	}
+	lines = handler_init_request(server, verb, reply);
 
 	if (lines) {
 		json_decref(lines);

@@ -713,10 +713,14 @@ static void take_desired(struct vm_ctl *ctl, const json_t *config, const char *n
 		    strcmp(vm_node, node) != 0 || strlen(name) > VM_NAME_MAX)
 			continue;
 		vm = vm_find(ctl, name);
-		if (!vm)
+		if (!vm) {
 			vm = vm_add(ctl, name);
+			if (ctl->halting)
+				vm->override = 0;
+		}
 		if (vm->spec && !json_equal(vm->spec, spec)) {
-			vm->override = -1;   /* a new spec: the config decides again */
+			/* a new spec: the config decides again, unless the node is going down */
+			vm->override = ctl->halting ? 0 : -1;
 			vm->restart_pending = false;
 		}
 		if (!vm->spec || !json_equal(vm->spec, spec)) {
@@ -924,6 +928,52 @@ int vm_action(struct vm_ctl *ctl, const char *name, const char *action, const ch
 	}
 	pthread_mutex_unlock(&ctl->lock);
 	return rc;
+}
+
+/* VMs that still have a QEMU (or a definition PID 1 may start); the caller holds the lock. */
+static int count_running(struct vm_ctl *ctl)
+{
+	int count = 0;
+
+	for (struct vm *vm = ctl->vms; vm; vm = vm->next)
+		count += vm->file_present || vm->pid > 0;
+	return count;
+}
+
+int vm_running(struct vm_ctl *ctl)
+{
+	int count;
+
+	pthread_mutex_lock(&ctl->lock);
+	count = count_running(ctl);
+	pthread_mutex_unlock(&ctl->lock);
+	return count;
+}
+
+int vm_halt(struct vm_ctl *ctl, int timeout_ms)
+{
+	long long deadline = vm_monotonic_ms() + timeout_ms;
+	uint64_t one = 1;
+	int count;
+
+	pthread_mutex_lock(&ctl->lock);
+	ctl->halting = true;
+	for (struct vm *vm = ctl->vms; vm; vm = vm->next) {
+		vm->override = 0;
+		vm->restart_pending = false;
+	}
+	fprintf(stderr, "cairnd: vms: the node is going down: stopping %d VM(s)\n", count_running(ctl));
+	if (write(ctl->wake_fd, &one, sizeof one) < 0)
+		fprintf(stderr, "cairnd: vms: wake: %s\n", strerror(errno));
+	pthread_mutex_unlock(&ctl->lock);
+	while ((count = vm_running(ctl)) > 0 && vm_monotonic_ms() < deadline)
+		nanosleep(&(struct timespec){ 0, 200 * 1000000L }, NULL);
+	if (count > 0)
+		fprintf(stderr, "cairnd: vms: %d VM(s) still running after %d s: PID 1 stops them\n",
+			count, timeout_ms / 1000);
+	else
+		fprintf(stderr, "cairnd: vms: every VM stopped\n");
+	return count;
 }
 
 int vm_console_path(struct vm_ctl *ctl, const char *name, char *path, size_t size)

@@ -72,6 +72,14 @@ int vm_admit_memory(const json_t *config, const char *node_name, long long mem_t
  * 0; -1 unknown VM (404); -2 bad action (400). *error: a static message. */
 int vm_action(struct vm_ctl *ctl, const char *name, const char *action, const char **error);
 
+/* How many VMs have a QEMU (or a definition PID 1 may start) now. */
+int vm_running(struct vm_ctl *ctl);
+/* The node is going down: stops every VM gracefully (the power button, pressed again every
+ * 5 s, then quit at powerdown_timeout_ms) and keeps them stopped, even across applies. Needs
+ * cairnd's loop to run passes meanwhile (it wakes it). Waits until no VM runs or TIMEOUT_MS
+ * pass; returns how many still run (PID 1's SIGTERM ends those). */
+int vm_halt(struct vm_ctl *ctl, int timeout_ms);
+
 /* Copies the console socket path of VM NAME into PATH. 0; -1 unknown VM (404);
  * -2 not running (409); -3 wanted running but QEMU is not up yet (409 "the VM is starting"). (Refined from the contract's `const char *` return, which could not
  * stay valid while another thread removes the VM.) */

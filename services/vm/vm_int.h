@@ -61,6 +61,7 @@ struct vm_ctl {
 	int powerdown_timeout_ms;
 	int epoll_fd, wake_fd, timer_fd;
 	bool timer_armed;
+	bool halting;                /* vm_halt(): every VM stays stopped from now on */
 	struct vm *vms;
 	int changes;                 /* this pass */
 	bool services_changed;       /* this pass: rescan */

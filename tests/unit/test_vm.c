@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -325,6 +326,19 @@ static bool has_pid(const json_t *item)
 	return json_integer_value(json_object_get(item, "pid")) > 0;
 }
 
+struct halt_args {
+	struct vm_ctl *ctl;
+	int left;
+};
+
+static void *halt_thread(void *arg)
+{
+	struct halt_args *args = arg;
+
+	args->left = vm_halt(args->ctl, 20000);
+	return NULL;
+}
+
 static void test_lifecycle(void **state)
 {
 	json_t *config = config_with(web_vm), *empty = config_with(NULL), *item, *reply = NULL;
@@ -408,6 +422,21 @@ static void test_lifecycle(void **state)
 	assert_int_equal(json_integer_value(json_object_get(item, "pid")), first_pid);
 	assert_true(labs((long)(parse_utc(item_string(item, "started_at")) - started)) <= 1);
 	assert_true(json_integer_value(json_object_get(item, "uptime_s")) >= 2);
+	json_decref(item);
+	/* the node going down: vm_halt (another thread, as in cairnd) stops the VM while the
+	 * passes run (SeaBIOS ignores the button: the 2 s timeout ends it), and then neither an
+	 * apply nor a start action brings it back */
+	struct halt_args args = { ctl, -1 };
+	pthread_t thread;
+	assert_int_equal(vm_running(ctl), 1);
+	assert_int_equal(pthread_create(&thread, NULL, halt_thread, &args), 0);
+	json_decref(pass_until(ctl, config, "web", "stopped", NULL, 30000));
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_int_equal(args.left, 0);
+	assert_int_equal(vm_running(ctl), 0);
+	vm_reconcile(ctl, config);
+	item = vm_item("web");
+	assert_string_equal(item_string(item, "state"), "stopped");
 	json_decref(item);
 	/* removal: stopped, definition and RUN/vm/web gone, the disks stay */
 	pass_until(ctl, empty, "web", NULL, NULL, 30000);

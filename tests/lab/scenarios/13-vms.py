@@ -189,3 +189,23 @@ with Scenario("vms") as s:
     p = cairnctl("-n", "node-1", "vm", "monitor", "vm1", "quit", config=cc)
     s.check("vm monitor refuses a command that is not a read-only query", p.returncode != 0,
             p.stdout + p.stderr)
+
+    # 7. the node going down shuts its VMs down first, through ACPI, not by killing QEMU
+    s.must("vm1 is up (before the node shutdown)", wait_until, "vm1 up", answers("vm1"), 120, 1)
+    watcher = subprocess.Popen([out("cairnctl"), "--cairnconfig", cc, "-n", "node-1", "vm", "console",
+                                "vm1", "--timeout", "90s"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(3)
+    p = cairnctl("-n", "node-1", "shutdown", "-o", "json", config=cc)
+    s.check("shutdown accepted, with one VM to stop first", p.returncode == 0 and
+            '"vms_stopping": 1' in p.stdout, p.stdout + p.stderr)
+    try:
+        said, _ = watcher.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        watcher.kill()
+        said, _ = watcher.communicate()
+    s.check("vm1's guest saw the power button before the node went down",
+            "cairn-guest: power button, powering off" in said, said[-500:])
+    s.check("the node powers off", node.wait_exit(120), "QEMU still running")
+    s.check("cairnd stopped the VMs, then asked for the power-off",
+            bool(node.grep(r"cairnd: vms: every VM stopped")), "no 'every VM stopped' in the serial log")
