@@ -153,24 +153,14 @@ def converge_figure():
     node = lab.Node("api", lab_dir=scratch, switch=switch).start()
     try:
         node.wait_ready()
-        api = f"127.0.0.1:{node.port}"
-        cfg = os.path.join(scratch, "api-cluster")
-        subprocess.run(["rm", "-rf", cfg])
         patch = os.path.join(scratch, "api-patch.yaml")
         with open(patch, "w") as f:
             f.write("spec:\n  network:\n    interfaces:\n      - name: eth0\n        dhcp: true\n"
                     "      - name: eth1\n        addresses: [10.77.0.11/24]\n")
-        p = lab.cairnctl("gen", "config", "bench", "--nodes", f"node-1={api}", "--patch", patch,
-                         "--out", cfg)
-        if p.returncode:
-            raise lab.LabError(p.stderr.strip())
-        cc, first = os.path.join(cfg, "cairnconfig"), os.path.join(cfg, "node-1.yaml")
-        p = lab.cairnctl("apply-config", "--insecure", "-n", api, "-f", first)
-        if p.returncode:
-            raise lab.LabError(p.stderr.strip())
+        cc, first = lab.configure(node, os.path.join(scratch, "api-cluster"), "bench", patch)
         lab.wait_until("first address", lambda: "10.77.0.11/24" in lab.cairnctl(
             "-n", "node-1", "get", "addresses", config=cc).stdout, 90)
-        second = os.path.join(cfg, "node-1-b.yaml")
+        second = os.path.join(os.path.dirname(first), "node-1-b.yaml")
         with open(first) as f, open(second, "w") as g:
             g.write(f.read().replace("10.77.0.11/24", "10.77.0.12/24"))
         watch = subprocess.Popen([lab.out("cairnctl"), "--cairnconfig", cc, "-n", "node-1", "get",

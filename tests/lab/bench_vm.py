@@ -122,17 +122,7 @@ def vm_figures():
     node = lab.Node("vm", lab_dir=scratch, initrd=initrd, cpus=1, mem=2048).start()
     try:
         node.wait_ready()
-        api = f"127.0.0.1:{node.port}"
-        cfg = os.path.join(scratch, "vm-cluster")
-        subprocess.run(["rm", "-rf", cfg])
-        p = lab.cairnctl("gen", "config", "bench", "--nodes", f"node-1={api}", "--out", cfg)
-        if p.returncode:
-            raise lab.LabError(p.stderr.strip())
-        cc, first = os.path.join(cfg, "cairnconfig"), os.path.join(cfg, "node-1.yaml")
-        p = lab.cairnctl("apply-config", "--insecure", "-n", api, "-f", first)
-        if p.returncode:
-            raise lab.LabError(p.stderr.strip())
-        node.wait_for(r"serving in secure mode", 60)
+        cc, first = lab.configure(node, os.path.join(scratch, "vm-cluster"), "bench")
         with open(first) as f:
             base = f.read()
 

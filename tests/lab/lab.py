@@ -530,6 +530,23 @@ def cairnctl(*args, config=None, timeout=90):
         return subprocess.CompletedProcess(argv, 124, e.stdout or "", f"timed out after {timeout} s")
 
 
+def configure(node, folder, name="lab", patch=None):
+    """A one-node cluster config for NODE in FOLDER (`cairnctl gen config`, the node named
+    node-1, PATCH a --patch file), applied with --insecure, then waits for secure mode.
+    (cairnconfig path, node-1.yaml path); LabError on a failure."""
+    subprocess.run(["rm", "-rf", folder])
+    p = cairnctl("gen", "config", name, "--nodes", f"node-1=127.0.0.1:{node.port}",
+                 *(["--patch", patch] if patch else []), "--out", folder)
+    if p.returncode:
+        raise LabError(f"gen config: {p.stderr.strip()}")
+    cc, first = os.path.join(folder, "cairnconfig"), os.path.join(folder, "node-1.yaml")
+    p = cairnctl("apply-config", "--insecure", "-n", f"127.0.0.1:{node.port}", "-f", first)
+    if p.returncode:
+        raise LabError(f"apply-config --insecure: {p.stderr.strip()}")
+    node.wait_for(r"serving in secure mode", 60)
+    return cc, first
+
+
 def cairnctl_json(*args, config=None, timeout=90):
     """cairnctl ARGS -o json, parsed; raises LabError naming the command on failure."""
     p = cairnctl(*args, "-o", "json", config=config, timeout=timeout)

@@ -65,6 +65,22 @@ def console(cc, name, send, seconds):
     return p.stdout + p.stderr
 
 
+def console_watch(cc, name, seconds):
+    """`vm console NAME` in the background for up to SECONDS; a function that waits for it
+    to end and returns what the console said."""
+    proc = subprocess.Popen([out("cairnctl"), "--cairnconfig", cc, "-n", "node-1", "vm", "console",
+                             name, "--timeout", f"{seconds}s"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def said():
+        try:
+            return proc.communicate(timeout=seconds + 30)[0]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.communicate()[0]
+    return said
+
+
 with Scenario("vms") as s:
     need("vmlinuz", "initramfs.img", "cairnctl")
     initrd = with_services(os.path.join(s.dir, "initramfs.img"), {"vmkiller": KILLER, "vmls": LISTER})
@@ -133,21 +149,15 @@ with Scenario("vms") as s:
     # 4. vm stop: ACPI power-down, the guest shuts down cleanly (once it is up again, so that
     # its power button driver is there to see the press)
     s.must("vm1 is up again after the restart", wait_until, "vm1 up", answers("vm1"), 120, 1)
-    watcher = subprocess.Popen([out("cairnctl"), "--cairnconfig", cc, "-n", "node-1", "vm", "console",
-                                "vm1", "--timeout", "60s"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said = console_watch(cc, "vm1", 60)
     time.sleep(3)
     p = cairnctl("-n", "node-1", "vm", "stop", "vm1", config=cc)
     s.check("vm stop vm1 accepted", p.returncode == 0, p.stdout + p.stderr)
     s.must("get vms: vm1 stopped", wait_until, "vm1 stopped",
            lambda: vms()["vm1"].get("state") in ("stopped", "shutdown"), 90, 2)
-    try:
-        said, _ = watcher.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        watcher.kill()
-        said, _ = watcher.communicate()
+    text = said()
     s.check("vm1's guest saw the ACPI power button and powered off",
-            "cairn-guest: power button, powering off" in said, said[-500:])
+            "cairn-guest: power button, powering off" in text, text[-500:])
     p = cairnctl("-n", "node-1", "vm", "start", "vm1", config=cc)
     s.check("vm start vm1", p.returncode == 0, p.stdout + p.stderr)
     s.must("vm1 runs again", wait_until, "vm1 running",
@@ -192,20 +202,14 @@ with Scenario("vms") as s:
 
     # 7. the node going down shuts its VMs down first, through ACPI, not by killing QEMU
     s.must("vm1 is up (before the node shutdown)", wait_until, "vm1 up", answers("vm1"), 120, 1)
-    watcher = subprocess.Popen([out("cairnctl"), "--cairnconfig", cc, "-n", "node-1", "vm", "console",
-                                "vm1", "--timeout", "90s"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    said = console_watch(cc, "vm1", 90)
     time.sleep(3)
     p = cairnctl("-n", "node-1", "shutdown", "-o", "json", config=cc)
     s.check("shutdown accepted, with one VM to stop first", p.returncode == 0 and
             '"vms_stopping": 1' in p.stdout, p.stdout + p.stderr)
-    try:
-        said, _ = watcher.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
-        watcher.kill()
-        said, _ = watcher.communicate()
+    text = said()
     s.check("vm1's guest saw the power button before the node went down",
-            "cairn-guest: power button, powering off" in said, said[-500:])
+            "cairn-guest: power button, powering off" in text, text[-500:])
     s.check("the node powers off", node.wait_exit(120), "QEMU still running")
     s.check("cairnd stopped the VMs, then asked for the power-off",
             bool(node.grep(r"cairnd: vms: every VM stopped")), "no 'every VM stopped' in the serial log")
