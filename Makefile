@@ -54,9 +54,10 @@ $(DEPS_STAMP):
 	fi
 	@touch $@
 
+# The artifacts first: the unit tests that boot a guest (test_vm, test_ctl_vm) need out/.
 check: deps
-	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory lab-test
 
 # The lab boots what is in out/: build what is missing first (seconds when nothing changed).

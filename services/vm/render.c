@@ -133,7 +133,7 @@ static void append_format(char **out, size_t *len, const char *format, ...)
 
 /* The qemu-system-x86_64 command line, one string of words. */
 static char *render_command(const struct vm_ctl *ctl, const char *name, const json_t *spec,
-			    const char **error)
+			    bool kvm, const char **error)
 {
 	const json_t *boot = json_object_get(spec, "boot"), *disks = json_object_get(spec, "disks"),
 		     *nics = json_object_get(spec, "nics"), *item;
@@ -163,8 +163,8 @@ static char *render_command(const struct vm_ctl *ctl, const char *name, const js
 	append_word(&out, &len, "pc");
 	append_word(&out, &len, "-accel");
 	/* TCG's translation cache defaults to 1 GiB: 64 MiB is plenty for small guests */
-	append_word(&out, &len, ctl->kvm ? "kvm" : "tcg,tb-size=64");
-	if (ctl->kvm) {
+	append_word(&out, &len, kvm ? "kvm" : "tcg,tb-size=64");
+	if (kvm) {
 		append_word(&out, &len, "-cpu");
 		append_word(&out, &len, "host");
 	}
@@ -226,11 +226,11 @@ static char *render_command(const struct vm_ctl *ctl, const char *name, const js
 	return out;
 }
 
-char *vm_render_service(const struct vm_ctl *ctl, const char *name, const json_t *spec,
+char *vm_render_service(const struct vm_ctl *ctl, const char *name, const json_t *spec, bool kvm,
 			const char **error)
 {
 	const char *policy = json_string_value(json_object_get(spec, "restartPolicy"));
-	char *command = render_command(ctl, name, spec, error), *text;
+	char *command = render_command(ctl, name, spec, kvm, error), *text;
 
 	if (!command)
 		return NULL;

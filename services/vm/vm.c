@@ -378,7 +378,8 @@ static int prepare(struct vm_ctl *ctl, struct vm *vm)
 static void write_service(struct vm_ctl *ctl, struct vm *vm)
 {
 	const char *error;
-	char *text = vm_render_service(ctl, vm->name, vm->spec, &error), *path;
+	char *text = vm_render_service(ctl, vm->name, vm->spec, ctl->kvm && !vm->kvm_failed, &error),
+	     *path;
 	int rc;
 
 	if (!text) {
@@ -392,6 +393,8 @@ static void write_service(struct vm_ctl *ctl, struct vm *vm)
 	} else {
 		vm->file_present = true;
 		if (rc > 0) {
+			vm->restarts_at_write = vm->service_restarts;
+			vm->reached_running = false;
 			vm_changed(ctl, vm, "service definition written");
 			ctl->services_changed = true;
 		}
@@ -442,12 +445,45 @@ static void guest_poweroff(struct vm_ctl *ctl, struct vm *vm)
 	remove_service(ctl, vm, "guest poweroff");
 }
 
+/* A QEMU started with KVM that exits before its guest ever ran, with a KVM error in its last
+ * log lines, fails on this host's KVM (a half-working nested KVM refuses an MSR, say): this VM
+ * runs with TCG from now on. True when that happened now. */
+static bool kvm_failed_at_start(struct vm_ctl *ctl, struct vm *vm)
+{
+	json_t *lines = NULL, *line;
+	char request[128];
+	size_t index;
+	bool found = false;
+
+	if (!ctl->kvm || vm->kvm_failed || vm->reached_running || !vm->file_present ||
+	    (vm->service_restarts <= vm->restarts_at_write &&
+	     strcmp(vm->service_state, "backoff") != 0 && strcmp(vm->service_state, "failed") != 0))
+		return false;
+	snprintf(request, sizeof request, "logs %s%s %d", VM_SERVICE_PREFIX, vm->name, VM_KVM_LOG_LINES);
+	if (vm_init_request(ctl->init_socket, request, &lines) == 0)
+		json_array_foreach(lines, index, line) {
+			const char *text = json_string_value(line);
+			if (text && strcasestr(text, "kvm")) {
+				snprintf(vm->accel_reason, sizeof vm->accel_reason,
+					 "QEMU with KVM failed at start (%.140s): TCG", text);
+				found = true;
+			}
+		}
+	json_decref(lines);
+	if (found) {
+		vm->kvm_failed = true;
+		vm_changed(ctl, vm, vm->accel_reason);
+	}
+	return found;
+}
+
 static void step_running(struct vm_ctl *ctl, struct vm *vm)
 {
 	struct qmp_error err;
 
 	if (prepare(ctl, vm) < 0)
 		return;
+	kvm_failed_at_start(ctl, vm);
 	write_service(ctl, vm);
 	if (vm->error)
 		return;
@@ -466,6 +502,8 @@ static void step_running(struct vm_ctl *ctl, struct vm *vm)
 		qmp_pump(ctl, vm);
 		return;
 	}
+	if (strcmp(vm->qmp_status, "running") == 0)
+		vm->reached_running = true;
 	if (vm->guest_shutdown || strcmp(vm->qmp_status, "shutdown") == 0) {
 		guest_poweroff(ctl, vm);
 	} else if (strcmp(vm->qmp_status, "paused") == 0 || strcmp(vm->qmp_status, "prelaunch") == 0) {
@@ -633,7 +671,7 @@ static json_t *vm_item(struct vm_ctl *ctl, const struct vm *vm)
 						       "format", json_object_get(item, "format")));
 		free(path);
 	}
-	return json_pack("{s:s, s:s, s:O?, s:s, s:b, s:s?, s:o, s:s?, s:s?, s:I, s:O?, s:I, s:s, s:o, s:o, s:s?, s:s?}",
+	return json_pack("{s:s, s:s, s:O?, s:s, s:b, s:s?, s:o, s:s?, s:s?, s:I, s:O?, s:I, s:s, s:s, s:o, s:o, s:s?, s:s?}",
 			 "id", vm->name, "name", vm->name, "node", json_object_get(spec, "node"),
 			 "state", vm_state(vm), "desired_running", vm_wanted(vm),
 			 "service_state", vm->service_state[0] ? vm->service_state : NULL,
@@ -643,7 +681,9 @@ static json_t *vm_item(struct vm_ctl *ctl, const struct vm *vm)
 			 "restarts", (json_int_t)(vm->service_restarts + vm->guest_resets),
 			 "cpus", json_object_get(spec, "cpus"),
 			 "memory_mib", (json_int_t)vm_spec_memory_mib(spec),
-			 "accel", ctl->kvm ? "kvm" : "tcg", "nics", nics, "disks", disks,
+			 "accel", ctl->kvm && !vm->kvm_failed ? "kvm" : "tcg",
+			 "accel_reason", vm->kvm_failed ? vm->accel_reason : ctl->accel_reason,
+			 "nics", nics, "disks", disks,
 			 "error", vm->error, "started_at", vm->started_at[0] ? vm->started_at : NULL);
 }
 
@@ -838,7 +878,11 @@ struct vm_ctl *vm_open(const struct vm_env *env)
 	ctl->qemu_img = dup_or(env->qemu_img, "/usr/bin/qemu-img");
 	ctl->ip = dup_or(env->ip, "/usr/sbin/ip");
 	ctl->node_name = env->node_name ? dup_or(env->node_name, "") : NULL;
-	ctl->kvm = env->kvm < 0 ? vm_kvm_probe() : env->kvm > 0;
+	if (env->kvm < 0)
+		ctl->kvm = vm_kvm_probe(ctl->accel_reason, sizeof ctl->accel_reason);
+	else
+		snprintf(ctl->accel_reason, sizeof ctl->accel_reason, "set to %s (cairn.vm.accel)",
+			 (ctl->kvm = env->kvm > 0) ? "KVM" : "TCG");
 	ctl->powerdown_timeout_ms = env->powerdown_timeout_ms > 0 ? env->powerdown_timeout_ms :
 				    VM_POWERDOWN_TIMEOUT_MS;
 	ctl->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -855,7 +899,7 @@ struct vm_ctl *vm_open(const struct vm_env *env)
 		return NULL;
 	}
 	take_over(ctl);
-	fprintf(stderr, "cairnd: vms: QEMU with %s\n", ctl->kvm ? "KVM" : "TCG (no usable /dev/kvm)");
+	fprintf(stderr, "cairnd: vms: QEMU with %s: %s\n", ctl->kvm ? "KVM" : "TCG", ctl->accel_reason);
 	return ctl;
 }
 

@@ -20,7 +20,9 @@
 #define VM_NICS_MAX 16
 #define VM_TICK_MS 500              /* pass timer while a VM starts or stops */
 #define VM_QMP_TIMEOUT_MS 2000
-#define VM_POWERDOWN_REPEAT_MS 5000   /* a graceful stop presses the power button this often */
+#define VM_POWERDOWN_REPEAT_MS 5000
+#define VM_KVM_PROBE_MS 2000        /* the probe vCPU must reach its hlt by then */
+#define VM_KVM_LOG_LINES 20         /* a KVM failure at start is looked for in these log lines */   /* a graceful stop presses the power button this often */
 
 struct vm {
 	struct vm *next;
@@ -42,6 +44,10 @@ struct vm {
 	long long stop_deadline_ms;
 	long long next_press_ms;     /* while stopping: when to press the power button again */
 	bool nic_attached[VM_NICS_MAX];
+	bool kvm_failed;             /* QEMU died at start with a KVM error: TCG from now on */
+	bool reached_running;        /* QMP said "running" since the definition was written */
+	long restarts_at_write;      /* service_restarts when the definition was last written */
+	char accel_reason[200];      /* why this VM runs with its accelerator */
 
 	char service_state[16];      /* PID 1's state, "" when PID 1 does not know it */
 	long pid;                    /* 0 none */
@@ -58,6 +64,7 @@ struct vm_ctl {
 	char *run_dir, *services_dir, *init_socket, *state_dir, *qemu, *qemu_img, *ip;
 	char *node_name;             /* env's, or NULL */
 	int kvm;                     /* 0 or 1 after vm_open */
+	char accel_reason[200];      /* why: the probe's finding, or the forced setting */
 	int powerdown_timeout_ms;
 	int epoll_fd, wake_fd, timer_fd;
 	bool timer_armed;
@@ -78,8 +85,9 @@ void vm_nic_mac(const char *name, const json_t *nic, size_t index, char mac[18])
 void vm_tap_name(const char *name, size_t index, char tap[16]);
 /* The disk file STATE_DIR/NAME/DISK.FORMAT (malloc'd). */
 char *vm_disk_path(const char *state_dir, const char *name, const json_t *disk);
-/* The service definition text of VM NAME (malloc'd), or NULL with *error (static). */
-char *vm_render_service(const struct vm_ctl *ctl, const char *name, const json_t *spec,
+/* The service definition text of VM NAME (malloc'd), or NULL with *error (static); KVM picks
+ * the accelerator (else TCG). */
+char *vm_render_service(const struct vm_ctl *ctl, const char *name, const json_t *spec, bool kvm,
 			const char **error);
 
 /* host.c */
@@ -91,8 +99,9 @@ int vm_run(char *const argv[], int timeout_ms, char **output);
 /* One request to PID 1. 0: *lines the reply lines; -1: no answer (errno); -2: "error ..."
  * with *lines ["MESSAGE"]. */
 int vm_init_request(const char *socket_path, const char *request, json_t **lines);
-/* 1 when /dev/kvm creates a VM, else 0. */
-int vm_kvm_probe(void);
+/* 1 when a KVM vCPU really runs: a forked child runs a one-page guest to its `hlt` within
+ * VM_KVM_PROBE_MS, having set MSR 0x10a as QEMU's -cpu host does. REASON says why, either way. */
+int vm_kvm_probe(char *reason, size_t size);
 /* Removes PATH and what it holds (files and empty folders one level deep). */
 void vm_remove_tree(const char *path);
 long long vm_mem_total_mib(void);

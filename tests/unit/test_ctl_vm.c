@@ -846,11 +846,11 @@ static void test_console_end_to_end(void **state)
 	    access(QEMU, X_OK) < 0) {
 		fprintf(stderr, "test_ctl_vm: end to end skipped: no %s/vmlinuz, initramfs.img "
 			"or %s\n", GUEST_DIR, QEMU);
-		return;
+		skip();
 	}
 	if (!vm_endpoints()) {
 		fprintf(stderr, "test_ctl_vm: end to end skipped: cairnd has no VM endpoints\n");
-		return;
+		skip();
 	}
 	start_init();
 	stop_child(&cairnd_pid);

@@ -341,15 +341,22 @@ static void test_backoff_grows(void **state)
 			sleep_ms(25);
 	}
 	assert_int_equal(n, 6);   /* 0 + 100 + 200 + 400 + 800 + 1600 ms */
-	for (int i = 1; i < 5; i++) {
-		long long d1 = t[i] - t[i - 1], d2 = t[i + 1] - t[i];
-		assert_true(d1 >= 80);
-		assert_true(d2 > d1 * 13 / 10);
-	}
+	/* The supervisor announces each delay, doubling; a timer never fires early, so each
+	 * measured gap is at least its delay (the upper bound depends on the machine's load and
+	 * is not asserted: make bench is where timing goes) */
 	char *con = console_text();
 	assert_non_null(strstr(con, "cairn: service crash: exited (status 3)"));
-	assert_non_null(strstr(con, "cairn: service crash: restarting in 100 ms (attempt 1)"));
-	assert_non_null(strstr(con, "cairn: service crash: restarting in 800 ms (attempt 4)"));
+	for (int i = 1; i < 6; i++) {
+		char line[96];
+		long long delay = 100LL << (i - 1);
+		snprintf(line, sizeof line, "cairn: service crash: restarting in %lld ms (attempt %d)",
+			 delay, i);
+		if (!strstr(con, line))
+			fail_msg("console lacks '%s'", line);
+		if (t[i] - t[i - 1] < delay - 5)
+			fail_msg("start %d came %lld ms after the previous one, before its %lld ms delay",
+				 i, t[i] - t[i - 1], delay);
+	}
 	assert_true(atoi(status_field("crash", "restarts")) >= 5);
 	assert_string_equal(status_field("crash", "last_exit"), "status 3");
 	stop_init();

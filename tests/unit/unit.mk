@@ -13,12 +13,24 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB) $(wildcard init/*.h)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB) -lcmocka
 
+# Each program's output also goes to $(BUILD)/unit/NAME.log; the closing line counts cmocka's
+# test cases: passed, failed, and skipped (a skipped test printed why on its own line).
 .PHONY: unit
 unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS)) $(BUILD)/init-host
-	@failed=""; for t in $(UNIT_TESTS); do \
+	@failed=""; passed_n=0; failed_n=0; skipped_n=0; \
+	for t in $(UNIT_TESTS); do \
 		echo "== $$t"; \
 		INIT_HOST=$(abspath $(BUILD)/init-host) ASAN_OPTIONS=detect_leaks=1 \
-			$(BUILD)/unit/$$t || failed="$$failed $$t"; \
+			$(BUILD)/unit/$$t > >(tee $(BUILD)/unit/$$t.log) 2>&1 || failed="$$failed $$t"; \
+		wait; \
+		p=$$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' $(BUILD)/unit/$$t.log | tail -1); \
+		f=$$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' $(BUILD)/unit/$$t.log | tail -1); \
+		s=$$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' $(BUILD)/unit/$$t.log | tail -1); \
+		passed_n=$$((passed_n + $${p:-0})); failed_n=$$((failed_n + $${f:-0})); \
+		skipped_n=$$((skipped_n + $${s:-0})); \
+		case " $$failed " in *" $$t "*) [ -n "$$f" ] || failed_n=$$((failed_n + 1));; esac; \
 	done; \
-	if [ -n "$$failed" ]; then echo "unit: FAILED:$$failed"; exit 1; fi; \
-	echo "unit: all $(words $(UNIT_TESTS)) test programs passed"
+	if [ "$$skipped_n" != 0 ]; then echo "unit: skipped (and why):"; \
+		grep -h 'skipped' $(addprefix $(BUILD)/unit/,$(addsuffix .log,$(UNIT_TESTS))) | grep -v '^\[' | sort -u | sed 's/^/  /'; fi; \
+	echo "unit: $$passed_n passed, $$failed_n failed, $$skipped_n skipped"; \
+	if [ -n "$$failed" ]; then echo "unit: FAILED:$$failed"; exit 1; fi
