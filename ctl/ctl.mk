@@ -1,7 +1,8 @@
 # ctl/ctl.mk - cairnctl, the command-line client: $(OUT)/cairnctl (optimized, linked with
 # $(BUILD)/lib/libcairnconfig.a), $(BUILD)/cairnctl-host (the same sources under ASan/UBSan,
 # which tests/unit/test_ctl.c and test_ctl_net.c run), and the explicit rules of
-# $(BUILD)/unit/test_ctl, $(BUILD)/unit/test_ctl_net and $(BUILD)/unit/test_ctl_vm.
+# $(BUILD)/unit/test_ctl, $(BUILD)/unit/test_ctl_net, $(BUILD)/unit/test_ctl_retry and
+# $(BUILD)/unit/test_ctl_vm.
 # Included by the top Makefile after lib/config/config.mk and before tests/unit/unit.mk.
 
 OUT ?= out
@@ -40,6 +41,15 @@ $(BUILD)/unit/test_ctl_net: tests/unit/test_ctl_net.c $(BUILD)/cairnctl-host $(B
 		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
 		-o $@ tests/unit/test_ctl_net.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+
+# The retry of a connection closed before the request went out, against the test's own TLS
+# server (GnuTLS).
+$(BUILD)/unit/test_ctl_retry: tests/unit/test_ctl_retry.c $(BUILD)/cairnctl-host \
+		$(CONFIG_SRCS) $(CONFIG_HDRS)
+	@mkdir -p $(BUILD)/unit
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
+		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
+		-o $@ tests/unit/test_ctl_retry.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
 
 # The vm commands against the real cairnd, vm console against the test's own mTLS console
 # server (GnuTLS), and end to end with a VM of $(OUT)/guest (skipped when it is not built).

@@ -28,6 +28,7 @@ struct transfer {
 	char *buf;               /* the reply, or a stream's unfinished line */
 	size_t len, cap;
 	int attempts;            /* made so far */
+	int closures;            /* connections the node closed before the request went out */
 	long long retry_at;      /* monotonic ms of the next attempt; 0: none due */
 	bool done;
 	bool delivered;          /* a stream has handed out data: never retried */
@@ -187,14 +188,69 @@ out:
 	return rc;
 }
 
-/* Whether a failed attempt may be made again: a refused connection, or a time-out when
- * the request cannot have been acted on (nothing sent yet, or a GET). Never a reply. */
-static bool retryable(struct transfer *t, CURLcode code)
+/* Whether the node closed (or reset) the connection before any byte of the request was
+ * written: during the TLS handshake (GnuTLS says the peer ended it, or the socket failed
+ * under it, or it was reset at once), or at the request's first write, or with no reply to a request never written.
+ * Such a request cannot have been acted on. */
+static bool closed_before_request(struct transfer *t, CURLcode code)
+{
+	curl_off_t pretransfer = 0, uploaded = 0;
+	long request_size = 0, os_errno = 0;
+
+	curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+	curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_size);
+	curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &uploaded);
+	if (request_size != 0 || uploaded != 0)
+		return false;
+	switch (code) {
+	case CURLE_COULDNT_CONNECT:   /* reset as soon as it was accepted */
+		curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+		return os_errno == ECONNRESET;
+	case CURLE_SSL_CONNECT_ERROR:
+		return pretransfer == 0 && (strstr(t->errbuf, "non-properly terminated") ||
+					    strstr(t->errbuf, "pull function") ||
+					    strstr(t->errbuf, "push function") ||
+					    strstr(t->errbuf, "reset by peer") ||
+					    strstr(t->errbuf, "Connection reset"));
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* How many attempts a request whose connections the node keeps closing gets in all. */
+static int closed_attempts_max(const struct transfer *t)
+{
+	int retries = t->options->retries < NET_CLOSED_RETRIES ? t->options->retries :
+		NET_CLOSED_RETRIES;
+
+	return retries + 1;
+}
+
+/* Whether a failed attempt may be made again: a refused connection, a connection the node
+ * closed before the request was written, or a time-out when the request cannot have been
+ * acted on (nothing sent yet, or a GET). Never a reply, nor a request that went out. Sets
+ * *DELAY_MS to the wait before the next attempt. */
+static bool retryable(struct transfer *t, CURLcode code, long long *delay_ms)
 {
 	curl_off_t pretransfer = 0;
 
+	*delay_ms = (long long)NET_BACKOFF_FIRST_MS << (t->attempts - 1);
 	if (t->attempts > t->options->retries || t->delivered)
 		return false;
+	if (closed_before_request(t, code)) {
+		if (t->closures + 1 >= closed_attempts_max(t))
+			return false;
+		t->closures++;
+		*delay_ms = (long long)NET_CLOSED_BACKOFF_FIRST_MS << (t->closures - 1);
+		fprintf(stderr, "cairnctl: %s: connection closed before the request was sent; "
+			"retrying (%d/%d)\n", t->target->nodes[t->index].name, t->closures + 1,
+			closed_attempts_max(t));
+		return true;
+	}
 	if (code == CURLE_COULDNT_CONNECT)
 		return true;
 	if (code != CURLE_OPERATION_TIMEDOUT)
@@ -269,7 +325,7 @@ char *net_transport_reason(CURL *easy, CURLcode code, const char *errbuf, long t
 		reason = tls_verify_reason(easy, errbuf);
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
-		reason = format("TLS handshake failed: %s", errbuf);
+		reason = format("TLS handshake failed: %s%s", errbuf, note ? note : "");
 		break;
 	case CURLE_SSL_CERTPROBLEM:
 		reason = format("the cairnconfig's client certificate or key does not load: %s",
@@ -279,7 +335,8 @@ char *net_transport_reason(CURL *easy, CURLcode code, const char *errbuf, long t
 		reason = format("the cairnconfig's CA does not load: %s", errbuf);
 		break;
 	case CURLE_GOT_NOTHING:
-		reason = strdup("the node closed the connection without a reply");
+		reason = format("the node closed the connection without a reply%s",
+				note ? note : "");
 		break;
 	default:
 		reason = format("%s%s%s", curl_easy_strerror(code), errbuf[0] ? ": " : "", errbuf);
@@ -348,9 +405,10 @@ static void finish(struct transfer *t, CURLcode code)
 
 static void on_done(CURLM *multi, struct transfer *t, CURLcode code)
 {
+	long long delay;
+
 	curl_multi_remove_handle(multi, t->easy);
-	if (code != CURLE_OK && retryable(t, code)) {
-		long long delay = (long long)NET_BACKOFF_FIRST_MS << (t->attempts - 1);
+	if (code != CURLE_OK && retryable(t, code, &delay)) {
 		t->retry_at = now_ms() + delay;
 		t->len = 0;
 		t->errbuf[0] = '\0';

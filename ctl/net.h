@@ -24,6 +24,8 @@
 #define NET_RETRIES_DEFAULT 6             /* further attempts after a refused connection (~16 s) */
 #define NET_TIMEOUT_DEFAULT_MS 30000      /* one attempt of a request that is not a stream */
 #define NET_BACKOFF_FIRST_MS 250          /* doubles on each retry */
+#define NET_CLOSED_RETRIES 4          /* at most, after the node closed before the request */
+#define NET_CLOSED_BACKOFF_FIRST_MS 100   /* doubles on each of those */
 #define NET_BODY_MAX (64u * 1024 * 1024)  /* the largest reply, or line of a stream */
 
 /* The network options every network command takes (besides the global ones). */
@@ -105,8 +107,10 @@ struct net_request {
 };
 
 /* Runs REQUEST on every node of TARGET at once; RESULTS has TARGET->count entries. Refused
- * connections are retried with exponential backoff, and time-outs too when nothing was sent
- * yet or the request is a GET; 4xx and 5xx replies are not retried, nor a stream that has
+ * connections are retried with exponential backoff, and so are connections the node closed
+ * before any byte of the request was written (at most NET_CLOSED_RETRIES times, announced on
+ * stderr), and time-outs too when nothing was sent yet or the request is a GET; 4xx and 5xx
+ * replies are not retried, nor a request whose bytes went out, nor a stream that has
  * delivered lines. A stream's failure is reported at once (the others may go on for ever).
  * Returns the number of nodes that failed. */
 size_t net_run(struct net_target *target, const struct net_options *options,

@@ -8,7 +8,8 @@ Reported, not asserted:
   - artifact sizes (out/sizes.txt when the image build wrote one);
   - idle memory: a lab-only service prints MemTotal-MemAvailable and PID 1's VmRSS/VmHWM
     about 5 s after it starts;
-  - the API's figures (bench_api.py) and the VMs' (bench_vm.py), each against its own baseline.
+  - the API's figures (bench_api.py) and the VMs' (bench_vm.py), each against its own baseline;
+  - the admin's `get hostname` under a hostile flood against idle (bench_api.flood_figures).
 """
 import os
 import re
@@ -107,6 +108,7 @@ def main():
     ]
     if os.path.exists(lab.out("cairnd")) and os.path.exists(lab.out("cairnctl")):
         rows += bench_api.host_figures() + bench_api.converge_figure() + bench_vm.vm_figures()
+        rows += bench_api.flood_figures()
     width = max(len(r[0]) for r in rows)
     text = [f"Cairn bench ({time.strftime('%Y-%m-%d %H:%M')}, median of {RUNS})"]
     text += [f"  {k:{width}}  {v:>14}  {note}".rstrip() for k, v, note in rows]

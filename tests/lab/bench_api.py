@@ -8,6 +8,9 @@ controllers act on nothing of the host's):
   - cairnd's RSS (VmRSS, VmHWM) after the runs.
 Node part (the lab's accelerator): apply to converged for a network change, timed from the
 POST of a config with a new static address to the first `get addresses -w` snapshot that has it.
+Flood part (host, its own cairnd): the admin's `cairnctl get hostname` (median of 10) on the idle
+node, then under tests/lab/hostile.py's flood (500 trickling connections, 64 worst-case configs,
+64 reader streams), as a ratio.
 
 Run as `bench_api.py host`, inside `unshare -n -u` (bench.py does that)."""
 import json
@@ -189,5 +192,94 @@ def converge_figure():
         switch.stop()
 
 
+# ---- the admin's latency under a hostile flood (tests/lab/hostile.py), against idle ----
+
+FLOOD_GETS = 10
+FLOOD = ["--handshake", "125", "--head", "125", "--body", "125", "--silent", "125",
+         "--configs", "64", "--streams", "64"]
+
+
+def timed_get(cc):
+    """One `cairnctl get hostname` as the admin: (seconds, ok)."""
+    t0 = time.perf_counter()
+    p = lab.cairnctl("-n", "node-1", "get", "hostname", "--request-timeout", "10s", config=cc,
+                     timeout=60)
+    return time.perf_counter() - t0, p.returncode == 0 and "node-1" in p.stdout
+
+
+def flood_host():
+    """Prints one JSON object: the admin's `get hostname` latencies on an idle out/cairnd (secure
+    mode, 127.0.0.1), then under hostile.py's flood with reader streams (runs inside
+    unshare -n -u)."""
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    work = tempfile.mkdtemp(prefix="cairn-bench-flood.")
+    port = 50000
+    cfg = os.path.join(work, "cluster")
+    p = lab.cairnctl("gen", "config", "bench", "--nodes", f"node-1=127.0.0.1:{port}", "--out", cfg)
+    if p.returncode:
+        raise lab.LabError(f"gen config: {p.stderr.strip()}")
+    lab.cairnctl("gen", "cert", "--ca-dir", cfg, "--role", "reader", "--name", "reader", "--out", cfg)
+    state, run = os.path.join(work, "state"), os.path.join(work, "run")
+    os.makedirs(run)
+    log = open(os.path.join(work, "cairnd.log"), "w")
+    cairnd = subprocess.Popen([lab.out("cairnd"), "--listen", f"127.0.0.1:{port}", "--state", state,
+                               "--run", run], stdout=log, stderr=log)
+    flood = None
+    try:
+        lab.wait_until("cairnd listening", lambda: port_open(port), 20, 0.1)
+        p = lab.cairnctl("apply-config", "--insecure", "-n", f"127.0.0.1:{port}", "-f",
+                         os.path.join(cfg, "node-1.yaml"))
+        if p.returncode:
+            raise lab.LabError(f"apply-config --insecure: {p.stderr.strip()}")
+        cc = os.path.join(cfg, "cairnconfig")
+        lab.wait_until("secure mode", lambda: timed_get(cc)[1], 20, 0.2)
+        idle = [timed_get(cc) for _ in range(FLOOD_GETS)]
+        flood = subprocess.Popen([sys.executable, os.path.join(lab.HERE, "hostile.py"), "--port",
+                                  str(port), "--duration", "300", "--cert",
+                                  os.path.join(cfg, "reader.crt"), "--key",
+                                  os.path.join(cfg, "reader.key")] + FLOOD,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        time.sleep(10)                       # the flood builds up
+        flooded = []
+        for _ in range(FLOOD_GETS):
+            flooded.append(timed_get(cc))
+            time.sleep(1)
+        flood.terminate()
+        report = json.loads(flood.communicate(timeout=120)[0].strip().splitlines()[-1])
+        print(json.dumps({"idle": idle, "flooded": flooded, "flood": report["totals"]}))
+    finally:
+        if flood and flood.poll() is None:
+            flood.kill()
+        cairnd.kill()   # a handler may still be decoding a hostile body
+        cairnd.wait(10)
+        subprocess.run(["rm", "-rf", work])
+
+
+def flood_figures():
+    """Rows for bench.py: runs flood_host() in its own namespaces."""
+    p = subprocess.run(["unshare", "-n", "-u", sys.executable, os.path.abspath(__file__), "flood"],
+                       capture_output=True, text=True, timeout=900,
+                       env=dict(os.environ, PYTHONPATH=lab.HERE))
+    if p.returncode:
+        return [("API: admin get under a hostile flood", "n/a",
+                 (p.stderr.strip().splitlines() or ["?"])[-1][:100])]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    idle = statistics.median(t for t, _ in r["idle"])
+    flooded = statistics.median(t for t, _ in r["flooded"])
+    failed = sum(not ok for _, ok in r["flooded"])
+    return [
+        ("API: admin `get hostname`, idle (baseline)", f"{idle * 1000:.0f} ms",
+         f"median of {len(r['idle'])}, host cairnd, cairnctl"),
+        ("API: admin `get hostname` under flood", f"{flooded * 1000:.0f} ms",
+         f"ratio {flooded / idle:.2f} to idle; {failed} of {len(r['flooded'])} failed; "
+         f"max {max(t for t, _ in r['flooded']):.2f} s"),
+        ("API: the flood (hostile.py)", f"{r['flood']['opened']} opened",
+         f"500 trickling, 64 configs, 64 reader streams; closed by server "
+         f"{r['flood']['closed_by_server']}, refused {r['flood']['refused']}"),
+    ]
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["host"]:
     host()
+elif __name__ == "__main__" and sys.argv[1:] == ["flood"]:
+    flood_host()
