@@ -78,18 +78,37 @@ static void syntax_error(const yaml_parser_t *parser, const char *text, size_t l
 	}
 }
 
+/* ITEMS, an array of *CAP items of SIZE bytes, with room for item COUNT: doubled when full, so
+ * that filling it costs linear time. NULL: out of memory (ITEMS is still allocated). */
+static void *room_for(void *items, size_t *cap, size_t count, size_t size)
+{
+	size_t more = *cap ? *cap * 2 : 4;
+	void *grown;
+
+	if (count < *cap)
+		return items;
+	grown = realloc(items, more * size);
+	if (grown)
+		*cap = more;
+	return grown;
+}
+
 static int add_document(struct yaml_stream *stream, struct ynode *root, unsigned line)
 {
-	struct ynode **documents = realloc(stream->documents, (stream->count + 1) * sizeof *documents);
+	size_t cap = stream->cap;
+	struct ynode **documents = room_for(stream->documents, &cap, stream->count,
+					    sizeof *documents);
 	unsigned *lines;
 
 	if (!documents)
 		return -1;
 	stream->documents = documents;
-	lines = realloc(stream->lines, (stream->count + 1) * sizeof *lines);
+	cap = stream->cap;
+	lines = room_for(stream->lines, &cap, stream->count, sizeof *lines);
 	if (!lines)
 		return -1;
 	stream->lines = lines;
+	stream->cap = cap;
 	stream->documents[stream->count] = root;
 	stream->lines[stream->count] = line;
 	stream->count++;
@@ -101,7 +120,7 @@ static int add_document(struct yaml_stream *stream, struct ynode *root, unsigned
 static struct ynode *add_node(struct builder *b, enum ynode_type type, const yaml_event_t *event,
 			      const yaml_char_t *anchor, const yaml_char_t *tag)
 {
-	struct ynode *node, *parent;
+	struct ynode *node, *parent, **items;
 
 	if (++b->nodes > CONFIG_NODES_MAX) {
 		stream_error(b->stream, (unsigned)event->start_mark.line + 1,
@@ -124,7 +143,7 @@ static struct ynode *add_node(struct builder *b, enum ynode_type type, const yam
 		return node;
 	}
 	parent = b->open[b->depth - 1];
-	struct ynode **items = realloc(parent->items, (parent->count + 1) * sizeof *items);
+	items = room_for(parent->items, &parent->cap, parent->count, sizeof *items);
 	if (!items) {
 		ynode_free(node);
 		return NULL;
@@ -199,6 +218,11 @@ static int handle_event(struct builder *b, const yaml_event_t *event)
 {
 	switch (event->type) {
 	case YAML_DOCUMENT_START_EVENT:
+		if (b->stream->count == CONFIG_DOCUMENTS_MAX) {
+			stream_error(b->stream, (unsigned)event->start_mark.line + 1,
+				     "more than %u YAML documents", CONFIG_DOCUMENTS_MAX);
+			return 1;
+		}
 		b->document_line = (unsigned)event->start_mark.line + 1;
 		b->root = NULL;
 		b->depth = 0;
