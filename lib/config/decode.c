@@ -33,6 +33,10 @@ void config_decoder_error(struct config_decoder *d, unsigned line, const char *f
 	char message[768], path[1100];
 	va_list ap;
 
+	if (config_errors_full(d->errs)) {   /* counted only: no need to format it */
+		config_errors_drop(d->errs, 1);
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
@@ -58,6 +62,39 @@ static size_t path_push(struct config_decoder *d, const char *fmt, ...)
 		d->path_len += (size_t)n;
 	if (d->path_len >= sizeof d->path)
 		d->path_len = sizeof d->path - 1;
+	return before;
+}
+
+/* The fast forms of path_push(d, ".%s", name) and path_push(d, "[%zu]", index): one of each
+ * runs for every field and every item. */
+static size_t path_push_field(struct config_decoder *d, const char *name)
+{
+	size_t before = d->path_len, len = strlen(name);
+
+	if (d->path_len + 1 + len >= sizeof d->path)
+		return path_push(d, ".%s", name);
+	d->path[d->path_len++] = '.';
+	memcpy(d->path + d->path_len, name, len + 1);
+	d->path_len += len;
+	return before;
+}
+
+static size_t path_push_index(struct config_decoder *d, size_t index)
+{
+	char digits[24], *p = digits + sizeof digits;
+	size_t before = d->path_len, len;
+
+	*--p = '\0';
+	*--p = ']';
+	do
+		*--p = (char)('0' + index % 10);
+	while ((index /= 10) > 0);
+	*--p = '[';
+	len = (size_t)(digits + sizeof digits - 1 - p);
+	if (d->path_len + len >= sizeof d->path)
+		return path_push(d, "%s", p);
+	memcpy(d->path + d->path_len, p, len + 1);
+	d->path_len += len;
 	return before;
 }
 
@@ -289,6 +326,10 @@ static void unknown_key(struct config_decoder *d, const struct ynode *key,
 	char known[512] = "";
 	size_t before, used = 0;
 
+	if (config_errors_full(d->errs)) {
+		config_errors_drop(d->errs, 1);
+		return;
+	}
 	for (const struct config_field *f = fields; f->name && used < sizeof known; f++)
 		used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
 					 f == fields ? "" : ", ", f->name);
@@ -370,7 +411,7 @@ static json_t *decode_object(struct config_decoder *d, const struct ynode *node,
 						     f->name);
 			continue;
 		}
-		size_t before = path_push(d, ".%s", f->name);
+		size_t before = path_push_field(d, f->name);
 		json_t *decoded = decode_value(d, value, f->schema);
 		path_pop(d, before);
 		if (!decoded)
@@ -604,7 +645,7 @@ static json_t *decode_list(struct config_decoder *d, const struct ynode *node,
 		return NULL;
 	}
 	for (size_t i = 0; i < node->count; i++) {
-		size_t before = path_push(d, "[%zu]", i);
+		size_t before = path_push_index(d, i);
 		json_t *item = decode_value(d, node->items[i], schema->items);
 		path_pop(d, before);
 		if (item) {

@@ -67,12 +67,14 @@ uint64_t hashset_hash(const struct hashset_key *key, const void *data, size_t le
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+#define SLOT_FREE UINT32_MAX
+
 static struct hashset_slot *empty_slots(size_t cap)
 {
 	struct hashset_slot *slots = malloc(cap * sizeof *slots);
 
-	for (size_t i = 0; slots && i < cap; i++)
-		slots[i].id = HASHSET_EMPTY;
+	if (slots)
+		memset(slots, 0xff, cap * sizeof *slots);   /* every id SLOT_FREE */
 	return slots;
 }
 
@@ -98,15 +100,15 @@ void hashset_free(struct hashset *set)
 static int grow(struct hashset *set)
 {
 	size_t cap = set->cap * 2;
-	struct hashset_slot *slots = empty_slots(cap);
+	struct hashset_slot *slots = cap <= ((size_t)1 << 32) ? empty_slots(cap) : NULL;
 
 	if (!slots)
 		return -1;
 	for (size_t i = 0; i < set->cap; i++) {
-		size_t at = (size_t)set->slots[i].hash & (cap - 1);
-		if (set->slots[i].id == HASHSET_EMPTY)
+		size_t at = set->slots[i].hash & (cap - 1);
+		if (set->slots[i].id == SLOT_FREE)
 			continue;
-		while (slots[at].id != HASHSET_EMPTY)
+		while (slots[at].id != SLOT_FREE)
 			at = (at + 1) & (cap - 1);
 		slots[at] = set->slots[i];
 	}
@@ -118,15 +120,15 @@ static int grow(struct hashset *set)
 
 size_t hashset_first(struct hashset *set, uint64_t hash, size_t id)
 {
+	const uint32_t low = (uint32_t)hash;
 	size_t at;
 
-	if ((set->count + 1) * 2 > set->cap && grow(set) < 0)
+	if (id > HASHSET_IDS_MAX || ((set->count + 1) * 2 > set->cap && grow(set) < 0))
 		return HASHSET_EMPTY;
-	for (at = (size_t)hash & (set->cap - 1); set->slots[at].id != HASHSET_EMPTY;
-	     at = (at + 1) & (set->cap - 1))
-		if (set->slots[at].hash == hash && set->equal(set->context, set->slots[at].id, id))
+	for (at = low & (set->cap - 1); set->slots[at].id != SLOT_FREE; at = (at + 1) & (set->cap - 1))
+		if (set->slots[at].hash == low && set->equal(set->context, set->slots[at].id, id))
 			return set->slots[at].id;
-	set->slots[at] = (struct hashset_slot){ .hash = hash, .id = id };
+	set->slots[at] = (struct hashset_slot){ .hash = low, .id = (uint32_t)id };
 	set->count++;
 	return id;
 }

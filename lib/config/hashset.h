@@ -15,11 +15,12 @@ struct hashset_key {
 };
 
 struct hashset_slot {
-	uint64_t hash;
-	size_t id;                 /* HASHSET_EMPTY: a free slot */
+	uint32_t hash;             /* the low half of the hash: the position, and a first check */
+	uint32_t id;               /* SLOT_FREE: a free slot */
 };
 
-#define HASHSET_EMPTY SIZE_MAX
+#define HASHSET_EMPTY SIZE_MAX     /* out of memory */
+#define HASHSET_IDS_MAX (UINT32_MAX - 1)
 
 struct hashset {
 	struct hashset_slot *slots;
@@ -38,7 +39,8 @@ int hashset_init(struct hashset *set, size_t expected,
 		 bool (*equal)(const void *context, size_t a, size_t b), const void *context);
 void hashset_free(struct hashset *set);
 /* The id of the entry equal to ID (same HASH and equal() true), or ID itself after adding
- * it; so with ids added in input order, the first occurrence. HASHSET_EMPTY: out of memory. */
+ * it; so with ids added in input order, the first occurrence. HASHSET_EMPTY: out of memory
+ * (or an ID above HASHSET_IDS_MAX). */
 size_t hashset_first(struct hashset *set, uint64_t hash, size_t id);
 
 #endif
