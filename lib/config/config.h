@@ -19,6 +19,7 @@
 #define CONFIG_API_VERSION "cairn.dev/v1alpha1"
 #define CONFIG_TEXT_MAX (1024 * 1024)  /* largest config, bytes */
 #define CONFIG_ERRORS_MAX 100          /* errors kept; more are only counted */
+#define CONFIG_DOCUMENTS_MAX 10000     /* most YAML documents (empty ones too) in one config */
 #define CONFIG_DEPTH_MAX 32            /* deepest YAML nesting */
 #define CONFIG_NODES_MAX 100000        /* most YAML nodes in one config */
 #define CONFIG_SCALAR_MAX 65536        /* longest scalar, bytes */

@@ -40,3 +40,14 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(CONFIG_SRCS) $(CONFIG_HDRS
 
 .PHONY: config
 config: $(BUILD)/lib/libcairnconfig.a $(BUILD)/cairn-validate
+
+# The decoder against libyaml's parse alone, on the worst shapes (tests/bench/bench_decode.c):
+# built optimized like cairnd, run by `make bench-decode`; `make bench` prints its rows.
+$(BUILD)/bench/bench_decode: tests/bench/bench_decode.c $(BUILD)/lib/libcairnconfig.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CONFIG_CFLAGS) -o $@ $< $(BUILD)/lib/libcairnconfig.a $(CONFIG_LIBS)
+
+.PHONY: bench-decode
+bench-decode: $(BUILD)/bench/bench_decode
+	$(BUILD)/bench/bench_decode
+bench: $(BUILD)/bench/bench_decode

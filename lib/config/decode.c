@@ -9,10 +9,13 @@
 #include <string.h>
 
 #include "config.h"
+#include "hashset.h"
 #include "schema.h"
 #include "yaml_tree.h"
 
 #define QUOTE_MAX 320
+/* Mappings of at most this many pairs check their keys pair by pair; larger ones hash them. */
+#define SMALL_MAPPING 8
 
 struct config_decoder {
 	const char *name;               /* the file name errors start with */
@@ -21,6 +24,7 @@ struct config_decoder {
 	char kind[80];                  /* "" until the document's kind is read */
 	char path[1024];                /* ".spec.network.interfaces[1]" */
 	size_t path_len;
+	struct hashset_key hash_key;    /* this decode's key for the uniqueness checks */
 };
 
 void config_decoder_error(struct config_decoder *d, unsigned line, const char *field,
@@ -29,6 +33,10 @@ void config_decoder_error(struct config_decoder *d, unsigned line, const char *f
 	char message[768], path[1100];
 	va_list ap;
 
+	if (config_errors_full(d->errs)) {   /* counted only: no need to format it */
+		config_errors_drop(d->errs, 1);
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
@@ -54,6 +62,39 @@ static size_t path_push(struct config_decoder *d, const char *fmt, ...)
 		d->path_len += (size_t)n;
 	if (d->path_len >= sizeof d->path)
 		d->path_len = sizeof d->path - 1;
+	return before;
+}
+
+/* The fast forms of path_push(d, ".%s", name) and path_push(d, "[%zu]", index): one of each
+ * runs for every field and every item. */
+static size_t path_push_field(struct config_decoder *d, const char *name)
+{
+	size_t before = d->path_len, len = strlen(name);
+
+	if (d->path_len + 1 + len >= sizeof d->path)
+		return path_push(d, ".%s", name);
+	d->path[d->path_len++] = '.';
+	memcpy(d->path + d->path_len, name, len + 1);
+	d->path_len += len;
+	return before;
+}
+
+static size_t path_push_index(struct config_decoder *d, size_t index)
+{
+	char digits[24], *p = digits + sizeof digits;
+	size_t before = d->path_len, len;
+
+	*--p = '\0';
+	*--p = ']';
+	do
+		*--p = (char)('0' + index % 10);
+	while ((index /= 10) > 0);
+	*--p = '[';
+	len = (size_t)(digits + sizeof digits - 1 - p);
+	if (d->path_len + len >= sizeof d->path)
+		return path_push(d, "%s", p);
+	memcpy(d->path + d->path_len, p, len + 1);
+	d->path_len += len;
 	return before;
 }
 
@@ -196,8 +237,71 @@ static json_t *decode_bool(struct config_decoder *d, const struct ynode *node)
 static json_t *decode_value(struct config_decoder *d, const struct ynode *node,
 			    const struct config_schema *schema);
 
+/* The first pair of MAP whose key has the same bytes as each scalar key: FIRST[i] is i itself
+ * when no key before it is equal (and for keys that are not scalars). */
+struct key_firsts {
+	size_t *first;
+	size_t local[SMALL_MAPPING];
+};
+
+static bool same_key(const void *context, size_t a, size_t b)
+{
+	const struct ynode *map = context, *x = map->items[a * 2], *y = map->items[b * 2];
+
+	return x->len == y->len && memcmp(x->value, y->value, x->len) == 0;
+}
+
+/* -1: out of memory. */
+static int find_first_keys(struct config_decoder *d, const struct ynode *map,
+			   struct key_firsts *firsts)
+{
+	const size_t pairs = map->count / 2;
+	struct hashset set;
+
+	firsts->first = pairs <= SMALL_MAPPING ? firsts->local : malloc(pairs * sizeof *firsts->first);
+	if (!firsts->first)
+		return -1;
+	for (size_t i = 0; i < pairs; i++)
+		firsts->first[i] = i;
+	if (pairs <= SMALL_MAPPING) {
+		for (size_t j = 1; j < pairs; j++)
+			for (size_t i = 0; i < j && map->items[j * 2]->type == YNODE_SCALAR; i++)
+				if (map->items[i * 2]->type == YNODE_SCALAR && same_key(map, i, j)) {
+					firsts->first[j] = i;
+					break;
+				}
+		return 0;
+	}
+	if (hashset_init(&set, pairs, same_key, map) < 0)
+		goto fail;
+	for (size_t i = 0; i < pairs; i++) {
+		const struct ynode *key = map->items[i * 2];
+		if (key->type != YNODE_SCALAR)
+			continue;
+		firsts->first[i] = hashset_first(&set, hashset_hash(&d->hash_key, key->value, key->len), i);
+		if (firsts->first[i] == HASHSET_EMPTY) {
+			hashset_free(&set);
+			goto fail;
+		}
+	}
+	hashset_free(&set);
+	return 0;
+fail:
+	if (firsts->first != firsts->local)
+		free(firsts->first);
+	firsts->first = NULL;
+	return -1;
+}
+
+static void free_first_keys(struct key_firsts *firsts)
+{
+	if (firsts->first != firsts->local)
+		free(firsts->first);
+}
+
 /* Keys must be strings, each once. False for a key to skip. */
-static bool key_usable(struct config_decoder *d, const struct ynode *map, size_t pair)
+static bool key_usable(struct config_decoder *d, const struct ynode *map,
+		       const struct key_firsts *firsts, size_t pair)
 {
 	const struct ynode *key = map->items[pair * 2];
 
@@ -206,16 +310,12 @@ static bool key_usable(struct config_decoder *d, const struct ynode *map, size_t
 		config_decoder_error(d, key->line, NULL, "mapping keys must be plain strings");
 		return false;
 	}
-	for (size_t i = 0; i < pair; i++) {
-		const struct ynode *earlier = map->items[i * 2];
-		if (earlier->type == YNODE_SCALAR && earlier->len == key->len &&
-		    memcmp(earlier->value, key->value, key->len) == 0) {
-			size_t before = path_push_key(d, key);
-			config_decoder_error(d, key->line, NULL, "duplicate key (first on line %u)",
-					     earlier->line);
-			path_pop(d, before);
-			return false;
-		}
+	if (firsts->first[pair] != pair) {
+		size_t before = path_push_key(d, key);
+		config_decoder_error(d, key->line, NULL, "duplicate key (first on line %u)",
+				     map->items[firsts->first[pair] * 2]->line);
+		path_pop(d, before);
+		return false;
 	}
 	return true;
 }
@@ -226,6 +326,10 @@ static void unknown_key(struct config_decoder *d, const struct ynode *key,
 	char known[512] = "";
 	size_t before, used = 0;
 
+	if (config_errors_full(d->errs)) {
+		config_errors_drop(d->errs, 1);
+		return;
+	}
 	for (const struct config_field *f = fields; f->name && used < sizeof known; f++)
 		used += (size_t)snprintf(known + used, sizeof known - used, "%s%s",
 					 f == fields ? "" : ", ", f->name);
@@ -268,22 +372,26 @@ static json_t *decode_object(struct config_decoder *d, const struct ynode *node,
 			     const struct config_schema *schema)
 {
 	const size_t pairs = node->count / 2;
+	struct key_firsts firsts;
 	json_t *object;
 
 	if (node->type != YNODE_MAPPING) {
 		expected(d, node, "a mapping");
 		return NULL;
 	}
+	if (find_first_keys(d, node, &firsts) < 0)
+		return NULL;
 	for (size_t i = 0; i < pairs; i++) {
 		const struct ynode *key = node->items[i * 2];
 		const struct config_field *f;
-		if (!key_usable(d, node, i))
+		if (!key_usable(d, node, &firsts, i))
 			continue;
 		for (f = schema->fields; f->name && strcmp(f->name, key->value) != 0; f++)
 			;
 		if (!f->name)
 			unknown_key(d, key, schema->fields);
 	}
+	free_first_keys(&firsts);
 	object = json_object();
 	if (!object)
 		return NULL;
@@ -303,7 +411,7 @@ static json_t *decode_object(struct config_decoder *d, const struct ynode *node,
 						     f->name);
 			continue;
 		}
-		size_t before = path_push(d, ".%s", f->name);
+		size_t before = path_push_field(d, f->name);
 		json_t *decoded = decode_value(d, value, f->schema);
 		path_pop(d, before);
 		if (!decoded)
@@ -323,43 +431,194 @@ static json_t *decode_object(struct config_decoder *d, const struct ynode *node,
 	return object;
 }
 
+/* A hash of a JSON value that equal values (json_equal) share. */
+static uint64_t value_hash(const struct config_decoder *d, const json_t *value)
+{
+	uint64_t hash = (uint64_t)json_typeof(value) * 0x9e3779b97f4a7c15ULL;
+
+	switch (json_typeof(value)) {
+	case JSON_STRING:
+		return hash ^ hashset_hash(&d->hash_key, json_string_value(value), json_string_length(value));
+	case JSON_INTEGER: {
+		json_int_t n = json_integer_value(value);
+		return hash ^ hashset_hash(&d->hash_key, &n, sizeof n);
+	}
+	case JSON_REAL: {
+		double x = json_real_value(value);
+		if (x == 0)
+			x = 0;   /* -0.0 equals 0.0 */
+		return hash ^ hashset_hash(&d->hash_key, &x, sizeof x);
+	}
+	case JSON_ARRAY:
+		for (size_t i = 0; i < json_array_size(value); i++)
+			hash = (hash ^ value_hash(d, json_array_get(value, i))) * 0x100000001b3ULL;
+		return hash;
+	case JSON_OBJECT: {
+		const char *key;
+		json_t *member;
+		json_object_foreach((json_t *)value, key, member)   /* in any order: a sum */
+			hash += hashset_hash(&d->hash_key, key, strlen(key)) ^ value_hash(d, member);
+		return hash;
+	}
+	default:
+		return hash;
+	}
+}
+
+/* What the uniqueness check compares: the items of LIST, or their KEY. */
+struct unique_context {
+	json_t *list;
+	const char *key;   /* NULL: the items themselves */
+};
+
+static json_t *unique_value(const struct unique_context *c, size_t index)
+{
+	json_t *item = json_array_get(c->list, index);
+	return c->key ? json_object_get(item, c->key) : item;
+}
+
+static bool same_value(const void *context, size_t a, size_t b)
+{
+	return json_equal(unique_value(context, a), unique_value(context, b));
+}
+
+/* unique_items: an item equal to an earlier one is reported once, with the first of them. */
+static void check_unique_items(struct config_decoder *d, json_t *list, const struct ynode **source,
+			       const size_t *origin)
+{
+	struct unique_context context = { list, NULL };
+	struct hashset set;
+	char *text;
+
+	if (hashset_init(&set, json_array_size(list), same_value, &context) < 0) {
+		config_decoder_error(d, 0, NULL, "out of memory");
+		return;
+	}
+	for (size_t j = 0; j < json_array_size(list); j++) {
+		json_t *item = json_array_get(list, j);
+		size_t i = hashset_first(&set, value_hash(d, item), j);
+		if (i == HASHSET_EMPTY) {
+			config_decoder_error(d, 0, NULL, "out of memory");
+			break;
+		}
+		if (i == j)
+			continue;
+		if (config_errors_full(d->errs)) {
+			config_errors_drop(d->errs, 1);
+			continue;
+		}
+		text = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT);
+		size_t before = path_push(d, "[%zu]", origin[j]);
+		config_decoder_error(d, source[j]->line, NULL, "%s is listed twice (first on line %u)",
+				     text ? text : "the value", source[i]->line);
+		path_pop(d, before);
+		free(text);
+	}
+	hashset_free(&set);
+}
+
+#define UNIQUE_KEYS_MAX 4
+#define NONE SIZE_MAX
+
+/* One unique key: the items that set it, grouped by value, each group in list order. */
+struct unique_groups {
+	struct unique_context context;
+	struct hashset set;
+	size_t *next;      /* per item: the next item of its group, NONE at the end */
+	size_t *tail;      /* per first item of a group: its last item */
+	size_t *size;      /* per first item of a group: its items so far */
+};
+
+/* unique_keys: an item whose KEY equals that of earlier items is reported once for each of
+ * them, in list order (for one earlier item, in the order of the keys). */
+static void check_unique_keys(struct config_decoder *d, const struct config_schema *schema,
+			      json_t *list, const struct ynode **source, const size_t *origin)
+{
+	const size_t n = json_array_size(list);
+	struct unique_groups groups[UNIQUE_KEYS_MAX];
+	size_t keys = 0, *block;
+	char *text;
+
+	while (schema->unique_keys[keys] && keys < UNIQUE_KEYS_MAX)
+		keys++;
+	block = malloc((3 * n + 1) * keys * sizeof *block);
+	for (size_t k = 0; k < keys; k++) {
+		groups[k].context = (struct unique_context){ list, schema->unique_keys[k] };
+		groups[k].next = block + 3 * n * k;
+		groups[k].tail = groups[k].next + n;
+		groups[k].size = groups[k].tail + n;
+		if (!block || hashset_init(&groups[k].set, n, same_value, &groups[k].context) < 0) {
+			while (block && k-- > 0)
+				hashset_free(&groups[k].set);
+			free(block);
+			config_decoder_error(d, 0, NULL, "out of memory");
+			return;
+		}
+	}
+	for (size_t j = 0; j < n; j++) {
+		size_t cursor[UNIQUE_KEYS_MAX], first[UNIQUE_KEYS_MAX], remaining = 0;
+		for (size_t k = 0; k < keys; k++) {
+			json_t *value = unique_value(&groups[k].context, j);
+			cursor[k] = first[k] = NONE;
+			if (!value)
+				continue;
+			first[k] = hashset_first(&groups[k].set, value_hash(d, value), j);
+			if (first[k] == HASHSET_EMPTY) {
+				first[k] = NONE;
+				continue;
+			}
+			if (first[k] != j && ynode_mapping_get(source[j], schema->unique_keys[k])) {
+				cursor[k] = first[k];
+				remaining += groups[k].size[first[k]];
+			}
+		}
+		/* The earlier items of each group, merged in list order. */
+		while (remaining > 0 && !config_errors_full(d->errs)) {
+			size_t k = 0, i;
+			for (size_t m = 1; m < keys; m++)
+				if (cursor[m] < cursor[k])
+					k = m;
+			i = cursor[k];
+			const char *key = schema->unique_keys[k];
+			const struct ynode *where = ynode_mapping_get(source[j], key);
+			text = json_dumps(unique_value(&groups[k].context, j), JSON_ENCODE_ANY | JSON_COMPACT);
+			size_t before = path_push(d, "[%zu].%s", origin[j], key);
+			config_decoder_error(d, where->line, NULL, "%s is already used by [%zu] (line %u)",
+					     text ? text : "the value", origin[i], source[i]->line);
+			path_pop(d, before);
+			free(text);
+			cursor[k] = groups[k].next[i];
+			remaining--;
+		}
+		config_errors_drop(d->errs, remaining);
+		for (size_t k = 0; k < keys; k++) {
+			struct unique_groups *g = &groups[k];
+			if (first[k] == NONE)
+				continue;
+			g->next[j] = NONE;
+			if (first[k] == j) {
+				g->size[j] = 1;
+			} else {
+				g->next[g->tail[first[k]]] = j;
+				g->size[first[k]]++;
+			}
+			g->tail[first[k]] = j;
+		}
+	}
+	for (size_t k = 0; k < keys; k++)
+		hashset_free(&groups[k].set);
+	free(block);
+}
+
 /* Items of LIST must differ as wholes (unique_items) or in each of the unique keys. LIST's
  * item i was decoded from SOURCE[i], item ORIGIN[i] of the YAML sequence. */
 static void check_unique(struct config_decoder *d, const struct config_schema *schema,
 			 json_t *list, const struct ynode **source, const size_t *origin)
 {
-	char *text;
-
-	for (size_t j = 1; j < json_array_size(list); j++) {
-		json_t *item = json_array_get(list, j);
-		for (size_t i = 0; i < j; i++) {
-			json_t *earlier = json_array_get(list, i);
-			if (schema->unique_items && json_equal(item, earlier)) {
-				text = json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT);
-				size_t before = path_push(d, "[%zu]", origin[j]);
-				config_decoder_error(d, source[j]->line, NULL,
-						     "%s is listed twice (first on line %u)",
-						     text ? text : "the value", source[i]->line);
-				path_pop(d, before);
-				free(text);
-				break;
-			}
-			for (size_t k = 0; schema->unique_keys && schema->unique_keys[k]; k++) {
-				const char *key = schema->unique_keys[k];
-				json_t *a = json_object_get(item, key), *b = json_object_get(earlier, key);
-				const struct ynode *where = ynode_mapping_get(source[j], key);
-				if (!a || !b || !where || !json_equal(a, b))
-					continue;
-				text = json_dumps(a, JSON_ENCODE_ANY | JSON_COMPACT);
-				size_t before = path_push(d, "[%zu].%s", origin[j], key);
-				config_decoder_error(d, where->line, NULL,
-						     "%s is already used by [%zu] (line %u)",
-						     text ? text : "the value", origin[i], source[i]->line);
-				path_pop(d, before);
-				free(text);
-			}
-		}
-	}
+	if (schema->unique_items)
+		check_unique_items(d, list, source, origin);
+	else if (schema->unique_keys)
+		check_unique_keys(d, schema, list, source, origin);
 }
 
 static json_t *decode_list(struct config_decoder *d, const struct ynode *node,
@@ -386,7 +645,7 @@ static json_t *decode_list(struct config_decoder *d, const struct ynode *node,
 		return NULL;
 	}
 	for (size_t i = 0; i < node->count; i++) {
-		size_t before = path_push(d, "[%zu]", i);
+		size_t before = path_push_index(d, i);
 		json_t *item = decode_value(d, node->items[i], schema->items);
 		path_pop(d, before);
 		if (item) {
@@ -402,10 +661,14 @@ static json_t *decode_list(struct config_decoder *d, const struct ynode *node,
 	return list;
 }
 
+struct map_key {
+	const struct ynode *key, *value;
+};
+
 static int compare_keys(const void *a, const void *b)
 {
-	const struct ynode *const *x = a, *const *y = b;
-	return strcmp((*x)->value, (*y)->value);
+	const struct map_key *x = a, *y = b;
+	return strcmp(x->key->value, y->key->value);
 }
 
 /* A mapping of free keys, kept sorted so that order in the file does not matter. */
@@ -413,7 +676,8 @@ static json_t *decode_map(struct config_decoder *d, const struct ynode *node,
 			  const struct config_schema *schema)
 {
 	const size_t pairs = node->count / 2;
-	const struct ynode **keys;
+	struct map_key *keys;          /* the usable keys */
+	struct key_firsts firsts;
 	size_t usable = 0;
 	json_t *map;
 
@@ -426,7 +690,7 @@ static json_t *decode_map(struct config_decoder *d, const struct ynode *node,
 				     pairs, schema->max_items);
 	map = json_object();
 	keys = calloc(pairs + 1, sizeof *keys);
-	if (!map || !keys) {
+	if (!map || !keys || find_first_keys(d, node, &firsts) < 0) {
 		json_decref(map);
 		free(keys);
 		return NULL;
@@ -435,7 +699,7 @@ static json_t *decode_map(struct config_decoder *d, const struct ynode *node,
 		struct config_check check = { "", "" };
 		const struct ynode *key = node->items[i * 2];
 		char quoted[QUOTE_MAX];
-		if (!key_usable(d, node, i))
+		if (!key_usable(d, node, &firsts, i))
 			continue;
 		if (schema->key_validator && !schema->key_validator(key->value, &check)) {
 			size_t before = path_push_key(d, key);
@@ -444,15 +708,17 @@ static json_t *decode_map(struct config_decoder *d, const struct ynode *node,
 			path_pop(d, before);
 			continue;
 		}
-		keys[usable++] = key;
+		/* A usable key is the first with its bytes: its value is the one that follows. */
+		keys[usable++] = (struct map_key){ key, node->items[i * 2 + 1] };
 	}
+	free_first_keys(&firsts);
 	qsort(keys, usable, sizeof *keys, compare_keys);
 	for (size_t i = 0; i < usable; i++) {
-		size_t before = path_push_key(d, keys[i]);
-		json_t *value = decode_value(d, ynode_mapping_get(node, keys[i]->value), schema->items);
+		size_t before = path_push_key(d, keys[i].key);
+		json_t *decoded = decode_value(d, keys[i].value, schema->items);
 		path_pop(d, before);
-		if (value)
-			json_object_set_new(map, keys[i]->value, value);
+		if (decoded)
+			json_object_set_new(map, keys[i].key->value, decoded);
 	}
 	free(keys);
 	return map;
@@ -553,38 +819,86 @@ static json_t *decode_document(struct config_decoder *d, const struct ynode *roo
 	return NULL;
 }
 
-/* Two documents of one kind must differ in metadata.name; a singleton kind appears once. */
+static const char *document_kind(json_t *config, size_t index)
+{
+	return json_string_value(json_object_get(json_array_get(config, index), "kind"));
+}
+
+static json_t *document_name(json_t *config, size_t index)
+{
+	return json_object_get(json_object_get(json_array_get(config, index), "metadata"), "name");
+}
+
+static bool same_kind(const void *context, size_t a, size_t b)
+{
+	const char *x = document_kind((json_t *)context, a), *y = document_kind((json_t *)context, b);
+	return x && y && strcmp(x, y) == 0;
+}
+
+/* Same kind, and the same name or both without one. */
+static bool same_document(const void *context, size_t a, size_t b)
+{
+	json_t *x = document_name((json_t *)context, a), *y = document_name((json_t *)context, b);
+	return same_kind(context, a, b) && ((!x && !y) || (x && y && json_equal(x, y)));
+}
+
+/* Two documents of one kind must differ in metadata.name; a singleton kind appears once.
+ * Each document is compared with the first one of its kind and name, or of its kind. */
 static void check_documents(const struct config_decoder *d, json_t *config, const unsigned *index,
 			    const unsigned *lines)
 {
-	for (size_t j = 1; j < json_array_size(config); j++) {
-		json_t *doc = json_array_get(config, j);
-		const char *kind = json_string_value(json_object_get(doc, "kind"));
-		json_t *name = json_object_get(json_object_get(doc, "metadata"), "name");
-		for (size_t i = 0; i < j; i++) {
-			json_t *earlier = json_array_get(config, i);
-			json_t *earlier_name = json_object_get(json_object_get(earlier, "metadata"), "name");
-			const char *earlier_kind = json_string_value(json_object_get(earlier, "kind"));
-			const struct config_kind *k;
-			if (!kind || !earlier_kind || strcmp(kind, earlier_kind) != 0)
-				continue;
-			k = config_kind_find(kind);
-			char message[256];
-			if ((!name && !earlier_name) || (name && earlier_name && json_equal(name, earlier_name)))
-				snprintf(message, sizeof message,
-					 "duplicate document: %s%s%s is also document %u (line %u)",
-					 kind, name ? "/" : "", name ? json_string_value(name) : "",
-					 index[i], lines[i]);
-			else if (k && k->singleton)
-				snprintf(message, sizeof message,
-					 "a config holds one %s; document %u (line %u) is one already",
-					 kind, index[i], lines[i]);
-			else
-				continue;
-			config_errors_add(d->errs, d->name, lines[j], index[j], kind, NULL, message);
-			break;
-		}
+	const size_t n = json_array_size(config);
+	struct hashset kinds, documents;
+
+	if (hashset_init(&kinds, n, same_kind, config) < 0)
+		goto fail;
+	if (hashset_init(&documents, n, same_document, config) < 0) {
+		hashset_free(&kinds);
+		goto fail;
 	}
+	for (size_t j = 0; j < n; j++) {
+		const char *kind = document_kind(config, j);
+		json_t *name = document_name(config, j);
+		const struct config_kind *k;
+		uint64_t hash;
+		size_t i;
+		char message[256];
+		if (!kind)
+			continue;
+		hash = hashset_hash(&d->hash_key, kind, strlen(kind));
+		i = hashset_first(&kinds, hash, j);
+		k = config_kind_find(kind);
+		if (name && json_is_string(name))
+			hash ^= hashset_hash(&d->hash_key, json_string_value(name), json_string_length(name));
+		else if (name)
+			hash ^= value_hash(d, name);
+		if (i == HASHSET_EMPTY || !(k && k->singleton && i != j))
+			i = hashset_first(&documents, hash, j);
+		else
+			hashset_first(&documents, hash, j);   /* still the first of its name */
+		if (i == HASHSET_EMPTY)
+			goto fail_sets;
+		if (i == j)
+			continue;
+		if (same_document(config, i, j))
+			snprintf(message, sizeof message,
+				 "duplicate document: %s%s%s is also document %u (line %u)",
+				 kind, name ? "/" : "", name ? json_string_value(name) : "",
+				 index[i], lines[i]);
+		else
+			snprintf(message, sizeof message,
+				 "a config holds one %s; document %u (line %u) is one already",
+				 kind, index[i], lines[i]);
+		config_errors_add(d->errs, d->name, lines[j], index[j], kind, NULL, message);
+	}
+	hashset_free(&kinds);
+	hashset_free(&documents);
+	return;
+fail_sets:
+	hashset_free(&kinds);
+	hashset_free(&documents);
+fail:
+	config_errors_add(d->errs, d->name, 0, 0, NULL, NULL, "out of memory");
 }
 
 /* A NIC's MAC set in one VirtualMachine must not be set in another: two VMs on one segment
@@ -609,40 +923,36 @@ static const struct ynode *vm_nics(const struct ynode *root)
 	return nics;
 }
 
+static bool same_mac(const void *context, size_t a, size_t b)
+{
+	const struct vm_mac *seen = *(const struct vm_mac *const *)context;
+	return strcmp(seen[a].mac, seen[b].mac) == 0;
+}
+
 static void check_vm_macs(const struct config_decoder *d, const struct yaml_stream *stream)
 {
 	struct vm_mac *seen = NULL;
 	size_t count = 0, cap = 0;
+	struct hashset set;
 
+	if (hashset_init(&set, 16, same_mac, &seen) < 0)
+		return;
 	for (size_t i = 0; i < stream->count; i++) {
 		const struct ynode *nics = vm_nics(stream->documents[i]);
 		const struct ynode *metadata = nics ? ynode_mapping_get(stream->documents[i], "metadata") : NULL;
 		const struct ynode *name = metadata && metadata->type == YNODE_MAPPING ?
 			ynode_mapping_get(metadata, "name") : NULL;
-		size_t first_of_document = count;
 		for (size_t n = 0; nics && n < nics->count; n++) {
 			const struct ynode *mac = nics->items[n]->type == YNODE_MAPPING ?
 				ynode_mapping_get(nics->items[n], "mac") : NULL;
 			struct config_check check = { "", "" };
+			size_t k;
 			if (!mac || mac->type != YNODE_SCALAR || !config_valid_mac(mac->value, &check))
 				continue;
-			for (size_t k = 0; k < first_of_document; k++) {
-				char message[512], path[64];
-				if (strcmp(seen[k].mac, check.normal) != 0)
-					continue;
-				snprintf(path, sizeof path, ".spec.nics[%zu].mac", n);
-				snprintf(message, sizeof message, "\"%s\" is already the MAC of "
-					 "VirtualMachine/%s .spec.nics[%zu] (document %u, line %u)",
-					 check.normal, seen[k].vm, seen[k].nic, seen[k].document,
-					 seen[k].line);
-				config_errors_add(d->errs, d->name, mac->line, (unsigned)i + 1,
-						  "VirtualMachine", path, message);
-				break;
-			}
 			if (count == cap) {
 				struct vm_mac *grown = realloc(seen, (cap ? cap * 2 : 16) * sizeof *seen);
 				if (!grown)
-					break;
+					goto out;
 				seen = grown;
 				cap = cap ? cap * 2 : 16;
 			}
@@ -652,9 +962,26 @@ static void check_vm_macs(const struct config_decoder *d, const struct yaml_stre
 			seen[count].document = (unsigned)i + 1;
 			seen[count].line = mac->line;
 			seen[count].nic = n;
+			/* The first NIC with this MAC: an error when it is in an earlier document. */
+			k = hashset_first(&set, hashset_hash(&d->hash_key, check.normal, strlen(check.normal)),
+					  count);
+			if (k == HASHSET_EMPTY)
+				goto out;
 			count++;
+			if (seen[k].document != (unsigned)i + 1) {
+				char message[512], path[64];
+				snprintf(path, sizeof path, ".spec.nics[%zu].mac", n);
+				snprintf(message, sizeof message, "\"%s\" is already the MAC of "
+					 "VirtualMachine/%s .spec.nics[%zu] (document %u, line %u)",
+					 check.normal, seen[k].vm, seen[k].nic, seen[k].document,
+					 seen[k].line);
+				config_errors_add(d->errs, d->name, mac->line, (unsigned)i + 1,
+						  "VirtualMachine", path, message);
+			}
 		}
 	}
+out:
+	hashset_free(&set);
 	free(seen);
 }
 
@@ -708,6 +1035,7 @@ int config_decode(const char *name, const char *text, size_t len, json_t **out,
 		config_errors_add(errs, name, 0, 0, NULL, NULL, "out of memory");
 		return -1;
 	}
+	hashset_key_init(&d.hash_key);
 	decode_stream(&d, &stream, config);
 	if (stream.error_line)
 		config_errors_add(errs, name, stream.error_line, 0, NULL, NULL, stream.error);

@@ -1,12 +1,14 @@
 /* diff.c - the path-level difference of two decoded configs, for apply --dry-run:
  * "~ PATH: OLD -> NEW", "+ PATH: NEW", "- PATH: OLD", one line each. Documents are matched
- * by kind and metadata.name, list items by index. Secret fields print as "<redacted>". */
+ * by kind and metadata.name (through a hash set: linear time), list items by index. Secret
+ * fields print as "<redacted>". */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "hashset.h"
 #include "schema.h"
 
 struct diff {
@@ -209,30 +211,65 @@ static const char *document_name(const json_t *doc)
 	return json_string_value(json_object_get(json_object_get(doc, "metadata"), "name"));
 }
 
-/* The document in CONFIG with DOC's kind and name. */
-static const json_t *matching(const json_t *config, const json_t *doc)
+/* Documents of TO (ids 0..) and FROM (ids from TO's size on), to match them. */
+struct documents {
+	const json_t *to, *from;
+};
+
+static const json_t *document_at(const struct documents *docs, size_t id)
+{
+	size_t n = json_array_size(docs->to);
+	return id < n ? json_array_get(docs->to, id) : json_array_get(docs->from, id - n);
+}
+
+/* The same kind, and the same name or both without one. */
+static bool same_document(const void *context, size_t a, size_t b)
+{
+	const json_t *x = document_at(context, a), *y = document_at(context, b);
+	const char *x_kind = json_string_value(json_object_get(x, "kind"));
+	const char *y_kind = json_string_value(json_object_get(y, "kind"));
+	const char *x_name = document_name(x), *y_name = document_name(y);
+
+	return x_kind && y_kind && strcmp(x_kind, y_kind) == 0 &&
+	       ((!x_name && !y_name) || (x_name && y_name && strcmp(x_name, y_name) == 0));
+}
+
+static uint64_t document_hash(const struct hashset_key *key, const json_t *doc)
 {
 	const char *kind = json_string_value(json_object_get(doc, "kind"));
 	const char *name = document_name(doc);
+	uint64_t hash = kind ? hashset_hash(key, kind, strlen(kind)) : 0;
 
-	for (size_t i = 0; i < json_array_size(config); i++) {
-		const json_t *other = json_array_get(config, i);
-		const char *other_name = document_name(other);
-		if (kind && json_equal(json_object_get(other, "kind"), json_object_get(doc, "kind")) &&
-		    ((!name && !other_name) || (name && other_name && strcmp(name, other_name) == 0)))
-			return other;
-	}
-	return NULL;
+	return name ? hash ^ (hashset_hash(key, name, strlen(name)) * 0x9e3779b97f4a7c15ULL) : hash;
 }
 
 /* Diffs the documents of FROM missing from or changed in TO; SIGN for the missing ones. */
 static void diff_documents(struct diff *df, const json_t *from, const json_t *to, char sign)
 {
+	struct documents docs = { to, from };
+	const size_t n = json_array_size(to);
+	struct hashset_key key;
+	struct hashset set;
 	char label[256];
 
+	hashset_key_init(&key);
+	if (hashset_init(&set, n + json_array_size(from), same_document, &docs) < 0) {
+		df->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)   /* the first of each kind and name */
+		if (json_is_string(json_object_get(json_array_get(to, i), "kind")) &&
+		    hashset_first(&set, document_hash(&key, json_array_get(to, i)), i) == HASHSET_EMPTY)
+			df->failed = true;
 	for (size_t i = 0; i < json_array_size(from); i++) {
-		const json_t *doc = json_array_get(from, i), *other = matching(to, doc);
+		const json_t *doc = json_array_get(from, i), *other = NULL;
 		const char *kind = json_string_value(json_object_get(doc, "kind"));
+		if (kind) {   /* a document of TO, or FROM's own when TO has none */
+			size_t found = hashset_first(&set, document_hash(&key, doc), n + i);
+			if (found == HASHSET_EMPTY)
+				df->failed = true;
+			other = found < n ? json_array_get(to, found) : NULL;
+		}
 		const char *name = document_name(doc);
 		const struct config_kind *k = kind ? config_kind_find(kind) : NULL;
 		snprintf(label, sizeof label, "%s%s%s", kind ? kind : "?", name ? "/" : "", name ? name : "");
@@ -250,6 +287,7 @@ static void diff_documents(struct diff *df, const json_t *from, const json_t *to
 			df->label = "";
 		}
 	}
+	hashset_free(&set);
 }
 
 char *config_diff(const json_t *old_config, const json_t *new_config)

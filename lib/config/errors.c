@@ -95,6 +95,16 @@ void config_errors_add(struct config_errors *errs, const char *name, unsigned li
 	errs->count++;
 }
 
+bool config_errors_full(const struct config_errors *errs)
+{
+	return errs->count >= CONFIG_ERRORS_MAX;
+}
+
+void config_errors_drop(struct config_errors *errs, size_t n)
+{
+	errs->dropped += n;
+}
+
 /* Stable by line: errors come out in schema order and some checks run last. */
 void config_errors_sort(struct config_errors *errs)
 {

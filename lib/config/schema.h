@@ -57,7 +57,8 @@ struct config_schema {
 	const struct config_schema *items;      /* list and map: the element */
 	config_validator key_validator;         /* map: the keys */
 	size_t max_items;                       /* list and map: 0 = no limit */
-	const char *const *unique_keys;         /* list of objects: keys unique across items */
+	const char *const *unique_keys;         /* list of objects: keys unique across items
+						   (at most 4; not with unique_items) */
 	bool unique_items;                      /* list of scalars: no repeated item */
 	const char *default_yaml;               /* a plain YAML scalar decoded in place of an
 						   absent key (NULL: the key stays absent) */
@@ -82,6 +83,10 @@ void config_decoder_error(struct config_decoder *decoder, unsigned line, const c
 void config_errors_add(struct config_errors *errs, const char *name, unsigned line,
 		       unsigned document, const char *kind, const char *path, const char *message);
 void config_errors_sort(struct config_errors *errs);
+/* True when no more errors are kept (each further one is only counted). */
+bool config_errors_full(const struct config_errors *errs);
+/* Counts N errors past CONFIG_ERRORS_MAX without making them. */
+void config_errors_drop(struct config_errors *errs, size_t n);
 
 /* Writes S (LEN bytes) quoted and escaped to BUF, cut to about 64 characters. */
 void config_quote(char *buf, size_t size, const char *s, size_t len);

@@ -1,6 +1,8 @@
 /* yaml_tree.c - reads a YAML stream with libyaml's event API into struct ynode trees, one per
- * document, each node with its line. Nesting, node count and scalar size are bounded; aliases
- * are never expanded (they become invalid nodes), so no input can grow in memory. */
+ * document, each node with its line. Documents, nesting, node count and scalar size are
+ * bounded; aliases are never expanded (they become invalid nodes), so no input can grow in
+ * memory. Nodes, values and item arrays come from one arena per stream (item arrays double
+ * when full), so that building and freeing a tree cost time linear in the input. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,22 +21,65 @@ struct builder {
 	unsigned document_line;
 };
 
-static void ynode_free(struct ynode *node)
+/* Bump allocation in chunks of at least ARENA_CHUNK bytes. */
+#define ARENA_CHUNK (64 * 1024)
+
+struct yaml_arena {
+	struct yaml_arena *next;   /* the chunk filled before this one */
+	size_t used, size;
+	_Alignas(max_align_t) unsigned char data[];
+};
+
+static void *arena_alloc(struct yaml_stream *stream, size_t size)
 {
-	if (!node)
-		return;
-	for (size_t i = 0; i < node->count; i++)
-		ynode_free(node->items[i]);
-	free(node->items);
-	free(node->value);
-	free(node->tag);
-	free(node);
+	struct yaml_arena *chunk = stream->arena;
+	void *p;
+
+	size = (size + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+	if (size > ARENA_CHUNK / 4) {   /* its own chunk, behind the one being filled */
+		if (!(chunk = malloc(sizeof *chunk + size)))
+			return NULL;
+		chunk->used = chunk->size = size;
+		if (stream->arena) {
+			chunk->next = stream->arena->next;
+			stream->arena->next = chunk;
+		} else {
+			chunk->next = NULL;
+			stream->arena = chunk;
+		}
+		return chunk->data;
+	}
+	if (!chunk || chunk->size - chunk->used < size) {
+		if (!(chunk = malloc(sizeof *chunk + ARENA_CHUNK)))
+			return NULL;
+		chunk->next = stream->arena;
+		chunk->used = 0;
+		chunk->size = ARENA_CHUNK;
+		stream->arena = chunk;
+	}
+	p = chunk->data + chunk->used;
+	chunk->used += size;
+	return p;
+}
+
+static char *arena_strndup(struct yaml_stream *stream, const char *s, size_t len)
+{
+	char *copy = arena_alloc(stream, len + 1);
+
+	if (copy) {
+		memcpy(copy, s, len);
+		copy[len] = '\0';
+	}
+	return copy;
 }
 
 void yaml_stream_free(struct yaml_stream *stream)
 {
-	for (size_t i = 0; i < stream->count; i++)
-		ynode_free(stream->documents[i]);
+	while (stream->arena) {
+		struct yaml_arena *next = stream->arena->next;
+		free(stream->arena);
+		stream->arena = next;
+	}
 	free(stream->documents);
 	free(stream->lines);
 	memset(stream, 0, sizeof *stream);
@@ -78,18 +123,37 @@ static void syntax_error(const yaml_parser_t *parser, const char *text, size_t l
 	}
 }
 
+/* ITEMS, an array of *CAP items of SIZE bytes, with room for item COUNT: doubled when full, so
+ * that filling it costs linear time. NULL: out of memory (ITEMS is still allocated). */
+static void *room_for(void *items, size_t *cap, size_t count, size_t size)
+{
+	size_t more = *cap ? *cap * 2 : 4;
+	void *grown;
+
+	if (count < *cap)
+		return items;
+	grown = realloc(items, more * size);
+	if (grown)
+		*cap = more;
+	return grown;
+}
+
 static int add_document(struct yaml_stream *stream, struct ynode *root, unsigned line)
 {
-	struct ynode **documents = realloc(stream->documents, (stream->count + 1) * sizeof *documents);
+	size_t cap = stream->cap;
+	struct ynode **documents = room_for(stream->documents, &cap, stream->count,
+					    sizeof *documents);
 	unsigned *lines;
 
 	if (!documents)
 		return -1;
 	stream->documents = documents;
-	lines = realloc(stream->lines, (stream->count + 1) * sizeof *lines);
+	cap = stream->cap;
+	lines = room_for(stream->lines, &cap, stream->count, sizeof *lines);
 	if (!lines)
 		return -1;
 	stream->lines = lines;
+	stream->cap = cap;
 	stream->documents[stream->count] = root;
 	stream->lines[stream->count] = line;
 	stream->count++;
@@ -101,35 +165,34 @@ static int add_document(struct yaml_stream *stream, struct ynode *root, unsigned
 static struct ynode *add_node(struct builder *b, enum ynode_type type, const yaml_event_t *event,
 			      const yaml_char_t *anchor, const yaml_char_t *tag)
 {
-	struct ynode *node, *parent;
+	struct ynode *node, *parent, **items;
 
 	if (++b->nodes > CONFIG_NODES_MAX) {
 		stream_error(b->stream, (unsigned)event->start_mark.line + 1,
 			     "more than %u YAML nodes", CONFIG_NODES_MAX);
 		return NULL;
 	}
-	node = calloc(1, sizeof *node);
+	node = arena_alloc(b->stream, sizeof *node);
 	if (!node)
 		return NULL;
-	node->type = type;
-	node->line = (unsigned)event->start_mark.line + 1;
-	node->anchored = anchor != NULL;
-	if (tag && !(node->tag = strdup((const char *)tag))) {
-		free(node);
+	*node = (struct ynode){ .type = type, .line = (unsigned)event->start_mark.line + 1,
+				.anchored = anchor != NULL };
+	if (tag && !(node->tag = arena_strndup(b->stream, (const char *)tag, strlen((const char *)tag))))
 		return NULL;
-	}
 	if (b->depth == 0) {
-		ynode_free(b->root);   /* cannot happen: a document has one root */
 		b->root = node;
 		return node;
 	}
 	parent = b->open[b->depth - 1];
-	struct ynode **items = realloc(parent->items, (parent->count + 1) * sizeof *items);
-	if (!items) {
-		ynode_free(node);
-		return NULL;
+	if (parent->count == parent->cap) {   /* double it: the old array stays in the arena */
+		size_t cap = parent->cap ? parent->cap * 2 : 4;
+		if (!(items = arena_alloc(b->stream, cap * sizeof *items)))
+			return NULL;
+		if (parent->count)
+			memcpy(items, parent->items, parent->count * sizeof *items);
+		parent->items = items;
+		parent->cap = cap;
 	}
-	parent->items = items;
 	parent->items[parent->count++] = node;
 	return node;
 }
@@ -149,12 +212,8 @@ static int add_scalar(struct builder *b, const yaml_event_t *event)
 		return b->stream->error_line ? 1 : -1;
 	node->plain = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	node->len = len;
-	node->value = malloc(len + 1);
-	if (!node->value)
-		return -1;
-	memcpy(node->value, event->data.scalar.value, len);
-	node->value[len] = '\0';
-	return 0;
+	node->value = arena_strndup(b->stream, (const char *)event->data.scalar.value, len);
+	return node->value ? 0 : -1;
 }
 
 static int add_alias(struct builder *b, const yaml_event_t *event)
@@ -166,7 +225,7 @@ static int add_alias(struct builder *b, const yaml_event_t *event)
 		return b->stream->error_line ? 1 : -1;
 	snprintf(reason, sizeof reason, "YAML aliases are not supported (*%.64s)",
 		 (const char *)event->data.alias.anchor);
-	node->value = strdup(reason);
+	node->value = arena_strndup(b->stream, reason, strlen(reason));
 	return node->value ? 0 : -1;
 }
 
@@ -199,6 +258,11 @@ static int handle_event(struct builder *b, const yaml_event_t *event)
 {
 	switch (event->type) {
 	case YAML_DOCUMENT_START_EVENT:
+		if (b->stream->count == CONFIG_DOCUMENTS_MAX) {
+			stream_error(b->stream, (unsigned)event->start_mark.line + 1,
+				     "more than %u YAML documents", CONFIG_DOCUMENTS_MAX);
+			return 1;
+		}
 		b->document_line = (unsigned)event->start_mark.line + 1;
 		b->root = NULL;
 		b->depth = 0;
@@ -250,7 +314,7 @@ int yaml_stream_read(const char *text, size_t len, struct yaml_stream *stream)
 		rc = handle_event(&b, &event);
 		yaml_event_delete(&event);
 	}
-	ynode_free(b.root);    /* a document cut short by an error */
+	/* A document cut short by an error stays in the arena, unreachable. */
 	yaml_parser_delete(&parser);
 	if (rc < 0) {
 		yaml_stream_free(stream);

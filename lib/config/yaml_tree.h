@@ -24,20 +24,25 @@ struct ynode {
 	size_t len;              /* scalar length (may hold NULs) */
 	struct ynode **items;    /* sequence items; mapping: key, value, key, value, ... */
 	size_t count;            /* items in the array (mapping: twice the pairs) */
+	size_t cap;              /* room in the array (grown geometrically) */
 };
+
+struct yaml_arena;
 
 struct yaml_stream {
 	struct ynode **documents;  /* root of each document, NULL for an empty one */
 	unsigned *lines;           /* line each document starts on */
-	size_t count;
+	size_t count, cap;
 	/* A syntax error or a limit ends the stream early: */
 	unsigned error_line;       /* 0: no error */
 	char error[256];
+	struct yaml_arena *arena;  /* every node, value and item array (freed at once) */
 };
 
 /* Reads TEXT of LEN bytes. -1 only when out of memory; syntax errors and limits
- * (CONFIG_DEPTH_MAX, CONFIG_NODES_MAX, CONFIG_SCALAR_MAX) set STREAM->error_line and keep the
- * documents completed before them. */
+ * (CONFIG_DOCUMENTS_MAX, CONFIG_DEPTH_MAX, CONFIG_NODES_MAX, CONFIG_SCALAR_MAX) set
+ * STREAM->error_line and keep the documents completed before them. Time and memory are
+ * linear in LEN. The nodes live until yaml_stream_free(). */
 int yaml_stream_read(const char *text, size_t len, struct yaml_stream *stream);
 void yaml_stream_free(struct yaml_stream *stream);
 

@@ -9,10 +9,12 @@ Reported, not asserted:
   - idle memory: a lab-only service prints MemTotal-MemAvailable and PID 1's VmRSS/VmHWM
     about 5 s after it starts;
   - the API's figures (bench_api.py) and the VMs' (bench_vm.py), each against its own baseline;
-  - the admin's `get hostname` under a hostile flood against idle (bench_api.flood_figures).
+  - the admin's `get hostname` under a hostile flood against idle (bench_api.flood_figures);
+  - the config decoder on its worst shapes against libyaml's parse alone (decode_figures()).
 """
 import os
 import re
+import subprocess
 import time
 
 import bench_api
@@ -79,6 +81,17 @@ def sizes():
             if os.path.exists(lab.out(n))]
 
 
+def decode_figures():
+    """Rows of build/bench/bench_decode --rows (tests/bench/bench_decode.c, host CPU time):
+    config_decode() of each worst shape, with its ratio to libyaml's parse of the same bytes."""
+    exe = os.path.join(os.path.dirname(BENCH_TXT), "bench", "bench_decode")
+    try:
+        out = subprocess.run([exe, "--rows"], capture_output=True, text=True, timeout=600).stdout
+    except (OSError, subprocess.SubprocessError) as e:
+        return [("decode: bench_decode", "n/a", str(e))]
+    return [tuple(line.split("\t")) for line in out.splitlines() if line.count("\t") == 2]
+
+
 def main():
     lab.need("vmlinuz", "initramfs.img")
     accel = lab.choose_accel()
@@ -109,6 +122,7 @@ def main():
     if os.path.exists(lab.out("cairnd")) and os.path.exists(lab.out("cairnctl")):
         rows += bench_api.host_figures() + bench_api.converge_figure() + bench_vm.vm_figures()
         rows += bench_api.flood_figures()
+    rows += decode_figures()
     width = max(len(r[0]) for r in rows)
     text = [f"Cairn bench ({time.strftime('%Y-%m-%d %H:%M')}, median of {RUNS})"]
     text += [f"  {k:{width}}  {v:>14}  {note}".rstrip() for k, v, note in rows]

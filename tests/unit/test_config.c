@@ -538,6 +538,139 @@ static void test_limits(void **state)
 		"/nonexistent/config.yaml: cannot open: No such file or directory");
 }
 
+/* Limits an operator can reach with a body of at most 1 MiB: each ends the stream with its
+ * own error and line. */
+static void test_limits_reached(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *stream;
+
+	(void)state;
+	/* Documents, empty ones too: 10,001 "---" lines (40 KB). */
+	stream = open_memstream(&text, &len);
+	for (int i = 0; i <= CONFIG_DOCUMENTS_MAX; i++)
+		fputs("---\n", stream);
+	fclose(stream);
+	assert_true(len <= CONFIG_TEXT_MAX);
+	assert_errors(text, "config.yaml:10001: more than 10000 YAML documents\n");
+	text[len - 4] = '\0';   /* exactly the limit: only "no documents" */
+	assert_errors(text, "config.yaml: no documents\n");
+	free(text);
+
+	/* Nodes: a flow list of 100,000 items (200 KB); the documents before it are checked. */
+	stream = open_memstream(&text, &len);
+	fputs(HEAD "spec: {role: nobody}\n---\n" HEAD "spec:\n  role: worker\n  api:\n    certSANs: [", stream);
+	for (int i = 0; i < CONFIG_NODES_MAX; i++)
+		fputs(i % 20 == 19 ? "a,\n" : "a, ", stream);
+	fputs("]\n", stream);
+	fclose(stream);
+	assert_true(len <= CONFIG_TEXT_MAX);
+	assert_errors(text,
+		"config.yaml:3: document 1 (MachineConfig): .spec.role: \"nobody\" is not a role (controlplane or worker)\n"
+		"config.yaml:5008: more than 100000 YAML nodes\n");
+	free(text);
+
+	/* A scalar: 64 KiB and one byte. */
+	stream = open_memstream(&text, &len);
+	fputs(HEAD "spec:\n  role: worker\n  hostname: ", stream);
+	for (int i = 0; i <= CONFIG_SCALAR_MAX; i++)
+		fputc('a', stream);
+	fputs("\n", stream);
+	fclose(stream);
+	assert_errors(text, "config.yaml:5: scalar longer than 65536 bytes\n");
+	free(text);
+}
+
+/* Duplicates far apart in long lists and wide mappings are found, with their path and line. */
+static void test_duplicates_at_scale(void **state)
+{
+	char *text = NULL, *printed;
+	size_t len = 0;
+	FILE *stream;
+
+	(void)state;
+	/* 4,000 VLANs, the last repeating the id of [16]: line 9 + i holds vlans[i]. */
+	stream = open_memstream(&text, &len);
+	fputs(HEAD "spec:\n  role: worker\n  network:\n    interfaces:\n      - name: eth0\n"
+	      "        vlans:\n", stream);
+	for (int i = 0; i < 4000; i++)
+		fprintf(stream, "          - {id: %d}\n", i == 3999 ? 17 : i + 1);
+	fclose(stream);
+	assert_errors(text, "config.yaml:4008: document 1 (MachineConfig): "
+		".spec.network.interfaces[0].vlans[3999].id: 17 is already used by [16] (line 25)\n");
+	free(text);
+
+	/* 5,000 certSANs: two of them equal once normalized (lower case). */
+	stream = open_memstream(&text, &len);
+	fputs(HEAD "spec:\n  role: worker\n  api:\n    certSANs:\n", stream);
+	for (int i = 0; i < 5000; i++)
+		if (i == 4321)
+			fputs("      - N00007.Example\n", stream);
+		else
+			fprintf(stream, "      - n%05d.example\n", i);
+	fclose(stream);
+	assert_errors(text,
+		"config.yaml:7: document 1 (MachineConfig): .spec.api.certSANs: has 5000 items, at most 64 are allowed\n"
+		"config.yaml:4328: document 1 (MachineConfig): .spec.api.certSANs[4321]: \"n00007.example\" is listed twice (first on line 14)\n");
+	free(text);
+
+	/* 1,000 sysctls, then the key of the 6th again, and again. */
+	stream = open_memstream(&text, &len);
+	fputs(HEAD "spec:\n  role: worker\n  sysctls:\n", stream);
+	for (int i = 0; i < 1000; i++)
+		fprintf(stream, "    net.k%05d: \"1\"\n", i);
+	fputs("    net.k00005: \"2\"\n    net.k00005: \"3\"\n", stream);
+	fclose(stream);
+	assert_errors(text,
+		"config.yaml:1006: document 1 (MachineConfig): .spec.sysctls[\"net.k00005\"]: duplicate key (first on line 11)\n"
+		"config.yaml:1007: document 1 (MachineConfig): .spec.sysctls[\"net.k00005\"]: duplicate key (first on line 11)\n");
+	free(text);
+
+	/* A mapping of a schema object with more keys than the small case. */
+	assert_errors(HEAD "spec:\n  role: worker\n  hostname: a\n  sysctls: {}\n  api: {}\n"
+		"  time: {}\n  kernel: {}\n  network: {}\n  a1: 1\n  a2: 2\n  role: controlplane\n",
+		"config.yaml:11: document 1 (MachineConfig): .spec.a1: unknown key (expected one of: "
+		"hostname, role, install, network, time, kernel, sysctls, api, identity)\n"
+		"config.yaml:12: document 1 (MachineConfig): .spec.a2: unknown key (expected one of: "
+		"hostname, role, install, network, time, kernel, sysctls, api, identity)\n"
+		"config.yaml:13: document 1 (MachineConfig): .spec.role: duplicate key (first on line 4)\n");
+
+	/* 300 VLANs all with id 7: each repeats every one before it; 100 kept, the rest counted. */
+	stream = open_memstream(&text, &len);
+	fputs(HEAD "spec:\n  role: worker\n  network:\n    interfaces:\n      - name: eth0\n"
+	      "        vlans:\n", stream);
+	for (int i = 0; i < 300; i++)
+		fputs("          - {id: 7}\n", stream);
+	fclose(stream);
+	assert_int_equal(decode(text), -1);
+	free(text);
+	assert_int_equal(errs.count, CONFIG_ERRORS_MAX);
+	assert_int_equal(errs.dropped, 299 * 300 / 2 - CONFIG_ERRORS_MAX);
+	assert_string_equal(errs.items[0].text, "config.yaml:10: document 1 (MachineConfig): "
+		".spec.network.interfaces[0].vlans[1].id: 7 is already used by [0] (line 9)");
+	assert_string_equal(errs.items[2].text, "config.yaml:11: document 1 (MachineConfig): "
+		".spec.network.interfaces[0].vlans[2].id: 7 is already used by [1] (line 10)");
+	printed = all_errors();
+	assert_non_null(strstr(printed, "\n... and 44750 more errors\n"));
+	free(printed);
+
+	/* 2,000 VirtualMachine documents; the last repeats the name of document 5 and the MAC
+	 * of document 7 (each document is 5 lines). */
+	stream = open_memstream(&text, &len);
+	for (int i = 1; i <= 2000; i++)
+		fprintf(stream, "---\napiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\n"
+			"metadata: {name: vm-%d}\nspec: {node: n, memory: 16Mi, boot: {kernel: /k}, "
+			"nics: [{bridge: b, mac: \"52:54:00:00:%02x:%02x\"}]}\n",
+			i == 2000 ? 5 : i, (i == 2000 ? 7 : i) >> 8, (i == 2000 ? 7 : i) & 0xff);
+	fclose(stream);
+	assert_errors(text,
+		"config.yaml:9997: document 2000 (VirtualMachine): duplicate document: VirtualMachine/vm-5 is also document 5 (line 22)\n"
+		"config.yaml:10000: document 2000 (VirtualMachine): .spec.nics[0].mac: \"52:54:00:00:00:07\" is already the MAC of "
+		"VirtualMachine/vm-7 .spec.nics[0] (document 7, line 35)\n");
+	free(text);
+}
+
 /* ---- diff ---- */
 
 static json_t *decoded(const char *text)
@@ -893,6 +1026,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_multiple_documents, teardown),
 		cmocka_unit_test_teardown(test_aliases_rejected, teardown),
 		cmocka_unit_test_teardown(test_limits, teardown),
+		cmocka_unit_test_teardown(test_limits_reached, teardown),
+		cmocka_unit_test_teardown(test_duplicates_at_scale, teardown),
 		cmocka_unit_test_teardown(test_diff, teardown),
 		cmocka_unit_test_teardown(test_vm_readme_example, teardown),
 		cmocka_unit_test_teardown(test_vm_defaults, teardown),
