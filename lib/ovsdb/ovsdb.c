@@ -80,7 +80,7 @@ int ovsdb_set_error(struct ovsdb_error *err, const char *name, const char *what,
 	memset(err, 0, sizeof(*err));
 	err->kind = kind;
 	err->op_index = -1;
-	snprintf(err->error, sizeof(err->error), "%s", error ? error : local_error[kind]);
+	snprintf(err->error, sizeof(err->error), "%s", error && *error ? error : local_error[kind]);
 	va_start(ap, fmt);
 	vsnprintf(err->details, sizeof(err->details), fmt, ap);
 	va_end(ap);
@@ -105,7 +105,7 @@ int ovsdb_set_txn_error(struct ovsdb_error *err, const char *name, const char *w
 	err->kind = OVSDB_ERROR_TXN;
 	err->op_index = index;
 	snprintf(err->op, sizeof(err->op), "%s", op);
-	snprintf(err->error, sizeof(err->error), "%s", error ? error : "error");
+	snprintf(err->error, sizeof(err->error), "%s", error && *error ? error : "error");
 	snprintf(err->details, sizeof(err->details), "%s", details ? details : "");
 	if (index >= 0)
 		snprintf(where, sizeof(where), "operation %d (%s)", index, op);

@@ -554,6 +554,12 @@ static void test_fake_server_error_and_timeout(void **state)
 	fake_send(&f, "{\"id\":2,\"result\":[\"cairn\"],\"error\":null}"
 		      "{\"id\":3,\"result\":[\"cairn\"],\"error\":null}");
 	assert_int_equal(ovsdb_echo(f.c, &err, TIMEOUT), 0);
+	/* an error without a name (found by the fuzzer) still reads as one */
+	fake_send(&f, "{\"id\":4,\"result\":null,\"error\":{\"error\":\"\"}}");
+	assert_int_equal(ovsdb_echo(f.c, &err, TIMEOUT), -1);
+	assert_int_equal(err.kind, OVSDB_ERROR_SERVER);
+	assert_string_equal(err.error, "error");
+	assert_string_equal(err.message, "ovsdb fake: echo: error");
 	fake_close(&f);
 }
 
