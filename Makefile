@@ -23,7 +23,7 @@ HOST_PACKAGES := build-essential musl-tools libcmocka-dev clang libclang-rt-14-d
 	squashfs-tools cpio zstd xz-utils kmod binutils file \
 	socat jq python3 ca-certificates debian-archive-keyring \
 	libjansson-dev libyaml-dev libgnutls28-dev libmicrohttpd-dev libcurl4-gnutls-dev gnutls-bin curl \
-	libnl-3-dev libnl-route-3-dev chrony iproute2 busybox
+	libnl-3-dev libnl-route-3-dev chrony iproute2 busybox openvswitch-common openvswitch-switch ovn-central
 
 include init/init.mk
 include $(sort $(wildcard lib/*/*.mk))
