@@ -1,5 +1,6 @@
 /* auth.c - who is calling: the role named by the client certificate's Organization, once
- * the certificate has verified against the cluster CA the daemon trusts. */
+ * the certificate has verified against the cluster CA the daemon trusts and carries the
+ * clientAuth key purpose; its fingerprint for the gate's per-certificate caps. */
 #include <string.h>
 
 #include <gnutls/x509.h>

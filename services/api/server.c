@@ -1,7 +1,8 @@
 /* server.c - the HTTPS server: libmicrohttpd over GnuTLS, TLS 1.3 only, with its own
  * listening thread and one thread per connection (handlers may block on PID 1, streams wait
- * for data). Admits each request (maintenance rule, client certificate, route, role, body
- * size) before reading its body, collects the body, calls the route's handler, sends JSON or
+ * for data). Feeds the connection gate (gate.c) from libmicrohttpd's notifications. Admits
+ * each request (strict parsing, maintenance rule, client certificate, the gate's caps, route,
+ * role, body size) before reading its body, collects the body, calls the route's handler, sends JSON or
  * a stream, and asks the main loop to restart the daemon on the same listen socket when an
  * apply changed the identity. */
 #include <arpa/inet.h>
