@@ -221,6 +221,39 @@ enum gate_verdict gate_head(struct gate *gate, uint64_t id)
 	return verdict;
 }
 
+/* Shuts down the unauthenticated request still receiving its body with the lowest body
+ * rate (the oldest among equals), from the address of LIKE (NULL: any), never SPARE. True
+ * when there was one. */
+static bool evict_slow_body(struct gate *gate, const struct gate_conn *like,
+			    const struct gate_conn *spare)
+{
+	struct gate_conn *victim = NULL;
+	unsigned long long victim_rate = 0;
+	long long now = now_ms();
+
+	for (unsigned i = 0; i < GATE_CONN_MAX; i++) {
+		struct gate_conn *conn = &gate->conns[i];
+		long long age = now - conn->phase_ms;
+		unsigned long long rate;
+
+		if (!conn->id || conn->evicted || !conn->unauth_active || conn->phase != GATE_BODY ||
+		    conn == spare || (like && !same_address(conn, like)))
+			continue;
+		rate = conn->body_bytes * 1000 / (unsigned long long)(age < 100 ? 100 : age);
+		if (!victim || rate < victim_rate ||
+		    (rate == victim_rate && conn->phase_ms < victim->phase_ms)) {
+			victim = conn;
+			victim_rate = rate;
+		}
+	}
+	if (!victim)
+		return false;
+	shut(victim);
+	victim->unauth_active = false;
+	gate->stats.evicted_body++;
+	return true;
+}
+
 enum gate_verdict gate_unauth(struct gate *gate, uint64_t id)
 {
 	struct gate_conn *conn;
@@ -232,14 +265,22 @@ enum gate_verdict gate_unauth(struct gate *gate, uint64_t id)
 		verdict = GATE_OK;
 	} else if (conn) {
 		unsigned same = 0, all = 0;
+		bool room;
 		for (unsigned i = 0; i < GATE_CONN_MAX; i++) {
-			if (!gate->conns[i].id || !gate->conns[i].unauth_active)
+			if (!gate->conns[i].id || gate->conns[i].evicted || !gate->conns[i].unauth_active)
 				continue;
 			all++;
 			if (same_address(&gate->conns[i], conn))
 				same++;
 		}
-		if (same >= GATE_UNAUTH_ACTIVE_PER_ADDR || all >= GATE_UNAUTH_ACTIVE_MAX) {
+		/* full: a body that arrives slowest gives its place up, else 503 */
+		if (same >= GATE_UNAUTH_ACTIVE_PER_ADDR)
+			room = evict_slow_body(gate, conn, conn);
+		else if (all >= GATE_UNAUTH_ACTIVE_MAX)
+			room = evict_slow_body(gate, NULL, conn);
+		else
+			room = true;
+		if (!room) {
 			gate->stats.busy++;
 			verdict = GATE_FULL;
 		} else {
@@ -402,9 +443,10 @@ static void report(struct gate *gate, long long now)
 	if (now - gate->reported_ms < GATE_REPORT_MS || memcmp(s, r, sizeof *s) == 0)
 		return;
 	fprintf(stderr, "cairnd: gate: in the last %llds: %llu pending connections evicted, "
-		"%llu past the %ds head deadline, %llu bodies below %d bytes/s, %llu refused busy "
+		"%llu unauthenticated slow bodies evicted, %llu past the %ds head deadline, %llu bodies below %d bytes/s, %llu refused busy "
 		"(503), %llu over a certificate's connection cap, %llu over its stream cap (429)\n",
 		(now - gate->reported_ms + 500) / 1000, s->evicted - r->evicted,
+		s->evicted_body - r->evicted_body,
 		s->head_late - r->head_late, GATE_HEAD_DEADLINE_MS / 1000, s->body_slow - r->body_slow,
 		GATE_BODY_MIN_RATE, s->busy - r->busy, s->cert_conns - r->cert_conns,
 		s->cert_streams - r->cert_streams);

@@ -68,7 +68,7 @@ struct gate_cert {
 };
 
 struct gate_stats {
-	unsigned long long evicted, head_late, body_slow, busy, cert_conns, cert_streams;
+	unsigned long long evicted, evicted_body, head_late, body_slow, busy, cert_conns, cert_streams;
 };
 
 struct gate {
@@ -100,7 +100,9 @@ void gate_close(struct gate *gate, uint64_t id);
 /* A request head is complete: the connection leaves the pending class (phase BODY). */
 enum gate_verdict gate_head(struct gate *gate, uint64_t id);
 /* The request is unauthenticated (maintenance mode) and goes on past its head: counted in
- * the unauthenticated active caps. GATE_OK or GATE_FULL. */
+ * the unauthenticated active caps. When they are reached, the counted request whose body
+ * arrives slowest (of the same address, or of any for the global cap) is shut down to make
+ * room; with none still receiving its body, GATE_FULL. GATE_OK or GATE_FULL. */
 enum gate_verdict gate_unauth(struct gate *gate, uint64_t id);
 /* The request's certificate verified with a role: the connection counts against the
  * certificate's connection cap. GATE_OK or GATE_CERT_CONNS. */
