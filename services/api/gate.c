@@ -71,39 +71,50 @@ static void shut(struct gate_conn *conn)
 	conn->evicted = true;
 }
 
-/* Bytes received per second of life; with no TCP_INFO (not TCP), 0. */
-static unsigned long long progress(const struct gate_conn *conn, long long now)
+/* Bytes received per second of life (*bytes: in all); with no TCP_INFO (not TCP), 0. */
+static unsigned long long progress(const struct gate_conn *conn, long long now,
+				   unsigned long long *bytes)
 {
 	struct tcp_info info;
 	socklen_t len = sizeof info;
 	long long age = now - conn->opened_ms;
 
+	*bytes = 0;
 	memset(&info, 0, sizeof info);
 	if (getsockopt(conn->fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0 ||
 	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
 		return 0;
+	*bytes = info.tcpi_bytes_received;
 	return info.tcpi_bytes_received * 1000 / (unsigned long long)(age < 100 ? 100 : age);
 }
 
 /* Shuts down the pending connection with the least progress, the oldest among equals,
- * among those from the address of LIKE (NULL: any), never SPARE. */
+ * among those from the address of LIKE (NULL: any), never SPARE. A connection younger than
+ * GATE_FRESH_MS that has sent nothing yet (a client between its connect and its ClientHello)
+ * goes only when no other can. */
 static void evict_one(struct gate *gate, const struct gate_conn *like, const struct gate_conn *spare)
 {
 	struct gate_conn *victim = NULL;
 	unsigned long long victim_progress = 0;
+	bool victim_fresh = false;
 	long long now = now_ms();
 
 	for (unsigned i = 0; i < GATE_CONN_MAX; i++) {
 		struct gate_conn *conn = &gate->conns[i];
-		unsigned long long rate;
+		unsigned long long rate, bytes;
+		bool fresh;
 
 		if (!pending(conn) || conn == spare || (like && !same_address(conn, like)))
 			continue;
-		rate = progress(conn, now);
-		if (!victim || rate < victim_progress ||
-		    (rate == victim_progress && conn->opened_ms < victim->opened_ms)) {
+		rate = progress(conn, now, &bytes);
+		fresh = bytes == 0 && now - conn->opened_ms < GATE_FRESH_MS;
+		if (!victim || (victim_fresh && !fresh) ||
+		    (fresh == victim_fresh &&
+		     (rate < victim_progress ||
+		      (rate == victim_progress && conn->opened_ms < victim->opened_ms)))) {
 			victim = conn;
 			victim_progress = rate;
+			victim_fresh = fresh;
 		}
 	}
 	if (victim) {

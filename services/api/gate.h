@@ -26,6 +26,7 @@
 #define GATE_UNAUTH_ACTIVE_PER_ADDR 8   /* ... from one address */
 #define GATE_CERT_CONN_MAX 16        /* connections of one client certificate */
 #define GATE_CERT_STREAM_MAX 8       /* open streams and upgrades of one certificate */
+#define GATE_FRESH_MS 250             /* a silent new connection is spared this long */
 #define GATE_HEAD_DEADLINE_MS 10000  /* accept (or end of the last reply) to complete head */
 #define GATE_BODY_GRACE_MS 5000      /* a body may start slowly for this long */
 #define GATE_BODY_MIN_RATE 1024      /* then it must average this many bytes/s */
