@@ -59,6 +59,9 @@ struct api_request {
 	const char *(*query)(const struct api_request *req, const char *key);
 	/* A request header (case-insensitive name): NULL when absent. */
 	const char *(*header)(const struct api_request *req, const char *name);
+	/* True when the client has gone (closed, reset, or shut down by the server's gate):
+	 * a handler checks it before expensive work and then stops. */
+	bool (*client_gone)(const struct api_request *req);
 	void *conn;                   /* the server's connection, for query() */
 };
 

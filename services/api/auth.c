@@ -1,5 +1,6 @@
 /* auth.c - who is calling: the role named by the client certificate's Organization, once
- * the certificate has verified against the cluster CA the daemon trusts. */
+ * the certificate has verified against the cluster CA the daemon trusts and carries the
+ * clientAuth key purpose; its fingerprint for the gate's per-certificate caps. */
 #include <string.h>
 
 #include <gnutls/x509.h>
@@ -34,15 +35,36 @@ const char *role_name(enum api_role role)
 	}
 }
 
-/* The strongest role among the certificate's Organization values. */
-static enum api_role certificate_role(const gnutls_datum_t *der)
+/* True when the certificate lists the TLS WWW client (clientAuth) key purpose. Checked
+ * here, whatever GnuTLS's verification does with purposes (bookworm's does not check them). */
+static bool certificate_client_purpose(gnutls_x509_crt_t crt)
+{
+	for (unsigned index = 0; index < 64; index++) {
+		char oid[128];
+		size_t size = sizeof oid;
+		int rc = gnutls_x509_crt_get_key_purpose_oid(crt, index, oid, &size, NULL);
+		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (rc < 0)
+			continue;
+		if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The strongest role among the certificate's Organization values; *client_purpose: whether
+ * it may authenticate a TLS client. */
+static enum api_role certificate_role(const gnutls_datum_t *der, bool *client_purpose)
 {
 	gnutls_x509_crt_t crt;
 	enum api_role best = ROLE_NONE;
 
+	*client_purpose = false;
 	if (gnutls_x509_crt_init(&crt) < 0)
 		return ROLE_NONE;
 	if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER) == 0) {
+		*client_purpose = certificate_client_purpose(crt);
 		for (unsigned index = 0; index < 16; index++) {
 			char value[256];
 			size_t size = sizeof value;
@@ -67,6 +89,7 @@ enum api_role auth_peer_role(gnutls_session_t session, unsigned *status, const c
 	unsigned verify = 0, count = 0;
 	const gnutls_datum_t *chain;
 	enum api_role role;
+	bool client_purpose;
 	int rc;
 
 	detail->data = NULL;
@@ -91,12 +114,30 @@ enum api_role auth_peer_role(gnutls_session_t session, unsigned *status, const c
 		*error = "client certificate not trusted by the cluster CA";
 		return ROLE_NONE;
 	}
-	role = certificate_role(&chain[0]);
+	role = certificate_role(&chain[0], &client_purpose);
+	if (!client_purpose) {
+		*status = 403;
+		*error = "client certificate lacks the clientAuth key purpose (TLS WWW client, "
+			 "1.3.6.1.5.5.7.3.2)";
+		return ROLE_NONE;
+	}
 	if (role == ROLE_NONE) {
 		*status = 403;
 		*error = "client certificate names no role (O=cairn:admin, cairn:operator or cairn:reader)";
 	}
 	return role;
+}
+
+int auth_peer_fingerprint(gnutls_session_t session, unsigned char fingerprint[32])
+{
+	unsigned count = 0;
+	const gnutls_datum_t *chain = session ? gnutls_certificate_get_peers(session, &count) : NULL;
+	size_t size = 32;
+
+	if (!chain || count == 0 ||
+	    gnutls_fingerprint(GNUTLS_DIG_SHA256, &chain[0], fingerprint, &size) < 0 || size != 32)
+		return -1;
+	return 0;
 }
 
 int auth_identity_check(const char *ca, const char *cert, const char *key, const char **error)

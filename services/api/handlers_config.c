@@ -293,6 +293,11 @@ void handle_config_apply(struct api_server *server, const struct api_request *re
 		reply_error(reply, 400, "config rejected: the VMs do not fit on this node", details);
 		goto out;
 	}
+	/* the decode may have taken long: a client that left gets nothing applied */
+	if (req->client_gone && req->client_gone(req)) {
+		reply_error(reply, 408, "client went away before the apply: nothing was stored", NULL);
+		goto out;
+	}
 	pthread_mutex_lock(&server->lock);
 	changes = diff_lines(server->config ? server->config : empty, config);
 	if (!changes) {

@@ -1,7 +1,8 @@
 /* server.c - the HTTPS server: libmicrohttpd over GnuTLS, TLS 1.3 only, with its own
  * listening thread and one thread per connection (handlers may block on PID 1, streams wait
- * for data). Admits each request (maintenance rule, client certificate, route, role, body
- * size) before reading its body, collects the body, calls the route's handler, sends JSON or
+ * for data). Feeds the connection gate (gate.c) from libmicrohttpd's notifications. Admits
+ * each request (strict parsing, maintenance rule, client certificate, the gate's caps, route,
+ * role, body size) before reading its body, collects the body, calls the route's handler, sends JSON or
  * a stream, and asks the main loop to restart the daemon on the same listen socket when an
  * apply changed the identity. */
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -26,6 +28,9 @@
 struct upgrade_job;
 
 struct request_state {
+	uint64_t conn_id;         /* the gate's id of the connection */
+	bool admitted;            /* the first call (admission) happened */
+	char *raw_uri;            /* the request target as sent, before unescaping */
 	const struct api_route *route;
 	enum api_role role;
 	char *body;               /* NUL-terminated */
@@ -38,6 +43,7 @@ struct request_state {
 
 struct api_stream {
 	struct api_server *server;
+	uint64_t conn_id;         /* counted in its certificate's streams: the gate's id */
 	int conn_fd;
 	api_stream_next *next;
 	void *state;
@@ -66,6 +72,7 @@ int server_init(struct api_server *server)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&server->poll_wake, &attr);
 	pthread_condattr_destroy(&attr);
+	gate_init(&server->gate);
 	server->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return server->wake_fd < 0 ? -1 : 0;
 }
@@ -79,6 +86,7 @@ void server_destroy(struct api_server *server)
 	if (server->wake_fd >= 0)
 		close(server->wake_fd);
 	server->wake_fd = -1;
+	gate_destroy(&server->gate);
 	pthread_cond_destroy(&server->poll_wake);
 	pthread_mutex_destroy(&server->poll_lock);
 	pthread_mutex_destroy(&server->lock);
@@ -145,7 +153,8 @@ int server_parse_listen(const char *text, struct sockaddr_storage *addr)
 	return -1;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *body)
+static enum MHD_Result send_json_close(struct MHD_Connection *conn, unsigned status,
+				       json_t *body, bool close)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL, *line = NULL;
 	struct MHD_Response *response;
@@ -162,9 +171,19 @@ static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, j
 		return MHD_NO;
 	}
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (close) {   /* a refusal for capacity: the slot goes back at once */
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
+		if (status == 503)
+			MHD_add_response_header(response, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	}
 	result = MHD_queue_response(conn, status, response);
 	MHD_destroy_response(response);
 	return result;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status, json_t *body)
+{
+	return send_json_close(conn, status, body, false);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, struct request_state *state,
@@ -175,14 +194,168 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, struct request_st
 
 	state->rejected = true;
 	reply_error(&reply, status, error, details);
-	result = send_json(conn, reply.status, reply.body);
+	result = send_json_close(conn, reply.status, reply.body, status == 429 || status == 503);
 	json_decref(reply.body);
 	return result;
 }
 
+/* The refusal of a gate verdict other than GATE_OK. */
+static enum MHD_Result send_verdict(struct MHD_Connection *conn, struct request_state *state,
+				    enum gate_verdict verdict)
+{
+	char message[200];
+
+	switch (verdict) {
+	case GATE_FULL:
+		snprintf(message, sizeof message, "server busy: too many requests without a client "
+			 "certificate in progress (limit %d per address, %d in all); retry",
+			 GATE_UNAUTH_ACTIVE_PER_ADDR, GATE_UNAUTH_ACTIVE_MAX);
+		return send_error(conn, state, 503, message, NULL);
+	case GATE_CERT_CONNS:
+		snprintf(message, sizeof message, "too many connections with this client certificate "
+			 "(limit %d)", GATE_CERT_CONN_MAX);
+		return send_error(conn, state, 429, message, NULL);
+	case GATE_CERT_STREAMS:
+		snprintf(message, sizeof message, "too many open streams with this client certificate "
+			 "(limit %d watch, follow, console and monitor connections); close one first",
+			 GATE_CERT_STREAM_MAX);
+		return send_error(conn, state, 429, message, NULL);
+	default:
+		return MHD_NO;   /* the connection is gone */
+	}
+}
+
+/* The connection's socket has seen the client's end (FIN, RST) or the gate's shutdown. */
+static bool connection_gone(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd fd = { .fd = info ? info->connect_fd : -1, .events = POLLRDHUP };
+
+	if (!info)
+		return true;
+	return poll(&fd, 1, 0) > 0 && (fd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+static bool request_client_gone(const struct api_request *req)
+{
+	return connection_gone(req->conn);
+}
+
+/* --- strict request parsing --------------------------------------------------------- */
+
+struct header_scan {
+	unsigned content_length, transfer_encoding, host;
+	const char *first_length;
+	bool lengths_differ;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   size_t key_size, const char *value, size_t value_size)
+{
+	struct header_scan *scan = cls;
+
+	(void)kind;
+	(void)key_size;
+	(void)value_size;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (scan->content_length++ && strcmp(scan->first_length, value ? value : "") != 0)
+			scan->lengths_differ = true;
+		else if (scan->content_length == 1)
+			scan->first_length = value ? value : "";
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		scan->transfer_encoding++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		scan->host++;
+	}
+	return MHD_YES;
+}
+
+#define QUERY_KEYS_MAX 32
+
+struct query_scan {
+	const char *keys[QUERY_KEYS_MAX];
+	size_t sizes[QUERY_KEYS_MAX];
+	unsigned count;
+	const char *repeated, *nul;   /* the first repeated key, the first key with a NUL */
+	bool too_many;
+};
+
+static enum MHD_Result scan_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				  size_t key_size, const char *value, size_t value_size)
+{
+	struct query_scan *scan = cls;
+
+	(void)kind;
+	if (strlen(key) != key_size || (value && strlen(value) != value_size)) {
+		if (!scan->nul)
+			scan->nul = key;
+		return MHD_YES;
+	}
+	for (unsigned i = 0; i < scan->count; i++)
+		if (scan->sizes[i] == key_size && memcmp(scan->keys[i], key, key_size) == 0) {
+			if (!scan->repeated)
+				scan->repeated = key;
+			return MHD_YES;
+		}
+	if (scan->count == QUERY_KEYS_MAX) {
+		scan->too_many = true;
+		return MHD_NO;
+	}
+	scan->keys[scan->count] = key;
+	scan->sizes[scan->count++] = key_size;
+	return MHD_YES;
+}
+
+/* Refuses with 400 what libmicrohttpd lets through: a NUL (%00) in the path or the query,
+ * a repeated query argument, several Content-Length headers, Content-Length with
+ * Transfer-Encoding, a Transfer-Encoding other than chunked, HTTP/1.1 without one Host. */
+static enum MHD_Result admit_strict(struct MHD_Connection *conn, struct request_state *state,
+				    const char *version)
+{
+	struct header_scan headers = { 0 };
+	struct query_scan query = { .count = 0 };
+	const char *encoding;
+	char message[200];
+
+	if (state->raw_uri && strstr(state->raw_uri, "%00"))
+		return send_error(conn, state, 400, "NUL (%00) in the request path or query", NULL);
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, scan_query, &query);
+	if (query.nul) {
+		snprintf(message, sizeof message, "NUL in the query argument %.64s", query.nul);
+		return send_error(conn, state, 400, message, NULL);
+	}
+	if (query.too_many) {
+		snprintf(message, sizeof message, "too many query arguments (limit %d)", QUERY_KEYS_MAX);
+		return send_error(conn, state, 400, message, NULL);
+	}
+	if (query.repeated) {
+		snprintf(message, sizeof message, "query argument %.64s given more than once",
+			 query.repeated);
+		return send_error(conn, state, 400, message, NULL);
+	}
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, scan_header, &headers);
+	if (headers.content_length > 1)
+		return send_error(conn, state, 400, headers.lengths_differ ?
+				  "conflicting Content-Length headers" :
+				  "Content-Length header given more than once", NULL);
+	if (headers.content_length && headers.transfer_encoding)
+		return send_error(conn, state, 400,
+				  "Content-Length and Transfer-Encoding together", NULL);
+	encoding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					       MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (headers.transfer_encoding > 1 || (encoding && strcasecmp(encoding, "chunked") != 0))
+		return send_error(conn, state, 400,
+				  "unsupported Transfer-Encoding (only chunked)", NULL);
+	if (version && strcmp(version, MHD_HTTP_VERSION_1_1) == 0 && headers.host != 1)
+		return send_error(conn, state, 400, headers.host ? "Host header given more than once" :
+				  "HTTP/1.1 request without a Host header", NULL);
+	return MHD_YES;
+}
+
 /* The role of the connection's client certificate, or an error response. */
-static enum MHD_Result admit_secure(struct MHD_Connection *conn, struct request_state *state,
-				    const char *method, const char *url)
+static enum MHD_Result admit_secure(struct api_server *server, struct MHD_Connection *conn,
+				    struct request_state *state, const char *method, const char *url)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
@@ -200,6 +373,13 @@ static enum MHD_Result admit_secure(struct MHD_Connection *conn, struct request_
 		gnutls_free(detail.data);
 		return send_error(conn, state, status, error, details);
 	}
+	unsigned char fingerprint[32];
+	enum gate_verdict verdict;
+	if (auth_peer_fingerprint((gnutls_session_t)info->tls_session, fingerprint) < 0)
+		return send_error(conn, state, 401, "client certificate required", NULL);
+	verdict = gate_authenticate(&server->gate, state->conn_id, fingerprint);
+	if (verdict != GATE_OK)
+		return send_verdict(conn, state, verdict);
 	state->route = route_find(method, url, &status);
 	if (!state->route)
 		return send_error(conn, state, status,
@@ -214,13 +394,20 @@ static enum MHD_Result admit_secure(struct MHD_Connection *conn, struct request_
 
 /* First call of a request: decide before reading any body. */
 static enum MHD_Result admit(struct api_server *server, struct MHD_Connection *conn,
-			     struct request_state *state, const char *method, const char *url)
+			     struct request_state *state, const char *method, const char *url,
+			     const char *version)
 {
 	const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							 MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned status;
 	bool maintenance;
+	enum MHD_Result result;
 
+	if (gate_head(&server->gate, state->conn_id) != GATE_OK)
+		return MHD_NO;   /* shut down by the gate meanwhile */
+	result = admit_strict(conn, state, version);
+	if (result != MHD_YES || state->rejected)
+		return result;
 	pthread_mutex_lock(&server->lock);
 	maintenance = server->maintenance;
 	pthread_mutex_unlock(&server->lock);
@@ -230,8 +417,11 @@ static enum MHD_Result admit(struct api_server *server, struct MHD_Connection *c
 			return send_error(conn, state, 403,
 					  "node is in maintenance mode: only POST /v1/config is accepted",
 					  NULL);
+		enum gate_verdict verdict = gate_unauth(&server->gate, state->conn_id);
+		if (verdict != GATE_OK)
+			return send_verdict(conn, state, verdict);
 	} else {
-		enum MHD_Result result = admit_secure(conn, state, method, url);
+		result = admit_secure(server, conn, state, method, url);
 		if (result != MHD_YES || state->rejected)
 			return result;
 	}
@@ -266,6 +456,7 @@ static const char *request_header(const struct api_request *req, const char *nam
 
 struct upgrade_job {
 	struct api_server *server;
+	uint64_t conn_id;         /* holds one of its certificate's streams */
 	api_upgrade_run *run;
 	void *state;
 	void (*free_state)(void *state);
@@ -287,6 +478,7 @@ static void *upgrade_main(void *arg)
 
 	thread->job.run(thread->job.state, thread->sock, thread->extra, thread->extra_len,
 			&server->upgrades_stop);
+	gate_stream_end(&server->gate, thread->job.conn_id);
 	MHD_upgrade_action(thread->urh, MHD_UPGRADE_ACTION_CLOSE);
 	free(thread->extra);
 	free(thread);
@@ -313,6 +505,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
 	}
 	if (!thread) {
 		job->free_state(job->state);
+		gate_stream_end(&job->server->gate, job->conn_id);
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		return;
 	}
@@ -328,6 +521,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
 	if (pthread_create(&id, &attr, upgrade_main, thread) != 0) {
 		__atomic_sub_fetch(&job->server->upgrades_active, 1, __ATOMIC_SEQ_CST);
 		job->free_state(job->state);
+		gate_stream_end(&job->server->gate, job->conn_id);
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		free(thread->extra);
 		free(thread);
@@ -341,6 +535,8 @@ static void upgrade_job_free(void *cls)
 
 	if (!job->started && job->free_state)
 		job->free_state(job->state);
+	if (!job->started)
+		gate_stream_end(&job->server->gate, job->conn_id);
 	free(job);
 }
 
@@ -356,7 +552,8 @@ static enum MHD_Result send_upgrade(struct api_server *server, struct MHD_Connec
 		reply->upgrade_free(reply->upgrade_state);
 		return MHD_NO;
 	}
-	*job = (struct upgrade_job){ .server = server, .run = reply->upgrade_run,
+	*job = (struct upgrade_job){ .server = server, .conn_id = state->conn_id,
+				     .run = reply->upgrade_run,
 				     .state = reply->upgrade_state, .free_state = reply->upgrade_free };
 	response = MHD_create_response_for_upgrade(on_upgrade, job);
 	if (!response) {
@@ -434,13 +631,15 @@ static void stream_free(void *cls)
 
 	if (stream->free_state)
 		stream->free_state(stream->state);
+	if (stream->conn_id)
+		gate_stream_end(&stream->server->gate, stream->conn_id);
 	buf_free(&stream->buf);
 	free(stream);
 }
 
 /* Queues REPLY's stream; the stream owns the handler's state from here on. */
 static enum MHD_Result send_stream(struct api_server *server, struct MHD_Connection *conn,
-				   struct api_reply *reply)
+				   struct request_state *state, struct api_reply *reply)
 {
 	const union MHD_ConnectionInfo *info =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -456,6 +655,7 @@ static enum MHD_Result send_stream(struct api_server *server, struct MHD_Connect
 		return MHD_NO;
 	}
 	*stream = (struct api_stream){ .server = server, .conn_fd = info->connect_fd,
+				       .conn_id = reply->stream_next ? state->conn_id : 0,
 				       .next = reply->stream_next, .state = reply->stream_state,
 				       .free_state = reply->stream_free, .buf = reply->stream_head };
 	reply->stream_head = (struct api_buf){ 0 };
@@ -481,10 +681,16 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 		.method = method, .path = url,
 		.mode = query_value(conn, "mode"), .dry_run = query_value(conn, "dry_run"),
 		.body = state->body ? state->body : "", .body_len = state->len, .role = state->role,
-		.query = request_query, .header = request_header, .conn = conn,
+		.query = request_query, .header = request_header, .client_gone = request_client_gone,
+		.conn = conn,
 	};
 	struct api_reply reply = { .status = 500 };
+	enum gate_verdict verdict;
 	enum MHD_Result result;
+
+	gate_busy(&server->gate, state->conn_id);
+	if (connection_gone(conn))   /* no work for a client that left (or was shut out) */
+		return MHD_NO;
 
 	for (unsigned i = 0; i < 2; i++)
 		if (route_param(state->route->path, url, i, state->param[i], sizeof state->param[i]) == 0)
@@ -495,8 +701,20 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 		state->route->handler(server, &req, &reply);
 		state->reload_after = reply.reload_identity;
 	}
+	/* a stream that stays open, or an upgrade, takes one of the certificate's streams */
+	if (((reply.content_type && reply.status < 300 && reply.stream_next) ||
+	     (reply.upgrade_run && reply.status == 101)) &&
+	    (verdict = gate_stream_begin(&server->gate, state->conn_id)) != GATE_OK) {
+		if (reply.upgrade_free)
+			reply.upgrade_free(reply.upgrade_state);
+		if (reply.stream_free)
+			reply.stream_free(reply.stream_state);
+		buf_free(&reply.stream_head);
+		json_decref(reply.body);
+		return send_verdict(conn, state, verdict);
+	}
 	if (reply.content_type && reply.status < 300)
-		return send_stream(server, conn, &reply);
+		return send_stream(server, conn, state, &reply);
 	if (reply.upgrade_run && reply.status == 101)
 		return send_upgrade(server, conn, state, &reply);
 	if (reply.upgrade_free)
@@ -518,14 +736,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_server *server = cls;
 	struct request_state *state = *con_cls;
 
-	(void)version;
-	if (!state) {
-		state = calloc(1, sizeof *state);
-		if (!state)
-			return MHD_NO;
-		*con_cls = state;
-		return admit(server, conn, state, method, url);
+	if (!state)   /* on_uri() could not allocate it */
+		return MHD_NO;
+	if (!state->admitted) {
+		const union MHD_ConnectionInfo *info =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		state->admitted = true;
+		state->conn_id = info ? (uint64_t)(uintptr_t)info->socket_context : 0;
+		return admit(server, conn, state, method, url, version);
 	}
+	if (*upload_data_size)
+		gate_body(&server->gate, state->conn_id, *upload_data_size);
 	if (state->rejected) {
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -559,6 +780,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)code;
 	if (!state)
 		return;
+	gate_request_done(&server->gate, state->conn_id, state->upgrade && state->upgrade->started);
 	if (state->reload_after) {   /* the config is stored whether or not the reply got out */
 		pthread_mutex_lock(&server->lock);
 		server->reload_now = true;
@@ -567,18 +789,79 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (state->upgrade)
 		upgrade_job_free(state->upgrade);
+	free(state->raw_uri);
 	free(state->body);
 	free(state);
 	*con_cls = NULL;
 }
 
-/* libmicrohttpd's messages (mostly failed TLS handshakes), one "cairnd: http: ..." line each. */
+/* Called with the request line's target as sent: the request's state starts here, with a
+ * copy of the raw target (admit_strict() looks for %00 in it, which libmicrohttpd's
+ * unescaping turns into a cut). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request_state *state = calloc(1, sizeof *state);
+
+	(void)cls;
+	(void)conn;
+	if (state && uri && !(state->raw_uri = strdup(uri))) {
+		free(state);
+		state = NULL;
+	}
+	return state;
+}
+
+/* The gate's table follows the connections: started (before the connection's thread runs)
+ * and closed (before libmicrohttpd closes the socket). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct api_server *server = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *addr =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		uint64_t id = fd ? gate_open(&server->gate, fd->connect_fd,
+					     addr ? addr->client_addr : NULL) : 0;
+		*socket_context = (void *)(uintptr_t)id;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		gate_close(&server->gate, (uint64_t)(uintptr_t)*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+/* libmicrohttpd's messages (mostly failed TLS handshakes), one "cairnd: http: ..." line each,
+ * at most LOG_BURST a second (a flood of failed handshakes would fill the log): the rest
+ * are counted and the count logged with the next line that gets through. */
+#define LOG_BURST 20
 static void on_log(void *cls, const char *format, va_list args)
 {
 	char text[512];
 	size_t len;
 
+	static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+	static time_t second;
+	static unsigned lines, dropped;
+	time_t now = time(NULL);
+
 	(void)cls;
+	pthread_mutex_lock(&log_lock);
+	if (now != second) {
+		second = now;
+		lines = 0;
+	}
+	if (++lines > LOG_BURST) {
+		dropped++;
+		pthread_mutex_unlock(&log_lock);
+		return;
+	}
+	if (dropped) {
+		fprintf(stderr, "cairnd: http: (%u more messages not logged)\n", dropped);
+		dropped = 0;
+	}
+	pthread_mutex_unlock(&log_lock);
 	vsnprintf(text, sizeof text, format, args);
 	len = strlen(text);
 	while (len > 0 && text[len - 1] == '\n')
@@ -634,6 +917,10 @@ int server_start(struct api_server *server, int listen_fd)
 	pthread_mutex_unlock(&server->lock);
 	if (rc < 0)
 		return -1;
+	if (gate_start(&server->gate) < 0) {
+		fprintf(stderr, "cairnd: start the connection watchdog: %s\n", strerror(errno));
+		return -1;
+	}
 	/* The TLS strings change only here, on the main thread, with no daemon running. */
 	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_log,
 						    NULL };   /* first, or MHD warns */
@@ -650,7 +937,12 @@ int server_start(struct api_server *server, int listen_fd)
 							    server->tls_ca };
 	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 						    (intptr_t)on_completed, server };
-	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, 64, NULL };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri,
+						    NULL };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+						    (intptr_t)on_connection, server };
+	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, GATE_CONN_MAX,
+						    NULL };
 	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL };
 	options[count++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	if (server->addr.ss_family == AF_INET6)
@@ -699,6 +991,7 @@ void server_stop(struct api_server *server)
 			close(listen_fd);
 	}
 	server->daemon = NULL;
+	gate_stop(&server->gate);
 	/* relays end within half a second of upgrades_stop; they hold no daemon resources after
 	 * MHD_upgrade_action(), but wait so none outlives the process's cleanup */
 	for (int i = 0; i < 300 && __atomic_load_n(&server->upgrades_active, __ATOMIC_SEQ_CST); i++)

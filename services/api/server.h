@@ -4,7 +4,7 @@
  *
  * Threads: libmicrohttpd runs its own listening thread and one thread per connection; the
  * handlers run there. The main thread runs server_run(). status.c and sources.c each run one
- * background thread. Everything marked "lock" below is read and written only with
+ * background thread, gate.c its watchdog. Everything marked "lock" below is read and written only with
  * server->lock held. */
 #ifndef CAIRN_API_SERVER_H
 #define CAIRN_API_SERVER_H
@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "gate.h"
 #include "resources.h"
 
 struct MHD_Daemon;
@@ -71,6 +72,8 @@ struct api_server {
 	volatile int streams_stop;       /* the daemon is restarting: streams end */
 	volatile int upgrades_stop;      /* stopping or streams_stop: upgraded connections end */
 	int upgrades_active;             /* atomic: upgrade threads still running */
+
+	struct gate gate;                /* the connection table and its caps (own lock) */
 
 	char *tls_ca, *tls_cert, *tls_key;  /* lock: PEM the daemon uses (MHD keeps pointers) */
 	struct MHD_Daemon *daemon;       /* main thread */
@@ -133,10 +136,12 @@ void sources_stop(struct api_server *server);
 int stream_wait(struct api_stream *stream, int fd, int timeout_ms);
 
 /* The role of the peer of SESSION. ROLE_NONE with *status 401 (no or untrusted certificate)
- * or 403 (no cairn role) and *error a static message; *detail, when set, the verification
- * status text (caller gnutls_free()s its data). */
+ * or 403 (no clientAuth key purpose, no cairn role) and *error a static message; *detail,
+ * when set, the verification status text (caller gnutls_free()s its data). */
 enum api_role auth_peer_role(gnutls_session_t session, unsigned *status, const char **error,
 			     gnutls_datum_t *detail);
+/* The SHA-256 of the peer's certificate (DER). 0, or -1 when it sent none. */
+int auth_peer_fingerprint(gnutls_session_t session, unsigned char fingerprint[32]);
 
 /* Handlers (routes.c names them in the table). */
 api_handler handle_version, handle_health, handle_config_get, handle_config_apply,

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <gnutls/gnutls.h>
+#include <poll.h>
 
 #include "server.h"
 
@@ -234,6 +236,106 @@ static void expect(int status, const char *method, const char *url, const char *
 		fail_msg("%s %s as %s: HTTP %d, expected %d\nbody: %s\ncurl: %s", method, url,
 			 client ? client : "(none)", got, status, body_text(), message);
 	}
+}
+
+/* --- raw connections: exact bytes, trickles --------------------------------------------- */
+
+struct raw {
+	int fd;
+	gnutls_session_t tls;                 /* NULL: plain TCP */
+	gnutls_certificate_credentials_t creds;
+};
+
+/* Connects to cairnd: plain TCP (TLS false), or TLS 1.3 with the client certificate CLIENT
+ * (NULL: none; the server is not verified). 0, or -1. */
+static int raw_open(struct raw *raw, bool tls, const char *client)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int rc;
+
+	memset(raw, 0, sizeof *raw);
+	raw->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (raw->fd < 0 || connect(raw->fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+		return -1;
+	if (!tls)
+		return 0;
+	gnutls_certificate_allocate_credentials(&raw->creds);
+	if (client) {
+		char cert[512], key[512];
+		snprintf(cert, sizeof cert, "%s/%s.pem", dir, client);
+		snprintf(key, sizeof key, "%s/%s.key", dir, client);
+		if (gnutls_certificate_set_x509_key_file(raw->creds, cert, key, GNUTLS_X509_FMT_PEM) < 0)
+			return -1;
+	}
+	gnutls_init(&raw->tls, GNUTLS_CLIENT);
+	gnutls_priority_set_direct(raw->tls, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL);
+	gnutls_credentials_set(raw->tls, GNUTLS_CRD_CERTIFICATE, raw->creds);
+	gnutls_transport_set_int(raw->tls, raw->fd);
+	gnutls_handshake_set_timeout(raw->tls, 10000);
+	do
+		rc = gnutls_handshake(raw->tls);
+	while (rc < 0 && !gnutls_error_is_fatal(rc));
+	return rc < 0 ? -1 : 0;
+}
+
+static void raw_close(struct raw *raw)
+{
+	if (raw->tls)
+		gnutls_deinit(raw->tls);
+	if (raw->creds)
+		gnutls_certificate_free_credentials(raw->creds);
+	if (raw->fd >= 0)
+		close(raw->fd);
+	memset(raw, 0, sizeof *raw);
+	raw->fd = -1;
+}
+
+/* 0, or -1 (the server closed the connection). */
+static int raw_send(struct raw *raw, const char *data, size_t len)
+{
+	if (raw->tls)
+		return gnutls_record_send(raw->tls, data, len) == (ssize_t)len ? 0 : -1;
+	return send(raw->fd, data, len, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+/* Reads what arrives within TIMEOUT_MS into BUF (NUL-terminated). The byte count, 0 when the
+ * server closed the connection, -1 when nothing came in time. */
+static int raw_recv(struct raw *raw, char *buf, size_t size, int timeout_ms)
+{
+	struct pollfd fd = { .fd = raw->fd, .events = POLLIN };
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (!(raw->tls && gnutls_record_check_pending(raw->tls)) && poll(&fd, 1, timeout_ms) <= 0)
+		return -1;
+	if (raw->tls) {
+		do
+			n = gnutls_record_recv(raw->tls, buf, size - 1);
+		while (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED);
+	} else {
+		n = recv(raw->fd, buf, size - 1, 0);
+	}
+	if (n < 0)
+		return 0;   /* a reset or a TLS error: closed all the same */
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* Sends REQUEST on a new TLS connection as CLIENT and returns the reply's status (0: none),
+ * its text in BUF. */
+static int raw_request(const char *client, const char *request, char *buf, size_t size)
+{
+	struct raw raw;
+	int status = 0, n, len = 0;
+
+	buf[0] = '\0';
+	if (raw_open(&raw, true, client) == 0 && raw_send(&raw, request, strlen(request)) == 0)
+		while ((size_t)len < size - 1 && (n = raw_recv(&raw, buf + len, size - (size_t)len, 10000)) > 0)
+			len += n;
+	raw_close(&raw);
+	sscanf(buf, "HTTP/1.%*d %d", &status);
+	return status;
 }
 
 /* --- processes ---------------------------------------------------------------------- */
@@ -724,7 +826,8 @@ static void test_maintenance(void **state)
 	char *stored, *sent;
 
 	(void)state;
-	start_cairnd();
+	if (cairnd_pid <= 0)
+		start_cairnd();
 	expect(403, "GET", "/v1/version", "insecure", NULL, NULL);
 	body = body_json();
 	assert_non_null(strstr(json_string_value(json_object_get(body, "error")), "maintenance"));
@@ -810,6 +913,275 @@ static void test_secure_auth(void **state)
 	/* no supervisor yet: the lifecycle call says so */
 	expect(503, "POST", "/v1/shutdown", "operator", NULL, NULL);
 	assert_non_null(strstr(body_text(), "init.sock"));
+}
+
+
+/* --- the gate: strict parsing, key purpose, caps, deadlines ---------------------------- */
+
+/* Waits up to MS for FILE, past its first FROM bytes, to hold a gate summary line whose
+ * count before SUFFIX is not 0. */
+static bool wait_for_count(const char *file, size_t from, const char *suffix, int ms)
+{
+	for (int waited = 0;; waited += 100) {
+		char *text = read_text(path_in(file));
+		bool found = false;
+		for (char *at = text && strlen(text) > from ? strstr(text + from, suffix) : NULL; at && !found; at = strstr(at + 1, suffix)) {
+			char *start = at;
+			while (start > text + from && start[-1] >= '0' && start[-1] <= '9')
+				start--;
+			found = start < at && strtoul(start, NULL, 10) > 0;
+		}
+		free(text);
+		if (found)
+			return true;
+		if (waited >= ms)
+			return false;
+		sleep_ms(100);
+	}
+}
+
+/* Many pending connections from our one address (silent TCP, and TLS handshakes never
+ * finished) cannot keep a fast client out: it gets through while they are open, and the
+ * server shut most of them down (eviction of pending connections). */
+static void flood_then(const char *client, int expect_status, const char *method,
+		       const char *url, const char *data_file)
+{
+	enum { FLOOD = 200 };
+	static struct raw flood[FLOOD];
+	int closed = 0;
+
+	for (int i = 0; i < FLOOD; i++) {
+		assert_int_equal(raw_open(&flood[i], false, NULL), 0);
+		if (i % 2)   /* half start a TLS ClientHello and stop: a record header only */
+			assert_int_equal(raw_send(&flood[i], "\x16\x03\x01", 3), 0);
+	}
+	for (int attempt = 0; attempt < 3; attempt++)   /* bounded: no timing asserted */
+		if (curl(method, url, client, data_file, NULL) == expect_status)
+			break;
+	expect(expect_status, method, url, client, data_file, NULL);
+	for (int i = 0; i < FLOOD; i++) {
+		char buf[64];
+		if (raw_recv(&flood[i], buf, sizeof buf, 0) == 0)
+			closed++;
+		raw_close(&flood[i]);
+	}
+	/* at most 32 pending connections per address stay open */
+	assert_true(closed >= FLOOD - GATE_PENDING_PER_ADDR - 1);
+}
+
+/* Unauthenticated requests past their head are capped (8 per address): 8 bodies that never
+ * come hold them all; a request whose body comes at once still gets through (the slowest
+ * body gives its place up), and the body-rate watchdog ends the others. */
+static void test_maintenance_caps(void **state)
+{
+	struct raw slow[GATE_UNAUTH_ACTIVE_PER_ADDR];
+	char buf[2048];
+	const char *head = "POST /v1/config?dry_run=1 HTTP/1.1\r\nHost: node\r\n"
+			   "Content-Length: 4000\r\nExpect: 100-continue\r\n\r\n";
+
+	(void)state;
+	start_cairnd();
+	for (int i = 0; i < GATE_UNAUTH_ACTIVE_PER_ADDR; i++) {
+		assert_int_equal(raw_open(&slow[i], true, NULL), 0);
+		assert_int_equal(raw_send(&slow[i], head, strlen(head)), 0);
+		assert_true(raw_recv(&slow[i], buf, sizeof buf, 10000) > 0);   /* admitted */
+		assert_non_null(strstr(buf, "100 Continue"));
+	}
+	expect(200, "POST", "/v1/config?dry_run=1", "insecure", "config1.yaml", NULL);
+	/* the stalled bodies are cut (one for the dry run, the others at 1 KiB/s after 5 s) */
+	for (int i = 0; i < GATE_UNAUTH_ACTIVE_PER_ADDR; i++) {
+		int n;
+		while ((n = raw_recv(&slow[i], buf, sizeof buf, 30000)) > 0)
+			;
+		assert_int_equal(n, 0);
+		raw_close(&slow[i]);
+	}
+	/* then the dry run of a real client works, also during a flood of pending ones */
+	flood_then("insecure", 200, "POST", "/v1/config?dry_run=1", "config1.yaml");
+}
+
+/* %00 in the path, in a query value and in a query key: 400, nothing applied */
+static void test_strict_nul(void **state)
+{
+	char *before = read_text(path_in("state/config.yaml")), *after;
+
+	(void)state;
+	expect(400, "GET", "/v1/resources/services%00x", "reader", NULL, NULL);
+	assert_non_null(strstr(body_text(), "NUL"));
+	expect(400, "POST", "/v1/config?mode=try%00x", "admin", "config2.yaml", NULL);
+	assert_non_null(strstr(body_text(), "NUL"));
+	expect(400, "POST", "/v1/config?mo%00de=try", "admin", "config2.yaml", NULL);
+	after = read_text(path_in("state/config.yaml"));
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+}
+
+/* A repeated query key: refused, not "first wins"; nothing applied */
+static void test_strict_repeated_key(void **state)
+{
+	char *before = read_text(path_in("state/config.yaml")), *after;
+
+	(void)state;
+	expect(400, "POST", "/v1/config?dry_run=0&dry_run=1", "admin", "config2.yaml", NULL);
+	assert_non_null(strstr(body_text(), "dry_run given more than once"));
+	expect(400, "GET", "/v1/logs/talker?tail=1&tail=2", "reader", NULL, NULL);
+	after = read_text(path_in("state/config.yaml"));
+	assert_string_equal(before, after);   /* nothing applied */
+	free(after);
+	free(before);
+}
+
+/* Two different Content-Length headers, and Content-Length with chunked */
+static void test_strict_content_length(void **state)
+{
+	char buf[4096];
+
+	(void)state;
+	assert_int_equal(raw_request("admin", "POST /v1/config?dry_run=1 HTTP/1.1\r\nHost: node\r\n"
+				     "Content-Length: 4\r\nContent-Length: 2\r\nConnection: close\r\n\r\nabcd",
+				     buf, sizeof buf), 400);
+	assert_non_null(strstr(buf, "conflicting Content-Length headers"));
+	/* Content-Length with chunked */
+	assert_int_equal(raw_request("admin", "POST /v1/config?dry_run=1 HTTP/1.1\r\nHost: node\r\n"
+				     "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n"
+				     "Connection: close\r\n\r\n4\r\nabcd\r\n0\r\n\r\n", buf, sizeof buf), 400);
+	assert_non_null(strstr(buf, "Content-Length and Transfer-Encoding"));
+}
+
+/* HTTP/1.1 without Host: 400; HTTP/1.0 needs none */
+static void test_strict_host(void **state)
+{
+	char buf[4096];
+
+	(void)state;
+	assert_int_equal(raw_request("reader", "GET /v1/version HTTP/1.1\r\nConnection: close\r\n\r\n",
+				     buf, sizeof buf), 400);
+	assert_non_null(strstr(buf, "without a Host header"));
+	assert_int_equal(raw_request("reader", "GET /v1/version HTTP/1.0\r\n\r\n", buf, sizeof buf), 200);
+	assert_int_equal(raw_request("reader", "GET /v1/version HTTP/1.1\r\nHost: node\r\n"
+				     "Connection: close\r\n\r\n", buf, sizeof buf), 200);
+}
+
+/* A CA-signed certificate naming cairn:admin with only the serverAuth key purpose is no
+ * client certificate. */
+static void test_key_purpose(void **state)
+{
+	char *before = read_text(path_in("state/config.yaml")), *after;
+	int status;
+
+	(void)state;
+	make_cert("serveradmin", "ca", "cn = \"admin?\"\norganization = \"cairn:admin\"\n"
+		  "expiration_days = 2\ntls_www_server\nsigning_key\n");
+	status = curl("GET", "/v1/version", "serveradmin", NULL, NULL);
+	assert_true(status == 401 || status == 403);
+	assert_non_null(strstr(body_text(), "key purpose"));
+	status = curl("POST", "/v1/config", "serveradmin", "config2.yaml", NULL);
+	assert_true(status == 401 || status == 403);
+	after = read_text(path_in("state/config.yaml"));
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	/* a certificate with no key purpose extension at all is refused too */
+	make_cert("nopurpose", "ca", "cn = \"plain\"\norganization = \"cairn:admin\"\n"
+		  "expiration_days = 2\nsigning_key\n");
+	status = curl("GET", "/v1/version", "nopurpose", NULL, NULL);
+	assert_true(status == 401 || status == 403);
+	expect(200, "GET", "/v1/version", "admin", NULL, NULL);
+}
+
+/* One certificate holds at most 8 streams; the 9th gets 429; another certificate is not
+ * affected; a closed stream gives its place back. */
+static void test_stream_cap(void **state)
+{
+	pid_t watchers[GATE_CERT_STREAM_MAX];
+	char out[64];
+	json_t *body;
+
+	(void)state;
+	for (int i = 0; i < GATE_CERT_STREAM_MAX; i++) {
+		snprintf(out, sizeof out, "cap%d.out", i);
+		watchers[i] = curl_background("/v1/resources/machinestatus?watch=1", "reader", out);
+		assert_true(wait_for_text(out, "\"kind\":\"machinestatus\"", 10000));
+	}
+	expect(429, "GET", "/v1/resources/machinestatus?watch=1", "reader", NULL, NULL);
+	body = body_json();
+	assert_non_null(strstr(json_string_value(json_object_get(body, "error")),
+			       "too many open streams with this client certificate (limit 8"));
+	json_decref(body);
+	/* not a stream: fine */
+	expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
+	/* another certificate streams */
+	pid_t admin_watch = curl_background("/v1/resources/machinestatus?watch=1", "admin", "capadmin.out");
+	assert_true(wait_for_text("capadmin.out", "\"kind\":\"machinestatus\"", 10000));
+	curl_background_stop(admin_watch);
+	/* one reader stream ends: its place is free again (the server notices within 0.5 s) */
+	curl_background_stop(watchers[0]);
+	int status = 0;
+	for (int i = 0; i < 100 && (status = curl("GET", "/v1/resources/machinestatus?watch=1",
+						  "reader", NULL, "--max-time 1")) == 429; i++)
+		sleep_ms(100);   /* 429 while the old stream is still counted */
+	assert_int_equal(status, 200);   /* curl stops the stream after 1 s */
+	assert_non_null(strstr(body_text(), "\"kind\":\"machinestatus\""));
+	for (int i = 1; i < GATE_CERT_STREAM_MAX; i++)
+		curl_background_stop(watchers[i]);
+}
+
+/* The head deadline closes connections that trickle bytes (which the idle timeout never
+ * would), also a TLS connection with a valid certificate; a body that trickles is cut by the
+ * minimum upload rate. Each must see its close; the trickle goes on until then. */
+static void test_deadlines(void **state)
+{
+	enum { TCP, TLS_HEAD, TLS_BODY, COUNT };
+	struct raw conns[COUNT];
+	bool closed[COUNT] = { false };
+	const char *body_head = "POST /v1/config?dry_run=1 HTTP/1.1\r\nHost: node\r\n"
+				"Transfer-Encoding: chunked\r\n\r\n";
+	int open_count = COUNT;
+	char *log = read_text(path_in(cairnd_log));
+	size_t log_from = log ? strlen(log) : 0;
+
+	(void)state;
+	free(log);
+	assert_int_equal(raw_open(&conns[TCP], false, NULL), 0);
+	assert_int_equal(raw_open(&conns[TLS_HEAD], true, "admin"), 0);
+	assert_int_equal(raw_open(&conns[TLS_BODY], true, "admin"), 0);
+	assert_int_equal(raw_send(&conns[TLS_BODY], body_head, strlen(body_head)), 0);
+	/* one byte a second each, at most 60 s (the deadline is 10 s, the body grace 5 s) */
+	for (int second = 0; second < 60 && open_count > 0; second++) {
+		for (int i = 0; i < COUNT; i++) {
+			char buf[512];
+			int n;
+			if (closed[i])
+				continue;
+			/* TCP: a TLS record header announcing 512 bytes, then one byte a second */
+			n = i == TCP ? (second == 0 ? raw_send(&conns[i], "\x16\x03\x01\x02\x00", 5) :
+					raw_send(&conns[i], "", 1)) :
+			    i == TLS_HEAD ? raw_send(&conns[i], second < 4 ? &"GET "[second] : "x", 1) :
+			    raw_send(&conns[i], "1\r\nx\r\n", 6);
+			if (n < 0 || raw_recv(&conns[i], buf, sizeof buf, 0) == 0) {
+				closed[i] = true;
+				open_count--;
+			}
+		}
+		sleep_ms(1000);
+	}
+	for (int i = 0; i < COUNT; i++) {
+		if (!closed[i])
+			fail_msg("trickling connection %d was not closed", i);
+		raw_close(&conns[i]);
+	}
+	/* and the gate says why, in its summary line (at most every 10 s) */
+	assert_true(wait_for_count(cairnd_log, log_from, " past the 10s head deadline", 15000));
+	assert_true(wait_for_count(cairnd_log, log_from, " bodies below 1024 bytes/s", 15000));
+}
+
+/* An admin request succeeds while 200 pending connections from the same address are open. */
+static void test_flood_secure(void **state)
+{
+	(void)state;
+	flood_then("admin", 200, "GET", "/v1/health", NULL);
+	flood_then("admin", 200, "POST", "/v1/config?dry_run=1", "config1.yaml");
 }
 
 static void test_apply_errors(void **state)
@@ -1510,8 +1882,17 @@ int main(void)
 		cmocka_unit_test(test_route_params),
 		cmocka_unit_test(test_url_expand),
 		cmocka_unit_test(test_kmsg_and_overlap),
+		cmocka_unit_test(test_maintenance_caps),
 		cmocka_unit_test(test_maintenance),
 		cmocka_unit_test(test_secure_auth),
+		cmocka_unit_test(test_strict_nul),
+		cmocka_unit_test(test_strict_repeated_key),
+		cmocka_unit_test(test_strict_content_length),
+		cmocka_unit_test(test_strict_host),
+		cmocka_unit_test(test_key_purpose),
+		cmocka_unit_test(test_stream_cap),
+		cmocka_unit_test(test_deadlines),
+		cmocka_unit_test(test_flood_secure),
 		cmocka_unit_test(test_apply_errors),
 		cmocka_unit_test(test_dry_run_and_apply),
 		cmocka_unit_test(test_identity_rotation),
