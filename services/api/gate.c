@@ -88,33 +88,49 @@ static unsigned long long progress(const struct gate_conn *conn, long long now,
 	return info.tcpi_bytes_received * 1000 / (unsigned long long)(age < 100 ? 100 : age);
 }
 
-/* Shuts down the pending connection with the least progress, the oldest among equals,
- * among those from the address of LIKE (NULL: any), never SPARE. A connection younger than
- * GATE_FRESH_MS that has sent nothing yet (a client between its connect and its ClientHello)
- * goes only when no other can. */
+/* The eviction class of a pending connection (gate.h, gate_open): lower goes first. */
+static int evict_class(const struct gate_conn *conn, long long now, unsigned long long bytes)
+{
+	if (conn->tls == GATE_TLS_DONE)
+		return 1;
+	if (conn->tls == GATE_TLS_HELLO)
+		return 2;
+	return bytes == 0 && now - conn->opened_ms < GATE_FRESH_MS ? 3 : 0;
+}
+
+/* Shuts down one pending connection from the address of LIKE (NULL: any), never SPARE, in
+ * the order of gate_open(). */
 static void evict_one(struct gate *gate, const struct gate_conn *like, const struct gate_conn *spare)
 {
 	struct gate_conn *victim = NULL;
 	unsigned long long victim_progress = 0;
-	bool victim_fresh = false;
-	long long now = now_ms();
+	long long victim_since = 0, now = now_ms();
+	int victim_class = 0;
 
 	for (unsigned i = 0; i < GATE_CONN_MAX; i++) {
 		struct gate_conn *conn = &gate->conns[i];
 		unsigned long long rate, bytes;
-		bool fresh;
+		long long since;
+		int class;
 
 		if (!pending(conn) || conn == spare || (like && !same_address(conn, like)))
 			continue;
 		rate = progress(conn, now, &bytes);
-		fresh = bytes == 0 && now - conn->opened_ms < GATE_FRESH_MS;
-		if (!victim || (victim_fresh && !fresh) ||
-		    (fresh == victim_fresh &&
-		     (rate < victim_progress ||
-		      (rate == victim_progress && conn->opened_ms < victim->opened_ms)))) {
+		class = evict_class(conn, now, bytes);
+		/* classes 1 and 2: since the stage began, or since the last reply on the connection */
+		since = conn->tls_ms > conn->phase_ms ? conn->tls_ms : conn->phase_ms;
+		if (class == 0 || class == 3) {
+			since = conn->opened_ms;
+		} else {
+			rate = 0;
+		}
+		if (!victim || class < victim_class ||
+		    (class == victim_class &&
+		     (rate < victim_progress || (rate == victim_progress && since < victim_since)))) {
 			victim = conn;
 			victim_progress = rate;
-			victim_fresh = fresh;
+			victim_since = since;
+			victim_class = class;
 		}
 	}
 	if (victim) {
@@ -159,7 +175,29 @@ static void enforce_pending(struct gate *gate, struct gate_conn *conn)
 	}
 }
 
-uint64_t gate_open(struct gate *gate, int fd, const struct sockaddr *addr)
+uint64_t gate_tls(struct gate *gate, const void *session, enum gate_tls stage)
+{
+	uint64_t id = 0;
+
+	if (!session)
+		return 0;
+	pthread_mutex_lock(&gate->lock);
+	for (unsigned i = 0; i < GATE_CONN_MAX; i++) {
+		struct gate_conn *conn = &gate->conns[i];
+		if (conn->id && conn->session == session) {
+			if (stage > conn->tls) {
+				conn->tls = stage;
+				conn->tls_ms = now_ms();
+			}
+			id = conn->id;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&gate->lock);
+	return id;
+}
+
+uint64_t gate_open(struct gate *gate, int fd, const struct sockaddr *addr, const void *session)
 {
 	struct gate_conn *conn = NULL;
 	uint64_t id = 0;
@@ -174,8 +212,8 @@ uint64_t gate_open(struct gate *gate, int fd, const struct sockaddr *addr)
 		return 0;
 	}
 	id = gate->next_id++;
-	*conn = (struct gate_conn){ .id = id, .fd = fd, .phase = GATE_HEAD, .cert = -1,
-				    .opened_ms = now_ms() };
+	*conn = (struct gate_conn){ .id = id, .fd = fd, .session = session, .phase = GATE_HEAD,
+				    .cert = -1, .opened_ms = now_ms() };
 	conn->phase_ms = conn->opened_ms;
 	if (addr && addr->sa_family == AF_INET) {
 		conn->family = AF_INET;
@@ -461,6 +499,22 @@ static void report(struct gate *gate, long long now)
 		s->head_late - r->head_late, GATE_HEAD_DEADLINE_MS / 1000, s->body_slow - r->body_slow,
 		GATE_BODY_MIN_RATE, s->busy - r->busy, s->cert_conns - r->cert_conns,
 		s->cert_streams - r->cert_streams);
+	/* and what the table holds now */
+	unsigned open = 0, pend = 0, shut_down = 0, authed = 0, body = 0, busy = 0;
+	for (unsigned i = 0; i < GATE_CONN_MAX; i++) {
+		const struct gate_conn *conn = &gate->conns[i];
+		if (!conn->id)
+			continue;
+		open++;
+		pend += pending(conn);
+		shut_down += conn->evicted;
+		authed += conn->authenticated;
+		body += !conn->evicted && conn->phase == GATE_BODY;
+		busy += !conn->evicted && conn->phase == GATE_BUSY;
+	}
+	fprintf(stderr, "cairnd: gate: now %u connections: %u pending, %u shut down and closing, "
+		"%u authenticated, %u receiving a body, %u in a handler or stream\n", open, pend,
+		shut_down, authed, body, busy);
 	*r = *s;
 	gate->reported_ms = now;
 }

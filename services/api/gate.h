@@ -41,6 +41,14 @@ enum gate_verdict {
 	GATE_GONE,        /* the connection is no longer in the table (closed or evicted) */
 };
 
+/* How far the TLS handshake got (from GnuTLS's handshake hook): a client that sent a whole
+ * ClientHello waits for the server, and one whose handshake is done owes its request head. */
+enum gate_tls {
+	GATE_TLS_NONE,    /* no complete ClientHello yet */
+	GATE_TLS_HELLO,   /* ClientHello in: the server's turn, then the client's Finished */
+	GATE_TLS_DONE,    /* handshake done: the client owes its request head */
+};
+
 enum gate_phase {
 	GATE_HEAD,        /* waiting for a request head (or the TLS handshake) */
 	GATE_BODY,        /* head in, body arriving */
@@ -50,6 +58,9 @@ enum gate_phase {
 struct gate_conn {
 	uint64_t id;                 /* 0: free slot */
 	int fd;
+	const void *session;         /* its GnuTLS session (the handshake hook finds it by it) */
+	enum gate_tls tls;
+	long long tls_ms;            /* when it reached that stage */
 	int family;
 	unsigned char addr[16];      /* IPv4 (4 bytes) or IPv6 address */
 	enum gate_phase phase;
@@ -90,11 +101,21 @@ void gate_destroy(struct gate *gate);
 int gate_start(struct gate *gate);
 void gate_stop(struct gate *gate);
 
-/* A connection was accepted on FD from ADDR: a new pending entry. When the pending caps are
- * reached, the pending connection with the least progress (bytes received per second of its
- * life; the oldest among equals) of the same address, or of the address with the most
- * pending ones, is shut down. Its id, or 0 when the table is full (FD is then shut down). */
-uint64_t gate_open(struct gate *gate, int fd, const struct sockaddr *addr);
+/* A connection was accepted on FD from ADDR, with the TLS session SESSION (NULL: none): a
+ * new pending entry. When the pending caps are reached, one pending connection of the same
+ * address (or of the address with the most pending ones) is shut down, in this order:
+ *   1. no complete ClientHello yet: the least progress first (bytes received per second of
+ *      its life), the oldest among equals;
+ *   2. handshake done, no request head yet (the client owes it): the longest waiting first;
+ *   3. ClientHello in, handshake not done (the server's turn, or the client's Finished): the
+ *      longest waiting first;
+ *   4. last, a connection under GATE_FRESH_MS old that has sent nothing.
+ * An honest client passes each stage in a round trip, so it is the youngest of its class;
+ * a slow handshake on a busy node (the server's turn) does not count against it.
+ * Its id, or 0 when the table is full (FD is then shut down). */
+uint64_t gate_open(struct gate *gate, int fd, const struct sockaddr *addr, const void *session);
+/* The handshake of the connection with SESSION reached STAGE. Its id (0: not in the table). */
+uint64_t gate_tls(struct gate *gate, const void *session, enum gate_tls stage);
 /* The connection is about to be closed: its entry and its counts go. */
 void gate_close(struct gate *gate, uint64_t id);
 

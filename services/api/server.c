@@ -813,6 +813,47 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 /* The gate's table follows the connections: started (before the connection's thread runs)
  * and closed (before libmicrohttpd closes the socket). */
+/* The server whose connections the handshake hook reports on: GnuTLS's hook carries no
+ * argument of ours, and cairnd runs one server (set before its daemon starts). */
+static struct api_server *hook_server;
+
+/* GnuTLS calls this on the connection's own thread after each handshake message: a whole
+ * ClientHello moves the connection to the server's turn; the client's Finished ends the
+ * handshake, and a client certificate that verifies with a role takes the connection out
+ * of the pending class at once, before its request head, so no unauthenticated flood can
+ * push an operator's connection out. */
+static int on_handshake(gnutls_session_t session, unsigned int type, unsigned when,
+			unsigned int incoming, const gnutls_datum_t *msg)
+{
+	struct api_server *server = hook_server;
+	uint64_t id;
+
+	(void)when;
+	(void)msg;
+	if (!server || !incoming)
+		return 0;
+	if (type == GNUTLS_HANDSHAKE_CLIENT_HELLO) {
+		gate_tls(&server->gate, session, GATE_TLS_HELLO);
+	} else if (type == GNUTLS_HANDSHAKE_FINISHED) {
+		unsigned char fingerprint[32];
+		gnutls_datum_t detail = { NULL, 0 };
+		const char *error;
+		unsigned status;
+		bool maintenance;
+
+		id = gate_tls(&server->gate, session, GATE_TLS_DONE);
+		pthread_mutex_lock(&server->lock);
+		maintenance = server->maintenance;
+		pthread_mutex_unlock(&server->lock);
+		if (id && !maintenance &&
+		    auth_peer_role(session, &status, &error, &detail) != ROLE_NONE &&
+		    auth_peer_fingerprint(session, fingerprint) == 0)
+			gate_authenticate(&server->gate, id, fingerprint);   /* a cap: the request says so */
+		gnutls_free(detail.data);
+	}
+	return 0;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
@@ -823,8 +864,18 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		const union MHD_ConnectionInfo *addr =
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		uint64_t id = fd ? gate_open(&server->gate, fd->connect_fd,
-					     addr ? addr->client_addr : NULL) : 0;
+		const union MHD_ConnectionInfo *tls =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		gnutls_session_t session = tls ? (gnutls_session_t)tls->tls_session : NULL;
+		uint64_t id;
+
+		/* libmicrohttpd makes the session before this notification; without one the gate
+		 * ranks the connection by its bytes alone */
+		if (session)
+			gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_ANY,
+							   GNUTLS_HOOK_POST, on_handshake);
+		id = fd ? gate_open(&server->gate, fd->connect_fd, addr ? addr->client_addr : NULL,
+				    session) : 0;
 		*socket_context = (void *)(uintptr_t)id;
 	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		gate_close(&server->gate, (uint64_t)(uintptr_t)*socket_context);
@@ -917,6 +968,7 @@ int server_start(struct api_server *server, int listen_fd)
 	pthread_mutex_unlock(&server->lock);
 	if (rc < 0)
 		return -1;
+	hook_server = server;
 	if (gate_start(&server->gate) < 0) {
 		fprintf(stderr, "cairnd: start the connection watchdog: %s\n", strerror(errno));
 		return -1;

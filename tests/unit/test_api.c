@@ -1184,6 +1184,37 @@ static void test_flood_secure(void **state)
 	flood_then("admin", 200, "POST", "/v1/config?dry_run=1", "config1.yaml");
 }
 
+/* A connection whose handshake carried a valid client certificate is authenticated at the
+ * end of its handshake, before its request head: TLS connections without a certificate that
+ * come after it and idle (more than the per-address pending cap) push out each other, never
+ * it. Under the bytes-per-second rule alone the older connection went first. */
+static void test_authenticated_at_handshake(void **state)
+{
+	struct raw admin, others[GATE_PENDING_PER_ADDR + 8];
+	const char *request = "GET /v1/health HTTP/1.1\r\nHost: node-1\r\nConnection: close\r\n\r\n";
+	char reply[4096];
+	int n, len = 0, status = 0;
+
+	(void)state;
+	assert_int_equal(raw_open(&admin, true, "admin"), 0);
+	sleep_ms(1500);   /* older, so fewer bytes per second of its life than the newcomers */
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		if (raw_open(&others[i], true, NULL) < 0)
+			raw_close(&others[i]);   /* evicted during its own handshake: fine */
+		sleep_ms(5);
+	}
+	assert_int_equal(raw_send(&admin, request, strlen(request)), 0);
+	while ((size_t)len < sizeof reply - 1 &&
+	       (n = raw_recv(&admin, reply + len, sizeof reply - (size_t)len, 10000)) > 0)
+		len += n;
+	sscanf(reply, "HTTP/1.%*d %d", &status);
+	if (status != 200)
+		fail_msg("the authenticated connection got %d: %s", status, reply);
+	raw_close(&admin);
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+		raw_close(&others[i]);
+}
+
 static void test_apply_errors(void **state)
 {
 	char *before, *after;
@@ -1893,6 +1924,7 @@ int main(void)
 		cmocka_unit_test(test_stream_cap),
 		cmocka_unit_test(test_deadlines),
 		cmocka_unit_test(test_flood_secure),
+		cmocka_unit_test(test_authenticated_at_handshake),
 		cmocka_unit_test(test_apply_errors),
 		cmocka_unit_test(test_dry_run_and_apply),
 		cmocka_unit_test(test_identity_rotation),
