@@ -18,7 +18,7 @@
 #include <config.h>
 #include <curl/curl.h>
 
-#include "../../init/cmdline.h"
+#include "cmdline.h"
 #include "ctrl.h"
 #include "server.h"
 #include "vm.h"

@@ -63,7 +63,7 @@ void ctrl_save_owned(struct ctrl *ctrl)
 {
 	char *text = json_dumps(ctrl->owned, JSON_SORT_KEYS | JSON_INDENT(1));
 
-	if (!text || file_write_if_changed(ctrl->state_path, text, 0600) < 0)
+	if (!text || fileio_write_if_changed(ctrl->state_path, text, 0600) < 0)
 		json_decref(ctrl_fail(ctrl, "state", ctrl->state_path, "cannot write: %s",
 				      strerror(errno)));
 	free(text);
@@ -116,7 +116,7 @@ static int open_epoll(struct ctrl *ctrl)
 
 static int open_inotify(struct ctrl *ctrl)
 {
-	if (file_mkdirs(ctrl->dhcp_dir) < 0) {
+	if (fileio_mkdirs(ctrl->dhcp_dir, 0755) < 0) {
 		fprintf(stderr, "cairnd: ctrl: %s: cannot create: %s\n", ctrl->dhcp_dir,
 			strerror(errno));
 		return -1;

@@ -7,7 +7,8 @@ CC ?= gcc
 
 CTRL_SRCS := $(sort $(wildcard services/api/ctrl/*.c))
 CTRL_HDRS := $(sort $(wildcard services/api/ctrl/*.h)) services/api/resources.h
-CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/api/ctrl -Iservices/api -Ilib/config
+CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/api/ctrl -Iservices/api -Ilib/config -Ilib/fileio \
+	-Ilib/initctl -Ilib/runcmd
 CTRL_LIBS := -lnl-route-3 -lnl-3
 
 # The real resource store once it exists; until then the test carries a small one.
@@ -19,11 +20,13 @@ CTRL_TEST_INIT := init/svcdef.c init/units.c
 
 # The hook script is a prerequisite too: the test runs it.
 $(BUILD)/unit/test_ctrl: tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_HDRS) $(CTRL_TEST_RESOURCES) \
-		$(CONFIG_SRCS) $(CONFIG_HDRS) $(CTRL_TEST_INIT) init/svcdef.h init/units.h
+		$(CONFIG_SRCS) $(CONFIG_HDRS) $(CTRL_TEST_INIT) init/svcdef.h init/units.h \
+		$(FILEIO_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN)
 	@mkdir -p $(BUILD)/unit
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
 		$(CTRL_CFLAGS) -Iinit $(CTRL_TEST_DEFS) \
 		-DCTRL_UDHCPC_SCRIPT='"$(abspath rootfs/overlay/usr/lib/cairn/udhcpc.script)"' \
 		-o $@ tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_TEST_RESOURCES) $(CONFIG_SRCS) \
-		$(CTRL_TEST_INIT) -lcmocka $(CTRL_LIBS) -ljansson -lyaml -pthread
+		$(CTRL_TEST_INIT) $(FILEIO_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) \
+		-lcmocka $(CTRL_LIBS) -ljansson -lyaml -pthread

@@ -57,7 +57,7 @@ static void remove_unwanted(struct ctrl *ctrl)
 			continue;
 		ctrl_service_remove(ctrl, "dhcp", json_string_value(name));
 		path = lease_path(ctrl, ifname);
-		file_remove(path);
+		fileio_remove(path);
 		free(path);
 	}
 	json_decref(names);
@@ -139,7 +139,7 @@ static void check_lease(struct ctrl *ctrl, const char *ifname, json_t *lease, ti
 
 static json_t *read_lease(struct ctrl *ctrl, const char *ifname)
 {
-	char *path = lease_path(ctrl, ifname), *text = file_read(path);
+	char *path = lease_path(ctrl, ifname), *text = fileio_read(path, CTRL_FILE_MAX, NULL);
 	struct stat st;
 	json_t *lease;
 

@@ -33,7 +33,7 @@ static json_t *write_etc(struct ctrl *ctrl, const char *file, const char *conten
 {
 	char *path = path_join(ctrl->etc_dir, file);
 	json_t *error = NULL;
-	int rc = file_write_if_changed(path, content, 0644);
+	int rc = fileio_write_if_changed(path, content, 0644);
 
 	if (rc < 0)
 		error = ctrl_fail(ctrl, "hostname", path, "cannot write: %s", strerror(errno));

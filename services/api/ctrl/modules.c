@@ -35,7 +35,7 @@ static bool module_loaded(const char *name)
 	snprintf(path, sizeof(path), "/sys/module/%s", kname);
 	if (stat(path, &st) == 0)
 		return true;
-	list = file_read("/proc/modules");
+	list = fileio_read("/proc/modules", CTRL_FILE_MAX, NULL);
 	for (line = list ? strtok_r(list, "\n", &save) : NULL; line && !found;
 	     line = strtok_r(NULL, "\n", &save))
 		found = strncmp(line, kname, len) == 0 && line[len] == ' ';

@@ -81,7 +81,7 @@ void ctrl_resolvers(struct ctrl *ctrl)
 {
 	json_t *search = json_array(), *servers = wanted_servers(ctrl, search);
 	char *text = render(servers, search), *path = path_join(ctrl->etc_dir, "resolv.conf");
-	int rc = file_write_if_changed(path, text, 0644);
+	int rc = fileio_write_if_changed(path, text, 0644);
 
 	if (rc < 0) {
 		json_t *error = ctrl_fail(ctrl, "resolvers", path, "cannot write: %s",

@@ -50,7 +50,7 @@ static char *sysctl_path(struct ctrl *ctrl, const char *key)
 
 static char *sysctl_read(const char *path)
 {
-	char *raw = file_read(path), *value;
+	char *raw = fileio_read(path, CTRL_FILE_MAX, NULL), *value;
 
 	if (!raw)
 		return NULL;

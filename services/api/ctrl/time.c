@@ -81,7 +81,7 @@ static json_t *apply_servers(struct ctrl *ctrl, const json_t *servers)
 	char *conf = render_conf(servers), *path = path_join(ctrl->etc_dir, "chrony.conf");
 	char *service;
 	json_t *error = NULL;
-	int rc = file_write_if_changed(path, conf, 0644);
+	int rc = fileio_write_if_changed(path, conf, 0644);
 
 	if (rc < 0)
 		error = ctrl_fail(ctrl, "time", path, "cannot write: %s", strerror(errno));
@@ -114,7 +114,7 @@ void ctrl_time(struct ctrl *ctrl)
 		char *path = path_join(ctrl->etc_dir, "chrony.conf");
 
 		ctrl_service_remove(ctrl, "time", "chronyd");
-		if (file_remove(path) > 0)
+		if (fileio_remove(path) > 0)
 			ctrl_changed(ctrl, "time", path, "removed");
 		free(path);
 	}
