@@ -7,7 +7,7 @@ BUILD ?= build
 CC ?= gcc
 CLANG ?= clang
 
-include services/api/ctrl/ctrl.mk
+include services/network/network.make
 include services/vm/vm.make
 
 API_SRCS := $(sort $(wildcard services/api/*.c))
@@ -23,7 +23,8 @@ API_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config -Ilib
 	-Ilib/initctl -Ilib/fileio -Ilib/runcmd $(VM_CFLAGS)
 API_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-# cairnd itself links the controllers (ctrl.mk) and the VM controller (services/vm/vm.make);
+# cairnd itself links the controllers (services/network/network.make, with services/libvirt)
+# and the VM controller (services/vm/vm.make);
 # the API tests run it with --no-controllers.
 $(OUT)/cairnd: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_HDRS) \
 		$(API_LIB_HDRS) $(API_LIB_A) $(BUILD)/lib/libcairnconfig.a

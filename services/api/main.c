@@ -25,7 +25,7 @@
 
 static volatile sig_atomic_t stop_requested;
 
-/* The controllers the reconcile hook drives: the node's (services/api/ctrl/) and the VMs'
+/* The controllers the reconcile hook drives: the node's (services/network/, services/libvirt/) and the VMs'
  * (services/vm/). Their fds share one epoll set, the loop's reconcile_fd. */
 struct controllers {
 	struct ctrl *ctrl;

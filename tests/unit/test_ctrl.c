@@ -1,4 +1,4 @@
-/* test_ctrl.c - cairnd's controllers (services/api/ctrl) against the real kernel. The test
+/* test_ctrl.c - cairnd's controllers (services/network, services/libvirt) against the real kernel. The test
  * enters new network and UTS namespaces (root only), makes veth (and, when the kernel has
  * 802.1Q, VLAN) links with `ip`, runs ctrl_reconcile() with decoded configs and checks with `ip -j`, /proc/sys and the
  * files what really changed: MTU, VLANs, addresses (a foreign one survives), routes,

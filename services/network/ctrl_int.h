@@ -1,4 +1,4 @@
-/* ctrl_int.h - what cairnd's controllers share inside services/api/ctrl/: the controller
+/* ctrl_int.h - what cairnd's controllers share inside services/network/: the controller
  * state, the failure and change log (one line per change, never per pass), file helpers,
  * and one entry point per controller. Not part of ctrl.h's public API. */
 #ifndef CAIRN_API_CTRL_INT_H

@@ -1,13 +1,15 @@
-# services/api/ctrl/ctrl.mk - cairnd's controllers (links, addresses, routes, DHCP, DNS,
-# hostname, time, sysctls, modules): the sources for cairnd and the unit test, which needs
-# root (it runs in its own network and UTS namespaces). Included from services/api/api.mk.
+# services/network/network.make - the network controllers (links, addresses, routes, DHCP,
+# DNS, hostname, time, sysctls, modules) and services/libvirt's libvirtd controller: the
+# sources for cairnd and the unit test, which needs root (it runs in its own network and UTS
+# namespaces). Included only from services/api/api.mk (.make, not .mk: the top Makefile's
+# services/*/*.mk wildcard does not include it a second time).
 
 BUILD ?= build
 CC ?= gcc
 
-CTRL_SRCS := $(sort $(wildcard services/api/ctrl/*.c))
-CTRL_HDRS := $(sort $(wildcard services/api/ctrl/*.h)) services/api/resources.h
-CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/api/ctrl -Iservices/api -Ilib/config -Ilib/fileio \
+CTRL_SRCS := $(sort $(wildcard services/network/*.c services/libvirt/*.c))
+CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h)) services/api/resources.h
+CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/network -Iservices/libvirt -Iservices/api -Ilib/config -Ilib/fileio \
 	-Ilib/initctl -Ilib/runcmd
 CTRL_LIBS := -lnl-route-3 -lnl-3
 
