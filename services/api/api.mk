@@ -12,8 +12,8 @@ include services/vm/vm.make
 
 API_SRCS := $(sort $(wildcard services/api/*.c))
 API_HDRS := $(sort $(wildcard services/api/*.h))
-# cairnd without main(), for the tests
-API_LIB_SRCS := $(filter-out services/api/main.c,$(API_SRCS))
+# cairnd without main() and the controller table, for the tests
+API_LIB_SRCS := $(filter-out services/api/main.c services/api/controllers.c,$(API_SRCS))
 API_LIBS := -lmicrohttpd -lgnutls -ljansson -lyaml -lcurl -lpthread
 # lib/: the kernel command line, PID 1's control client, file I/O, helper commands
 API_LIB_HDRS := $(CMDLINE_HDRS) $(INITCTL_HDRS) $(FILEIO_HDRS) $(RUNCMD_HDRS)
@@ -26,16 +26,16 @@ API_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # cairnd itself links the controllers (services/network/network.make, with services/libvirt)
 # and the VM controller (services/vm/vm.make);
 # the API tests run it with --no-controllers.
-$(OUT)/cairnd: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_HDRS) \
+$(OUT)/cairnd: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_CTRL_SRCS) $(VM_HDRS) \
 		$(API_LIB_HDRS) $(API_LIB_A) $(BUILD)/lib/libcairnconfig.a
 	@mkdir -p $(OUT)
-	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O2 -o $@ $(API_SRCS) $(sort $(CTRL_SRCS) $(VM_SRCS)) \
+	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O2 -o $@ $(API_SRCS) $(sort $(CTRL_SRCS) $(VM_SRCS) $(VM_CTRL_SRCS)) \
 		$(API_LIB_A) $(BUILD)/lib/libcairnconfig.a $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
-$(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_HDRS) \
+$(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRCS) $(VM_CTRL_SRCS) $(VM_HDRS) \
 		$(API_LIB_HDRS) $(API_LIB_A_SAN) $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)
-	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) $(sort $(CTRL_SRCS) $(VM_SRCS)) \
+	$(CC) $(API_CFLAGS) $(CTRL_CFLAGS) -O1 $(API_SAN) -o $@ $(API_SRCS) $(sort $(CTRL_SRCS) $(VM_SRCS) $(VM_CTRL_SRCS)) \
 		$(CONFIG_SRCS) $(API_LIB_A_SAN) $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
 # Drives the real $(BUILD)/cairnd-host and $(BUILD)/init-host with curl and certtool.
@@ -59,3 +59,10 @@ $(BUILD)/fuzz/fuzz_api_routes: tests/fuzz/fuzz_api_routes.c $(API_LIB_SRCS) $(AP
 
 .PHONY: cairnd
 cairnd: $(OUT)/cairnd
+
+# The controller runtime with test controllers and the real resource store.
+$(BUILD)/unit/test_runtime: tests/unit/test_runtime.c services/api/runtime.c services/api/runtime.h \
+		services/api/controller.h services/api/resources.c $(API_LIB_HDRS) $(API_LIB_A_SAN)
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(API_CFLAGS) -O1 $(API_SAN) -o $@ tests/unit/test_runtime.c services/api/runtime.c \
+		services/api/resources.c $(API_LIB_A_SAN) -lcmocka -ljansson -lpthread

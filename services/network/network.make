@@ -8,7 +8,8 @@ BUILD ?= build
 CC ?= gcc
 
 CTRL_SRCS := $(sort $(wildcard services/network/*.c services/libvirt/*.c))
-CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h)) services/api/resources.h
+CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h)) services/api/resources.h \
+	services/api/controller.h services/api/runtime.h
 CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/network -Iservices/libvirt -Iservices/api -Ilib/config -Ilib/fileio \
 	-Ilib/initctl -Ilib/runcmd
 CTRL_LIBS := -lnl-route-3 -lnl-3
@@ -20,15 +21,20 @@ CTRL_TEST_DEFS := $(if $(CTRL_TEST_RESOURCES),,-DCTRL_TEST_RESOURCES_STUB)
 # init/svcdef.c: the generated service definitions must pass PID 1's own parser.
 CTRL_TEST_INIT := init/svcdef.c init/units.c
 
-# The hook script is a prerequisite too: the test runs it.
+# The test runs the controllers as cairnd does (--controllers node): the runtime and the table
+# (which names the VM controller too, so its sources are linked). The hook script is a
+# prerequisite too: the test runs it.
+CTRL_TEST_RUNTIME := services/api/runtime.c services/api/controllers.c
 $(BUILD)/unit/test_ctrl: tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_HDRS) $(CTRL_TEST_RESOURCES) \
+		$(CTRL_TEST_RUNTIME) $(VM_SRCS) $(VM_CTRL_SRCS) $(VM_HDRS) \
 		$(CONFIG_SRCS) $(CONFIG_HDRS) $(CTRL_TEST_INIT) init/svcdef.h init/units.h \
 		$(FILEIO_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN)
 	@mkdir -p $(BUILD)/unit
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
 		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-		$(CTRL_CFLAGS) -Iinit $(CTRL_TEST_DEFS) \
+		$(CTRL_CFLAGS) $(VM_CFLAGS) -Iinit $(CTRL_TEST_DEFS) \
 		-DCTRL_UDHCPC_SCRIPT='"$(abspath rootfs/overlay/usr/lib/cairn/udhcpc.script)"' \
-		-o $@ tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_TEST_RESOURCES) $(CONFIG_SRCS) \
+		-o $@ tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_TEST_RUNTIME) $(VM_SRCS) $(VM_CTRL_SRCS) \
+		$(CTRL_TEST_RESOURCES) $(CONFIG_SRCS) \
 		$(CTRL_TEST_INIT) $(FILEIO_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) \
 		-lcmocka $(CTRL_LIBS) -ljansson -lyaml -pthread

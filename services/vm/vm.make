@@ -5,7 +5,9 @@
 BUILD ?= build
 CC ?= gcc
 
-VM_SRCS := $(sort $(wildcard services/vm/*.c)) lib/qmp/qmp.c lib/qmp/qmp_commands.c lib/qmp/qmp_frame.c
+# vm_controller.c: the adapter to cairnd's controller table (services/api/controller.h)
+VM_CTRL_SRCS := services/vm/vm_controller.c
+VM_SRCS := $(filter-out $(VM_CTRL_SRCS),$(sort $(wildcard services/vm/*.c))) lib/qmp/qmp.c lib/qmp/qmp_commands.c lib/qmp/qmp_frame.c
 VM_HDRS := $(sort $(wildcard services/vm/*.h)) $(wildcard lib/qmp/*.h) services/api/resources.h \
 	$(FILEIO_HDRS) $(INITCTL_HDRS) $(RUNCMD_HDRS)
 VM_CFLAGS := -Iservices/vm -Ilib/qmp -Iservices/api -Ilib/fileio -Ilib/initctl -Ilib/runcmd
