@@ -25,8 +25,8 @@ HOST_PACKAGES := build-essential musl-tools libcmocka-dev clang libclang-rt-14-d
 	libjansson-dev libyaml-dev libgnutls28-dev libmicrohttpd-dev libcurl4-gnutls-dev gnutls-bin curl \
 	libnl-3-dev libnl-route-3-dev chrony iproute2 busybox openvswitch-common openvswitch-switch ovn-central
 
-include init/init.mk
 include $(sort $(wildcard lib/*/*.mk))
+include init/init.mk
 include $(sort $(wildcard services/*/*.mk ctl/*.mk))
 include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk

@@ -123,7 +123,7 @@ static int apply_file(struct ctl_globals *globals, const struct net_options *opt
 		      struct apply *apply, const char *path)
 {
 	size_t len;
-	char *body = file_read(apply->file, APPLY_BODY_MAX, &len);
+	char *body = fileio_read(apply->file, APPLY_BODY_MAX, &len);
 	int rc;
 
 	if (!body) {

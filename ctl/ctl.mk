@@ -13,22 +13,22 @@ CTL_SRCS := $(sort $(wildcard ctl/*.c))
 CTL_HDRS := $(sort $(wildcard ctl/*.h))
 CTL_VERSION := 0.1.0
 CTL_LIBS := -lcurl -lgnutls -lyaml -ljansson
-CTL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config \
+CTL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config -Ilib/fileio -Ictl \
 	-DCAIRN_VERSION='"$(CTL_VERSION)"'
 CTL_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-$(OUT)/cairnctl: $(CTL_SRCS) $(CTL_HDRS) $(BUILD)/lib/libcairnconfig.a
+$(OUT)/cairnctl: $(CTL_SRCS) $(CTL_HDRS) $(FILEIO_HDRS) $(BUILD)/lib/libcairnconfig.a $(FILEIO_LIB)
 	@mkdir -p $(OUT)
-	$(CC) $(CTL_CFLAGS) -O2 -o $@ $(CTL_SRCS) $(BUILD)/lib/libcairnconfig.a $(CTL_LIBS)
+	$(CC) $(CTL_CFLAGS) -O2 -o $@ $(CTL_SRCS) $(BUILD)/lib/libcairnconfig.a $(FILEIO_LIB) $(CTL_LIBS)
 
-$(BUILD)/cairnctl-host: $(CTL_SRCS) $(CTL_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS)
+$(BUILD)/cairnctl-host: $(CTL_SRCS) $(CTL_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) $(FILEIO_HDRS) $(FILEIO_LIB_SAN)
 	@mkdir -p $(BUILD)
-	$(CC) $(CTL_CFLAGS) -O1 $(CTL_SAN) -o $@ $(CTL_SRCS) $(CONFIG_SRCS) $(CTL_LIBS)
+	$(CC) $(CTL_CFLAGS) -O1 $(CTL_SAN) -o $@ $(CTL_SRCS) $(CONFIG_SRCS) $(FILEIO_LIB_SAN) $(CTL_LIBS)
 
 # Explicit, so it wins over unit.mk's pattern rule; it depends on the binary it runs.
 $(BUILD)/unit/test_ctl: tests/unit/test_ctl.c $(BUILD)/cairnctl-host $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
 		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
 		-o $@ tests/unit/test_ctl.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
 
@@ -36,7 +36,7 @@ $(BUILD)/unit/test_ctl: tests/unit/test_ctl.c $(BUILD)/cairnctl-host $(CONFIG_SR
 $(BUILD)/unit/test_ctl_net: tests/unit/test_ctl_net.c $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
 		$(BUILD)/init-host $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
 		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
 		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
@@ -56,7 +56,7 @@ $(BUILD)/unit/test_ctl_retry: tests/unit/test_ctl_retry.c $(BUILD)/cairnctl-host
 $(BUILD)/unit/test_ctl_vm: tests/unit/test_ctl_vm.c $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
 		$(BUILD)/init-host $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
 		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
 		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \

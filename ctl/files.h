@@ -1,4 +1,5 @@
-/* files.h - cairnctl's file helpers: atomic writes with a chosen mode, reading small files. */
+/* files.h - cairnctl's file helpers: the files a command makes, path_join(), file_exists();
+ * bounded reads and atomic writes are lib/fileio's (fileio_read(), fileio_write_atomic()). */
 #ifndef CAIRN_CTL_FILES_H
 #define CAIRN_CTL_FILES_H
 
@@ -6,14 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Writes LEN bytes of DATA to PATH atomically: a temporary file in the same folder created
- * with MODE (not widened by the umask later), written, fsync()ed, renamed over PATH, then
- * the folder fsync()ed. 0, or -1 with errno set (the temporary file removed). */
-int file_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
-
-/* Reads PATH whole (at most MAX bytes) into a NUL-terminated malloc()ed buffer. NULL with
- * errno set (EFBIG when larger than MAX). */
-char *file_read(const char *path, size_t max, size_t *len);
+#include "fileio.h"
 
 /* True when PATH exists (as anything, a dangling link included). */
 bool file_exists(const char *path);

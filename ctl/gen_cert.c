@@ -28,7 +28,7 @@ static char *read_pem(const char *dir, const char *name)
 
 	if (!path)
 		return ctl_error(cmd, "out of memory"), NULL;
-	text = file_read(path, PEM_MAX, NULL);
+	text = fileio_read(path, PEM_MAX, NULL);
 	if (!text)
 		ctl_error(cmd, "%s: %s", path, strerror(errno));
 	free(path);

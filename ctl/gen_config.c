@@ -187,7 +187,7 @@ static int load_patch(struct gen *g, const char *path)
 	char err[YAML_JSON_ERROR_MAX];
 	struct patch *grown, patch = { .path = path };
 	size_t len;
-	char *text = file_read(path, CONFIG_TEXT_MAX, &len);
+	char *text = fileio_read(path, CONFIG_TEXT_MAX, &len);
 
 	if (!text)
 		return ctl_error(cmd, "--patch %s: %s", path, strerror(errno)), CTL_EXIT_FAIL;

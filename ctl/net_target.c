@@ -141,7 +141,7 @@ static const json_t *load_context(const struct ctl_globals *globals, const char 
 	*missing = false;
 	if (!path)
 		return ctl_error(command, "out of memory"), NULL;
-	text = file_read(path, CAIRNCONFIG_MAX, &len);
+	text = fileio_read(path, CAIRNCONFIG_MAX, &len);
 	if (!text) {
 		*missing = errno == ENOENT;
 		if (!(allow_missing && errno == ENOENT))

@@ -6,7 +6,7 @@
 #include "render.h"
 #include "yaml_json.h"
 
-/* Per resource kind (services/api/ctrl/README.md): the columns to show first, in order (keys
+/* Per resource kind (services/network/README.md): the columns to show first, in order (keys
  * no item has are left out), and whether the id only repeats them (then it is not shown). */
 static const struct kind_order {
 	const char *kind;

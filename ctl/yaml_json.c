@@ -9,8 +9,8 @@
 
 #include <yaml.h>
 
-#include "schema.h"      /* lib/config: config_quote(), paths quoted as in its errors */
-#include "yaml_tree.h"   /* lib/config: the YAML tree with lines */
+#include "config.h"      /* lib/config: config_quote(), paths quoted as in its errors */
+#include "yaml_tree.h"   /* lib/config's public YAML tree with lines */
 
 #define PATH_MAX_LEN 1024
 

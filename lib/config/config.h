@@ -70,4 +70,8 @@ char *config_diff(const json_t *old_config, const json_t *new_config);
  * schema (nothing redacted). */
 char *config_diff_values(const json_t *old_value, const json_t *new_value);
 
+/* Writes S (LEN bytes) quoted and escaped to BUF, cut to about 64 characters: how the
+ * errors above quote a key (public for tools that name paths the same way, ctl/yaml_json.c). */
+void config_quote(char *buf, size_t size, const char *s, size_t len);
+
 #endif

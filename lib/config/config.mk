@@ -27,7 +27,7 @@ $(BUILD)/cairn-validate: lib/config/cairn-validate.c $(BUILD)/lib/libcairnconfig
 
 $(BUILD)/unit/test_config: tests/unit/test_config.c $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CONFIG_SAN) \
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CONFIG_SAN) -Ilib/config \
 		-DCONFIG_EXAMPLE='"$(abspath lib/config/example.yaml)"' \
 		-DCONFIG_README='"$(abspath lib/config/README.md)"' \
 		-o $@ tests/unit/test_config.c $(CONFIG_SRCS) -lcmocka $(CONFIG_LIBS)
@@ -36,7 +36,7 @@ FUZZ_NAMES += config
 $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/fuzz
 	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_config.c $(CONFIG_SRCS) $(CONFIG_LIBS)
+		-fno-sanitize-recover=undefined -Ilib/config -o $@ tests/fuzz/fuzz_config.c $(CONFIG_SRCS) $(CONFIG_LIBS)
 
 .PHONY: config
 config: $(BUILD)/lib/libcairnconfig.a $(BUILD)/cairn-validate

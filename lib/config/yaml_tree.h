@@ -1,5 +1,5 @@
-/* yaml_tree.h - internal: a YAML stream read with libyaml's event API into a small tree
- * whose every node keeps its line. Aliases become YNODE_INVALID nodes (never expanded);
+/* yaml_tree.h - public (also used by ctl/yaml_json.c): a YAML stream read with libyaml's
+ * event API into a small tree whose every node keeps its line. Aliases become YNODE_INVALID nodes (never expanded);
  * anchors and tags are recorded for the decoder to reject. */
 #ifndef CAIRN_CONFIG_YAML_TREE_H
 #define CAIRN_CONFIG_YAML_TREE_H

@@ -24,12 +24,12 @@ $(BUILD)/lib/libcairnqmp.a: $(patsubst lib/qmp/%.c,$(BUILD)/lib/qmp/%.o,$(QMP_SR
 
 $(BUILD)/unit/test_qmp: tests/unit/test_qmp.c $(QMP_SRC) $(QMP_HDR)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(QMP_TEST_CFLAGS) -o $@ $< $(QMP_SRC) -lcmocka -ljansson
+	$(CC) $(QMP_TEST_CFLAGS) -Ilib/qmp -o $@ $< $(QMP_SRC) -lcmocka -ljansson
 
 FUZZ_NAMES += qmp
 $(BUILD)/fuzz/fuzz_qmp: tests/fuzz/fuzz_qmp.c $(QMP_SRC) $(QMP_HDR)
 	@mkdir -p $(BUILD)/fuzz
-	$(CLANG) $(QMP_FUZZ_CFLAGS) -o $@ $< $(QMP_SRC) -ljansson
+	$(CLANG) $(QMP_FUZZ_CFLAGS) -Ilib/qmp -o $@ $< $(QMP_SRC) -ljansson
 
 .PHONY: qmp
 qmp: $(BUILD)/lib/libcairnqmp.a

@@ -1,5 +1,5 @@
 /* api.h - cairnd, the node's declarative API: shared types of the server, the route table,
- * roles, the config store, the maintenance certificate and the PID 1 control client.
+ * roles, the config store and the maintenance certificate; PID 1's control client is lib/initctl.
  * The pure pieces (routes, roles, apply options, store, control replies) need no TLS. */
 #ifndef CAIRN_API_H
 #define CAIRN_API_H
@@ -8,6 +8,8 @@
 #include <stddef.h>
 
 #include <jansson.h>
+
+#include "initctl.h"
 
 #define API_VERSION "0.1.0"
 #define API_PORT_DEFAULT 50000
@@ -20,8 +22,6 @@
 #define API_CONFIG_PREV "config.yaml.prev"    /* the config before the last apply */
 #define API_CONFIG_TRY "config.yaml.try"      /* a pending try's rollback point */
 #define API_INIT_SOCKET "init.sock"           /* in the run folder */
-#define API_INIT_TIMEOUT_MS 5000              /* per control-socket request */
-#define API_INIT_LINES_MAX 4096               /* most reply lines kept */
 #define API_LOG_DIR_DEFAULT "/var/log/cairn"  /* PID 1's mirrored service logs NAME.log */
 #define API_KMSG_DEFAULT "/dev/kmsg"
 #define API_CMDLINE_DEFAULT "/proc/cmdline"
@@ -185,17 +185,7 @@ int maint_certificate(char **cert_pem, char **key_pem);
  * *error a static message. */
 int auth_identity_check(const char *ca, const char *cert, const char *key, const char **error);
 
-/* initctl.c: one request to PID 1's control socket SOCKET_PATH. 0: *LINES holds the reply's
- * lines (json array of strings, caller decrefs); -1: no valid reply, *error names the socket
- * and the reason; -2: PID 1 replied "error MESSAGE", *error is MESSAGE. The caller free()s
- * *error. */
-int initctl_request(const char *socket_path, const char *request, json_t **lines, char **error);
-/* Parses a reply BUF of LEN bytes. 1: complete, *LINES set; 0: incomplete; -1: malformed;
- * -2: an "error MESSAGE" reply. *error is set on -1 and -2 (caller free()s). */
-int initctl_parse_reply(const char *buf, size_t len, json_t **lines, char **error);
-/* "NAME STATE PID RESTARTS" lines into [{"name", "state", "pid", "restarts"}]; NULL when a
- * line is malformed. */
-json_t *initctl_services_json(const json_t *lines);
+/* PID 1's control socket: lib/initctl (initctl_request(), initctl_services_json(), ...). */
 
 /* logs.c, pure: one /dev/kmsg record "PRI,SEQ,USEC,FLAGS[,...];MESSAGE" (LEN bytes, no
  * newline) as "[SECONDS.MICROS] MESSAGE" into OUT. The length written, or -1 (a continuation

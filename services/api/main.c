@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <fcntl.h>
@@ -18,66 +16,24 @@
 #include <config.h>
 #include <curl/curl.h>
 
-#include "../../init/cmdline.h"
-#include "ctrl.h"
+#include "cmdline.h"
+#include "runtime.h"
 #include "server.h"
-#include "vm.h"
 
 static volatile sig_atomic_t stop_requested;
 
-/* The controllers the reconcile hook drives: the node's (services/api/ctrl/) and the VMs'
- * (services/vm/). Their fds share one epoll set, the loop's reconcile_fd. */
-struct controllers {
-	struct ctrl *ctrl;
-	struct vm_ctl *vm;
-	int epoll_fd;
-	json_t *last_config;         /* a reference: the config of the last node pass */
-	long long next_ctrl_ms;
-};
+/* The controllers: the table (controllers.c) run by the runtime (runtime.h). */
+static bool node_controllers = true, vm_controller = true;
 
-static long long now_ms(void)
+static bool controller_enabled(const char *name)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return strcmp(name, "vm") == 0 ? vm_controller : node_controllers;
 }
 
-/* The reconcile hook. The node controllers run when the config changed, when their fd is
- * readable, or every CTRL_PERIOD_MS; the VM controller (after them) on every call, since its
- * timer wakes the loop often while a VM starts or stops. */
-static void reconcile_node(void *arg, const json_t *config)
+/* The reconcile hook: one round of the runtime; each controller runs when it is due. */
+static void reconcile_round(void *arg, const json_t *config)
 {
-	struct controllers *c = arg;
-
-	if (c->ctrl) {
-		struct pollfd pfd = { .fd = ctrl_fd(c->ctrl), .events = POLLIN };
-		if (config != c->last_config || now_ms() >= c->next_ctrl_ms || poll(&pfd, 1, 0) > 0) {
-			ctrl_reconcile(c->ctrl, config);
-			c->next_ctrl_ms = now_ms() + CTRL_PERIOD_MS - 100;
-		}
-	}
-	if (c->vm)
-		vm_reconcile(c->vm, config);
-	json_decref(c->last_config);
-	c->last_config = json_incref((json_t *)config);
-}
-
-/* One fd for the loop: the one controller's, or an epoll set of both. */
-static int controllers_fd(struct controllers *c)
-{
-	struct epoll_event event = { .events = EPOLLIN };
-
-	if (!c->ctrl || !c->vm)
-		return c->ctrl ? ctrl_fd(c->ctrl) : c->vm ? vm_fd(c->vm) : -1;
-	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->epoll_fd < 0 || epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, ctrl_fd(c->ctrl), &event) < 0 ||
-	    epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, vm_fd(c->vm), &event) < 0) {
-		fprintf(stderr, "cairnd: controllers: epoll: %s (passes every %d ms only)\n",
-			strerror(errno), API_RECONCILE_PERIOD_MS);
-		return -1;
-	}
-	return c->epoll_fd;
+	runtime_reconcile(arg, config, false);
 }
 
 /* cairn.vm.accel= on the kernel command line: -1 probe /dev/kvm, 1 KVM, 0 TCG. A node that is
@@ -170,10 +126,9 @@ int main(int argc, char **argv)
 	const char *listen = API_LISTEN_DEFAULT, *state = API_STATE_DEFAULT, *run = API_RUN_DEFAULT;
 	struct api_server server = { 0 };
 	struct sigaction action = { .sa_handler = on_stop_signal };
-	struct ctrl_env env = { .set_hostname = true };
-	struct vm_env vm_env = { .kvm = -1, .state_dir = API_VM_STATE_DEFAULT };
-	struct controllers controllers = { .epoll_fd = -1 };
-	bool node_controllers = true, vm_controller = true;
+	struct controller_env env = { .set_hostname = true, .vm_accel = -1,
+				      .vm_state_dir = API_VM_STATE_DEFAULT };
+	struct runtime *rt = NULL;
 	char services_dir[300];
 	sigset_t block;
 	int rc;
@@ -211,7 +166,7 @@ int main(int argc, char **argv)
 		else if (value && strcmp(argv[i], "--sysfs") == 0)
 			server.sysfs = value;
 		else if (value && strcmp(argv[i], "--vm-state") == 0)
-			vm_env.state_dir = value;
+			env.vm_state_dir = value;
 		else
 			return usage();
 		i++;
@@ -248,26 +203,20 @@ int main(int argc, char **argv)
 	resources_init();
 	snprintf(services_dir, sizeof services_dir, "%s/services", run);
 	/* Without controllers the API still serves, so an operator can see why. */
-	if (node_controllers) {
+	if (node_controllers || vm_controller) {
 		env.run_dir = run;
 		env.services_dir = services_dir;
 		env.init_socket = server.init_socket;
-		if (!(controllers.ctrl = ctrl_open(&env)))
+		env.vm_accel = vm_accel_from_cmdline(server.cmdline_path);
+		rt = runtime_open(controller_table, controller_count, &env, controller_enabled);
+		if (!rt)
 			fprintf(stderr, "cairnd: controllers: not started; serving the API only\n");
 	}
-	if (vm_controller) {
-		vm_env.kvm = vm_accel_from_cmdline(server.cmdline_path);
-		vm_env.run_dir = run;
-		vm_env.services_dir = services_dir;
-		vm_env.init_socket = server.init_socket;
-		if (!(controllers.vm = vm_open(&vm_env)))
-			fprintf(stderr, "cairnd: vms: controller not started\n");
-	}
-	if (controllers.ctrl || controllers.vm) {
-		server.reconcile = reconcile_node;
-		server.reconcile_arg = &controllers;
-		server.reconcile_fd = controllers_fd(&controllers);
-		server.vm = controllers.vm;
+	if (rt) {
+		server.reconcile = reconcile_round;
+		server.reconcile_arg = rt;
+		server.reconcile_fd = runtime_fd(rt);
+		server.vm = runtime_state(rt, "vm");
 	}
 	revert_pending_try(&server);
 	server.config = load_config(&server);
@@ -288,12 +237,7 @@ int main(int argc, char **argv)
 	status_stop(&server);
 	server_stop(&server);
 	server_destroy(&server);
-	if (controllers.ctrl)
-		ctrl_close(controllers.ctrl);
-	vm_close(controllers.vm);
-	if (controllers.epoll_fd >= 0)
-		close(controllers.epoll_fd);
-	json_decref(controllers.last_config);
+	runtime_close(rt);
 	curl_global_cleanup();
 	fprintf(stderr, "cairnd: stopped\n");
 	return rc < 0 ? 111 : 0;

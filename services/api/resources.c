@@ -10,7 +10,7 @@
 
 const char *const resource_kinds[] = {
 	"links", "addresses", "routes", "services", "hostname", "time", "resolvers",
-	"sysctls", "modules", "dhcp", "machinestatus", "vms", NULL,
+	"sysctls", "modules", "dhcp", "machinestatus", "vms", "interfaces", NULL,
 };
 
 #define KIND_COUNT (sizeof resource_kinds / sizeof resource_kinds[0] - 1)

@@ -17,7 +17,7 @@
 #include <curl/curl.h>
 #include <gnutls/gnutls.h>
 
-#include "../../init/cmdline.h"
+#include "cmdline.h"
 #include "server.h"
 
 #define BACKOFF_FIRST_MS 1000

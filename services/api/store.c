@@ -1,27 +1,24 @@
-/* store.c - the stored config: STATE/config.yaml, replaced atomically (temp file, fsync,
- * rename, fsync of the folder); the replaced file is kept as config.yaml.prev. A try revert
+/* store.c - the stored config: STATE/config.yaml, replaced atomically with lib/fileio (temp
+ * file, fsync, rename, fsync of the folder); the replaced file is kept as config.yaml.prev. A try revert
  * restores older bytes the same way. The SHA-256 that names a config in machinestatus. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <config.h>
+#include <fileio.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 #include "api.h"
 
+/* DIR/NAME whole (at most CONFIG_TEXT_MAX bytes). 1: read; 0: no such file; -1: errno. */
 static int read_file(const char *dir, const char *name, char **text, size_t *len)
 {
 	char path[PATH_MAX];
-	struct stat st;
-	size_t done = 0;
-	int fd;
 
 	*text = NULL;
 	*len = 0;
@@ -29,54 +26,15 @@ static int read_file(const char *dir, const char *name, char **text, size_t *len
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	*text = fileio_read(path, CONFIG_TEXT_MAX, len);
+	if (!*text)
 		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return -1;
-	}
-	if (st.st_size > CONFIG_TEXT_MAX) {
-		close(fd);
-		errno = EFBIG;
-		return -1;
-	}
-	*text = malloc((size_t)st.st_size + 1);
-	if (!*text) {
-		close(fd);
-		return -1;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, *text + done, (size_t)st.st_size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	close(fd);
-	(*text)[done] = '\0';
-	*len = done;
 	return 1;
 }
 
 int store_read(const char *dir, char **text, size_t *len)
 {
 	return read_file(dir, API_CONFIG_FILE, text, len);
-}
-
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Links the current config to config.yaml.prev (through a temp name, so an old .prev is
@@ -99,60 +57,34 @@ static int keep_previous(const char *dir, const char *current)
 	return 0;
 }
 
-/* Replaces DIR/NAME atomically with TEXT; with KEEP, the old file becomes config.yaml.prev. */
+/* Replaces DIR/NAME atomically with TEXT (lib/fileio); with KEEP, the old file becomes
+ * config.yaml.prev between the staged write and the rename. */
 static int write_atomic(const char *dir, const char *name, bool keep, const char *text,
 			size_t len, const char **what)
 {
-	char tmp[PATH_MAX], path[PATH_MAX];
-	int fd, dir_fd, saved;
+	char path[PATH_MAX], *tmp;
 
-	if (snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", dir, name) >= (int)sizeof tmp ||
-	    snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
 		*what = "state folder path";
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		*what = "create temp file";
+	if (fileio_stage(path, text, len, 0600, &tmp, what) < 0)
 		return -1;
-	}
-	if (fchmod(fd, 0600) < 0 || write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-		*what = "write temp file";
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		*what = "close temp file";
-		goto fail;
-	}
-	fd = -1;
 	if (keep && keep_previous(dir, path) < 0) {
-		*what = "keep config.yaml.prev";
-		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		*what = "rename the temp file";
-		goto fail;
-	}
-	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0 || fsync(dir_fd) < 0) {
-		saved = errno;
-		if (dir_fd >= 0)
-			close(dir_fd);
+		int saved = errno;
+
+		fileio_discard(tmp);
 		errno = saved;
-		*what = "fsync state folder";
+		*what = "keep config.yaml.prev";
 		return -1;
 	}
-	close(dir_fd);
+	if (fileio_commit(tmp, path, what) < 0) {
+		if (strcmp(*what, "fsync the folder") == 0)
+			*what = "fsync state folder";
+		return -1;
+	}
 	return 0;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return -1;
 }
 
 int store_write(const char *dir, const char *text, size_t len, const char **what)
@@ -182,7 +114,6 @@ void store_try_clear(const char *dir)
 int store_restore(const char *dir, const char *text, size_t len, const char **what)
 {
 	char path[PATH_MAX];
-	int dir_fd;
 
 	if (text)   /* the same atomic replacement; the config being undone becomes .prev */
 		return store_write(dir, text, len, what);
@@ -195,16 +126,10 @@ int store_restore(const char *dir, const char *text, size_t len, const char **wh
 		*what = "remove config.yaml";
 		return -1;
 	}
-	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0 || fsync(dir_fd) < 0) {
-		int saved = errno;
-		if (dir_fd >= 0)
-			close(dir_fd);
-		errno = saved;
+	if (fileio_fsync_dir(dir) < 0) {
 		*what = "fsync state folder";
 		return -1;
 	}
-	close(dir_fd);
 	return 0;
 }
 

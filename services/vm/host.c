@@ -1,6 +1,6 @@
-/* host.c - what the VM controller does to the node besides QMP: atomic files, running a
- * helper (qemu-img, ip) with a deadline, one request to PID 1's control socket, the /dev/kvm
- * probe, MemTotal. */
+/* host.c - what the VM controller does to the node besides QMP: running a helper (qemu-img,
+ * ip) with a deadline (lib/runcmd), one request to PID 1's control socket (lib/initctl), the
+ * /dev/kvm probe, MemTotal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -12,9 +12,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
 #include <time.h>
@@ -60,88 +58,15 @@ int vm_run(char *const argv[], int timeout_ms, char **output)
 	return rc;
 }
 
-/* "ok N" and N lines, or "error MESSAGE". 1 complete, 0 more needed, -1 malformed. */
-static int parse_reply(const char *buf, json_t **lines, bool *refused)
-{
-	const char *end = strchr(buf, '\n'), *p;
-	long count;
-
-	if (!end)
-		return 0;
-	if (strncmp(buf, "error ", 6) == 0) {
-		*refused = true;
-		*lines = json_pack("[s%]", buf + 6, (size_t)(end - buf - 6));
-		return 1;
-	}
-	if (sscanf(buf, "ok %ld", &count) != 1 || count < 0)
-		return -1;
-	*lines = json_array();
-	for (p = end + 1; count > 0; count--) {
-		end = strchr(p, '\n');
-		if (!end) {
-			json_decref(*lines);
-			*lines = NULL;
-			return 0;
-		}
-		json_array_append_new(*lines, json_stringn(p, (size_t)(end - p)));
-		p = end + 1;
-	}
-	return 1;
-}
-
 int vm_init_request(const char *socket_path, const char *request, json_t **lines)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	long long deadline = vm_monotonic_ms() + 2000;
-	char *buf = NULL;
-	size_t len = 0;
-	bool refused = false;
-	int fd, rc = -1, parsed = 0;
+	char *error = NULL;
+	int rc = initctl_request_timeout(socket_path, request, 2000, lines, &error), saved = errno;
 
-	*lines = NULL;
-	if (strlen(socket_path) >= sizeof addr.sun_path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(addr.sun_path, socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
-	    send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 ||
-	    send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-		close(fd);
-		return -1;
-	}
-	while (parsed == 0) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - vm_monotonic_ms();
-		char chunk[4096];
-		ssize_t n;
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0) {
-			errno = ETIMEDOUT;
-			break;
-		}
-		n = recv(fd, chunk, sizeof chunk, 0);
-		if (n <= 0) {
-			errno = n == 0 ? ECONNRESET : errno;
-			break;
-		}
-		buf = realloc(buf, len + (size_t)n + 1);
-		if (!buf)
-			abort();
-		memcpy(buf + len, chunk, (size_t)n);
-		len += (size_t)n;
-		buf[len] = '\0';
-		parsed = parse_reply(buf, lines, &refused);
-		if (parsed < 0)
-			errno = EPROTO;
-	}
-	if (parsed == 1)
-		rc = refused ? -2 : 0;
-	free(buf);
-	close(fd);
+	if (rc == -2)
+		*lines = json_pack("[s]", error ? error : "");
+	free(error);
+	errno = saved;
 	return rc;
 }
 

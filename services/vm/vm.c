@@ -601,16 +601,17 @@ static void read_services(struct vm_ctl *ctl)
 	for (struct vm *vm = ctl->vms; vm && ok; vm = vm->next)
 		vm->service_state[0] = '\0';
 	json_array_foreach(lines, index, line) {
-		char name[80], state[16], pid[24];
+		struct initctl_service service;
 		long restarts;
 		struct vm *vm;
 
-		if (sscanf(json_string_value(line), "%79s %15s %23s %ld", name, state, pid, &restarts) != 4 ||
-		    strncmp(name, VM_SERVICE_PREFIX, strlen(VM_SERVICE_PREFIX)) != 0 ||
-		    !(vm = vm_find(ctl, name + strlen(VM_SERVICE_PREFIX))))
+		if (initctl_parse_service(json_string_value(line), &service) < 0 ||
+		    strncmp(service.name, VM_SERVICE_PREFIX, strlen(VM_SERVICE_PREFIX)) != 0 ||
+		    !(vm = vm_find(ctl, service.name + strlen(VM_SERVICE_PREFIX))))
 			continue;
-		snprintf(vm->service_state, sizeof vm->service_state, "%s", state);
-		long new_pid = strcmp(pid, "-") == 0 ? 0 : strtol(pid, NULL, 10);
+		snprintf(vm->service_state, sizeof vm->service_state, "%s", service.state);
+		restarts = (long)service.restarts;
+		long new_pid = service.pid;
 		if (new_pid != vm->pid) {
 			time_t wall = new_pid ? vm_process_started(new_pid) : 0;
 			struct tm tm;

@@ -7,11 +7,11 @@ FUZZ_SECONDS ?= 30
 
 # Other fragments (lib/*/*.mk, included first) add their own names and explicit build rules.
 FUZZ_NAMES += cmdline svcdef control
-FUZZ_LIB := init/cmdline.c init/control.c init/svcdef.c init/units.c
+FUZZ_LIB := lib/cmdline/cmdline.c init/control.c init/svcdef.c init/units.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined
+	-fno-sanitize-recover=undefined -Iinit -Ilib/cmdline
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard init/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard init/*.h) lib/cmdline/cmdline.h
 	@mkdir -p $(BUILD)/fuzz
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB)
 

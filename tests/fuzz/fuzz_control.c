@@ -3,8 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../init/control.h"
-#include "../../init/svcdef.h"
+#include "control.h"
+#include "svcdef.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../lib/qmp/qmp.h"
-#include "../../lib/qmp/qmp_frame.h"
+#include "qmp.h"
+#include "qmp_frame.h"
 
 static void check_error(const struct qmp_error *err)
 {

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../init/svcdef.h"
+#include "svcdef.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

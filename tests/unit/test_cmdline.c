@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../init/cmdline.h"
+#include "cmdline.h"
 
 static struct cmdline cl;
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/config/config.h"
+#include "config.h"
 
 #ifndef CONFIG_EXAMPLE
 #define CONFIG_EXAMPLE "lib/config/example.yaml"

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "../../init/control.h"
+#include "control.h"
 
 static struct control_request req;
 static const char *error;

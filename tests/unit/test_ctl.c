@@ -23,7 +23,7 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "../../ctl/yaml_json.h"
+#include "yaml_json.h"
 
 #ifndef CAIRNCTL_HOST
 #error "CAIRNCTL_HOST: the path of the cairnctl binary under test"

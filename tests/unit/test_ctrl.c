@@ -1,4 +1,4 @@
-/* test_ctrl.c - cairnd's controllers (services/api/ctrl) against the real kernel. The test
+/* test_ctrl.c - cairnd's controllers (services/network, services/libvirt) against the real kernel. The test
  * enters new network and UTS namespaces (root only), makes veth (and, when the kernel has
  * 802.1Q, VLAN) links with `ip`, runs ctrl_reconcile() with decoded configs and checks with `ip -j`, /proc/sys and the
  * files what really changed: MTU, VLANs, addresses (a foreign one survives), routes,
@@ -27,7 +27,7 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "ctrl.h"
+#include "runtime.h"
 #include "resources.h"
 #include "svcdef.h"
 
@@ -107,8 +107,19 @@ static char tmpdir[256];
 static char run_dir[300], services_dir[300], init_socket[300], modprobe[300];
 static pid_t fake_init_pid;
 static bool have_vlan;
-static struct ctrl *ctrl;
-static struct ctrl_env env;
+static struct runtime *ctrl;
+static struct controller_env env;
+
+/* The controllers as cairnd runs them with --controllers node: every row but the VMs'. */
+static bool node_only(const char *name)
+{
+	return strcmp(name, "vm") != 0;
+}
+
+static struct runtime *ctrl_open(const struct controller_env *e)
+{
+	return runtime_open(controller_table, controller_count, e, node_only);
+}
 
 #define HEAD "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\nspec:\n  role: worker\n"
 
@@ -213,7 +224,7 @@ static json_t *decode(const char *yaml)
 static int reconcile(const char *yaml)
 {
 	json_t *config = yaml ? decode(yaml) : NULL;
-	int rc = ctrl_reconcile(ctrl, config);
+	int rc = runtime_reconcile(ctrl, config, true);   /* every controller, due or not */
 
 	json_decref(config);
 	return rc;
@@ -396,7 +407,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	ctrl_close(ctrl);
+	runtime_close(ctrl);
 	stub_free();
 	if (fake_init_pid > 0) {
 		kill(fake_init_pid, SIGKILL);
@@ -577,7 +588,7 @@ static void test_change(void **state)
 
 	(void)state;
 	/* a restarted cairnd still knows what it added (RUN/cairnd/owned.json) */
-	ctrl_close(ctrl);
+	runtime_close(ctrl);
 	ctrl = ctrl_open(&env);
 	assert_non_null(ctrl);
 	assert_int_equal(sh("ip addr add 2001:db8:9::9/64 dev lan0 nodad && "
@@ -751,7 +762,7 @@ static void test_dhcp_service(void **state)
 /* A lease reported by the hook wakes the controller up and gets applied. */
 static void test_dhcp_lease_bound(void **state)
 {
-	struct pollfd pfd = { .fd = ctrl_fd(ctrl), .events = POLLIN };
+	struct pollfd pfd = { .fd = runtime_fd(ctrl), .events = POLLIN };
 	char *text;
 	json_t *item, *route;
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../init/logring.h"
+#include "logring.h"
 
 static struct logring ring;
 static char got[64][LOGRING_LINE_MAX + 1];

@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/qmp/qmp.h"
-#include "../../lib/qmp/qmp_frame.h"
+#include "qmp.h"
+#include "qmp_frame.h"
 
 #define QEMU "qemu-system-x86_64"
 #define TIMEOUT 5000

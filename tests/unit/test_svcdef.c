@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../init/svcdef.h"
+#include "svcdef.h"
 
 static struct svcdef def;
 static struct svcdef_errors errors;

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <signal.h>
 
-#include "../../init/units.h"
+#include "units.h"
 
 static void test_durations(void **state)
 {

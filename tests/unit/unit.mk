@@ -5,13 +5,14 @@ BUILD ?= build
 CC ?= gcc
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
-UNIT_LIB := init/cmdline.c init/control.c init/logring.c init/modindex.c init/svcdef.c init/units.c
+UNIT_LIB := init/control.c init/logring.c init/modindex.c init/svcdef.c init/units.c
 UNIT_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
-	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
+	-Iinit -Ilib/cmdline
 
-$(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB) $(wildcard init/*.h)
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB) $(wildcard init/*.h) $(CMDLINE_HDRS) $(CMDLINE_LIB_SAN)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB) -lcmocka
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB) $(CMDLINE_LIB_SAN) -lcmocka
 
 # Each program's output also goes to $(BUILD)/unit/NAME.log; the closing line counts cmocka's
 # test cases: passed, failed, and skipped (a skipped test printed why on its own line).

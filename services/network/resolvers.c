@@ -1,13 +1,13 @@
 /* resolvers.c - the resolvers controller: RUN/etc/resolv.conf (/etc/resolv.conf links to it)
  * from .spec.network.nameservers, else from the DNS servers and domains of the active DHCP
- * leases (at most 3 servers, the resolver's limit). Publishes `resolvers`
+ * leases (resource `dhcp`; at most 3 servers, the resolver's limit). Publishes `resolvers`
  * [{id: address, address, source: static|dhcp, ifname}]. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 #define RESOLV_MAX 3
@@ -33,7 +33,7 @@ static json_t *wanted_servers(struct ctrl *ctrl, json_t *search)
 {
 	const json_t *configured = json_object_get(json_object_get(ctrl->spec, "network"),
 						   "nameservers");
-	json_t *servers = json_array(), *lease, *server;
+	json_t *servers = json_array(), *leases, *lease, *server;
 	const char *ifname;
 	size_t i;
 
@@ -41,16 +41,16 @@ static json_t *wanted_servers(struct ctrl *ctrl, json_t *search)
 		add_server(servers, json_string_value(server), "static", NULL);
 	if (json_array_size(servers) > 0)
 		return servers;
-	json_object_foreach(ctrl->leases, ifname, lease) {
+	leases = net_active_leases();
+	json_object_foreach(leases, ifname, lease) {
 		const char *domain = json_string_value(json_object_get(lease, "domain"));
 
-		if (!json_is_true(json_object_get(lease, "active")))
-			continue;
 		json_array_foreach(json_object_get(lease, "dns"), i, server)
 			add_server(servers, json_string_value(server), "dhcp", ifname);
 		if (domain && domain[0])
 			json_array_append_new(search, json_string(domain));
 	}
+	json_decref(leases);
 	return servers;
 }
 
@@ -81,10 +81,10 @@ void ctrl_resolvers(struct ctrl *ctrl)
 {
 	json_t *search = json_array(), *servers = wanted_servers(ctrl, search);
 	char *text = render(servers, search), *path = path_join(ctrl->etc_dir, "resolv.conf");
-	int rc = file_write_if_changed(path, text, 0644);
+	int rc = fileio_write_if_changed(path, text, 0644);
 
 	if (rc < 0) {
-		json_t *error = ctrl_fail(ctrl, "resolvers", path, "cannot write: %s",
+		json_t *error = ctrl_fail(ctrl->report, path, "cannot write: %s",
 					  strerror(errno));
 		json_t *item;
 		size_t i;
@@ -93,7 +93,7 @@ void ctrl_resolvers(struct ctrl *ctrl)
 			json_object_set(item, "error", error);
 		json_decref(error);
 	} else if (rc > 0) {
-		ctrl_changed(ctrl, "resolvers", path, "written (%zu servers)",
+		ctrl_changed(ctrl->report, path, "written (%zu servers)",
 			     json_array_size(servers));
 	}
 	resources_publish("resolvers", servers);

@@ -20,7 +20,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/vlan.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 bool net_refresh_links(struct ctrl *ctrl)
@@ -29,7 +29,7 @@ bool net_refresh_links(struct ctrl *ctrl)
 	int err = rtnl_link_alloc_cache(ctrl->sock, AF_UNSPEC, &cache);
 
 	if (err < 0) {
-		json_decref(ctrl_fail(ctrl, "links", "netlink", "cannot list links: %s",
+		json_decref(ctrl_fail(ctrl->report, "netlink", "cannot list links: %s",
 				      nl_geterror(err)));
 		return false;
 	}
@@ -102,7 +102,7 @@ static void link_error(struct ctrl *ctrl, const char *name, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	json_object_set_new(ctrl->link_errors, name, ctrl_fail(ctrl, "links", name, "%s", reason));
+	json_object_set_new(ctrl->link_errors, name, ctrl_fail(ctrl->report, name, "%s", reason));
 }
 
 static json_t *array_or_empty(const json_t *value)
@@ -257,7 +257,7 @@ static int ensure_vlan(struct ctrl *ctrl, const json_t *want)
 	json_object_set_new(json_object_get(ctrl->owned, "links"), name,
 			    json_pack("{s:s, s:i}", "parent", parent, "vlan_id", id));
 	ctrl_save_owned(ctrl);
-	ctrl_changed(ctrl, "links", name, "VLAN %d created on %s", id, parent);
+	ctrl_changed(ctrl->report, name, "VLAN %d created on %s", id, parent);
 	return 1;
 }
 
@@ -288,49 +288,65 @@ static void configure_link(struct ctrl *ctrl, const json_t *want)
 		if (err < 0)
 			link_error(ctrl, name, "cannot set %s: %s", what, nl_geterror(err));
 		else
-			ctrl_changed(ctrl, "links", name, "%s", what);
+			ctrl_changed(ctrl->report, name, "%s", what);
 	}
 	rtnl_link_put(change);
 	rtnl_link_put(link);
 }
 
+static bool vlan_present(void *arg, const char *name)
+{
+	return net_ifindex(arg, name) != 0;
+}
+
+/* A VLAN link cairnd created that the config no longer wants (a link of that name that is
+ * not a VLAN any more is left alone). */
+static json_t *vlan_remove(void *arg, const char *name, const json_t *entry)
+{
+	struct ctrl *ctrl = arg;
+	struct rtnl_link *link = rtnl_link_get_by_name(ctrl->links, name);
+	int err = 0;
+
+	(void)entry;
+	if (link && rtnl_link_is_vlan(link))
+		err = rtnl_link_delete(ctrl->sock, link);
+	if (link)
+		rtnl_link_put(link);
+	if (err < 0)
+		return ctrl_fail(ctrl->report, name, "cannot delete: %s", nl_geterror(err));
+	if (link)
+		ctrl_changed(ctrl->report, name, "VLAN deleted");
+	return NULL;
+}
+
+static void save_owned(void *arg)
+{
+	ctrl_save_owned(arg);
+}
+
 /* Deletes the VLAN links cairnd created that the config no longer wants. */
 static void remove_stale_vlans(struct ctrl *ctrl)
 {
-	json_t *owned = json_object_get(ctrl->owned, "links"), *entry;
-	const char *name;
-	void *tmp;
+	const struct owned_ops ops = { .arg = ctrl, .present = vlan_present,
+				       .remove = vlan_remove, .save = save_owned };
+	json_t *wanted = json_object();
+	const json_t *want;
+	size_t i;
 
-	json_object_foreach_safe(owned, tmp, name, entry) {
-		struct rtnl_link *link;
-		int err = 0;
-
-		if (desired_link(ctrl, name))
-			continue;
-		link = rtnl_link_get_by_name(ctrl->links, name);
-		if (link && rtnl_link_is_vlan(link))
-			err = rtnl_link_delete(ctrl->sock, link);
-		if (err < 0) {
-			link_error(ctrl, name, "cannot delete: %s", nl_geterror(err));
-		} else {
-			if (link)
-				ctrl_changed(ctrl, "links", name, "VLAN deleted");
-			json_object_del(owned, name);
-			ctrl_save_owned(ctrl);
-		}
-		if (link)
-			rtnl_link_put(link);
-	}
+	json_array_foreach(ctrl->desired, i, want)
+		json_object_set(wanted, json_string_value(json_object_get(want, "ifname")),
+				(json_t *)want);
+	ctrl_owned_reconcile(json_object_get(ctrl->owned, "links"), wanted, ctrl->link_errors,
+			     &ops, true);
+	json_decref(wanted);
 }
 
-void ctrl_links(struct ctrl *ctrl)
+static void reconcile_links(struct ctrl *ctrl)
 {
 	const json_t *want;
 	bool created = false;
 	size_t i;
 
-	ctrl->link_errors = json_object();
-	ctrl->desired = json_array();
 	if (!net_refresh_links(ctrl))
 		return;
 	want_links(ctrl);
@@ -342,12 +358,6 @@ void ctrl_links(struct ctrl *ctrl)
 	json_array_foreach(ctrl->desired, i, want)
 		configure_link(ctrl, want);
 	remove_stale_vlans(ctrl);
-	net_refresh_links(ctrl);
-}
-
-const json_t *net_desired_link(struct ctrl *ctrl, const char *ifname)
-{
-	return desired_link(ctrl, ifname);
 }
 
 static json_t *link_item(struct ctrl *ctrl, struct rtnl_link *link)
@@ -369,12 +379,13 @@ static json_t *link_item(struct ctrl *ctrl, struct rtnl_link *link)
 			 "error", error ? error : json_null());
 }
 
-void ctrl_links_publish(struct ctrl *ctrl)
+/* `links`: every link as it is after this pass, and the wanted links that are missing. */
+static void publish_links(struct ctrl *ctrl)
 {
 	json_t *items, *error;
 	const char *name;
 
-	if (!ctrl->link_errors || !net_refresh_links(ctrl))
+	if (!net_refresh_links(ctrl))
 		return;
 	items = json_array();
 	for (struct nl_object *obj = nl_cache_get_first(ctrl->links); obj;
@@ -385,4 +396,37 @@ void ctrl_links_publish(struct ctrl *ctrl)
 			json_array_append_new(items, json_pack("{s:s, s:b, s:O}", "id", name,
 							       "managed", 1, "error", error));
 	resources_publish("links", items);
+}
+
+/* `interfaces`: the wanted links of this pass, for the dhcp, address, route controllers. */
+static void publish_interfaces(struct ctrl *ctrl)
+{
+	json_t *items = json_array(), *want;
+	size_t i;
+
+	json_array_foreach(ctrl->desired, i, want) {
+		json_t *item = json_deep_copy(want);
+		const char *ifname = json_string_value(json_object_get(want, "ifname"));
+
+		json_object_set_new(item, "id", json_string(ifname));
+		json_object_set_new(item, "present", json_boolean(net_ifindex(ctrl, ifname) != 0));
+		json_array_append_new(items, item);
+	}
+	resources_publish("interfaces", items);
+}
+
+void ctrl_links(struct ctrl *ctrl)
+{
+	ctrl->link_errors = json_object();
+	ctrl->desired = json_array();
+	reconcile_links(ctrl);
+	/* with the links unknown, nothing is published: the others keep the last view */
+	if (ctrl->links) {
+		publish_links(ctrl);
+		if (ctrl->links)
+			publish_interfaces(ctrl);
+	}
+	json_decref(ctrl->desired);
+	json_decref(ctrl->link_errors);
+	ctrl->desired = ctrl->link_errors = NULL;
 }

@@ -4,7 +4,8 @@
  * goes through libvirt. The service is ready once `virsh -c qemu:///system version` answers,
  * so `get services` showing it ready means virsh works on the node. A node in maintenance mode
  * runs no libvirtd. Its settings are the image's /etc/libvirt (rootfs/overlay/etc/libvirt). */
-#include "ctrl_int.h"
+#include "config.h"
+#include "libvirt.h"
 
 #define LIBVIRTD_SERVICE \
 	"# rendered by cairnd: libvirt for tools that expect it (Cairn drives QEMU over QMP)\n" \
@@ -15,10 +16,19 @@
 	"restart_delay_max = 30s\n" \
 	"stop_timeout = 15s\n"
 
-void ctrl_libvirtd(struct ctrl *ctrl)
+void *libvirtd_init(const struct controller_env *env)
 {
-	if (ctrl->spec)
-		ctrl_service_write(ctrl, "libvirtd", "libvirtd", LIBVIRTD_SERVICE);
-	else
-		ctrl_service_remove(ctrl, "libvirtd", "libvirtd");
+	static int stateless;
+
+	(void)env;
+	return &stateless;
+}
+
+int libvirtd_reconcile(void *state, const json_t *config, struct ctrl_report *report)
+{
+	(void)state;
+	if (config && config_find(config, "MachineConfig", NULL))
+		return ctrl_service_write(report, "libvirtd", LIBVIRTD_SERVICE);
+	ctrl_service_remove(report, "libvirtd");
+	return 0;
 }

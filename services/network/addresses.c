@@ -1,7 +1,8 @@
 /* addresses.c - the addresses controller: adds the static addresses of the config and the
  * addresses of active DHCP leases, and removes the addresses cairnd added earlier that are
  * no longer wanted (recorded in RUN/cairnd/owned.json). Addresses it did not add (IPv6
- * link-local, someone else's) are never removed. Publishes `addresses`
+ * link-local, someone else's) are never removed. Reads `interfaces` and `dhcp`; publishes
+ * `addresses`
  * [{id: "ifname/cidr", ifname, address, family, source: static|dhcp|other, error}]. */
 #include <errno.h>
 #include <net/if.h>
@@ -14,7 +15,7 @@
 #include <netlink/addr.h>
 #include <netlink/route/addr.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 static void want_address(json_t *desired, const char *ifname, const char *cidr,
@@ -28,22 +29,22 @@ static void want_address(json_t *desired, const char *ifname, const char *cidr,
 }
 
 /* "ifname/cidr" -> {ifname, address, source} */
-static json_t *desired_addresses(struct ctrl *ctrl)
+static json_t *desired_addresses(void)
 {
-	json_t *desired = json_object(), *lease;
-	const json_t *want, *cidr;
+	json_t *desired = json_object(), *wanted = net_wanted_interfaces();
+	json_t *leases = net_active_leases(), *want, *lease;
+	const json_t *cidr;
 	const char *ifname;
-	size_t i, j;
+	size_t j;
 
-	json_array_foreach(ctrl->desired, i, want) {
-		ifname = json_string_value(json_object_get(want, "ifname"));
+	json_object_foreach(wanted, ifname, want)
 		json_array_foreach(json_object_get(want, "addresses"), j, cidr)
 			want_address(desired, ifname, json_string_value(cidr), "static");
-	}
-	json_object_foreach(ctrl->leases, ifname, lease)
-		if (json_is_true(json_object_get(lease, "active")))
-			want_address(desired, ifname,
-				     json_string_value(json_object_get(lease, "address")), "dhcp");
+	json_object_foreach(leases, ifname, lease)
+		want_address(desired, ifname, json_string_value(json_object_get(lease, "address")),
+			     "dhcp");
+	json_decref(wanted);
+	json_decref(leases);
 	return desired;
 }
 
@@ -101,10 +102,10 @@ static json_t *add_address(struct ctrl *ctrl, const char *key, const json_t *wan
 	struct rtnl_addr *addr;
 
 	if (!ifindex)
-		return ctrl_fail(ctrl, "addresses", key, "no such link %s", ifname);
+		return ctrl_fail(ctrl->report, key, "no such link %s", ifname);
 	err = nl_addr_parse(cidr, AF_UNSPEC, &local);
 	if (err < 0)
-		return ctrl_fail(ctrl, "addresses", key, "bad address: %s", nl_geterror(err));
+		return ctrl_fail(ctrl->report, key, "bad address: %s", nl_geterror(err));
 	addr = rtnl_addr_alloc();
 	rtnl_addr_set_ifindex(addr, ifindex);
 	rtnl_addr_set_local(addr, local);
@@ -117,8 +118,8 @@ static json_t *add_address(struct ctrl *ctrl, const char *key, const json_t *wan
 	nl_addr_put(local);
 	rtnl_addr_put(addr);
 	if (err < 0 && err != -NLE_EXIST)
-		return ctrl_fail(ctrl, "addresses", key, "cannot add: %s", nl_geterror(err));
-	ctrl_changed(ctrl, "addresses", key, "added (%s)",
+		return ctrl_fail(ctrl->report, key, "cannot add: %s", nl_geterror(err));
+	ctrl_changed(ctrl->report, key, "added (%s)",
 		     json_string_value(json_object_get(want, "source")));
 	return NULL;
 }
@@ -128,50 +129,41 @@ static json_t *remove_address(struct ctrl *ctrl, const char *key, struct rtnl_ad
 	int err = rtnl_addr_delete(ctrl->sock, addr, 0);
 
 	if (err < 0 && err != -NLE_NOADDR && err != -NLE_OBJ_NOTFOUND)
-		return ctrl_fail(ctrl, "addresses", key, "cannot remove: %s", nl_geterror(err));
-	ctrl_changed(ctrl, "addresses", key, "removed (no longer wanted)");
+		return ctrl_fail(ctrl->report, key, "cannot remove: %s", nl_geterror(err));
+	ctrl_changed(ctrl->report, key, "removed (no longer wanted)");
 	return NULL;
 }
 
-/* Adds what is missing; an address already there that the config wants becomes cairnd's. */
-static void add_missing(struct ctrl *ctrl, struct nl_cache *cache, json_t *desired,
-			json_t *errors)
-{
-	json_t *owned = json_object_get(ctrl->owned, "addresses"), *want, *error;
-	const char *key;
+/* The owned-set reconcile's view of the kernel's addresses. */
+struct address_ops {
+	struct ctrl *ctrl;
+	struct nl_cache *cache;
+};
 
-	json_object_foreach(desired, key, want) {
-		error = find_address(ctrl, cache, key) ? NULL : add_address(ctrl, key, want);
-		if (error) {
-			json_object_set_new(errors, key, error);
-		} else if (!json_equal(json_object_get(owned, key), want)) {
-			json_object_set(owned, key, want);
-			ctrl_save_owned(ctrl);
-		}
-	}
+static bool address_present(void *arg, const char *key)
+{
+	struct address_ops *ops = arg;
+
+	return find_address(ops->ctrl, ops->cache, key) != NULL;
 }
 
-static void remove_unwanted(struct ctrl *ctrl, struct nl_cache *cache, json_t *desired,
-			    json_t *errors)
+static json_t *address_add(void *arg, const char *key, const json_t *want)
 {
-	json_t *owned = json_object_get(ctrl->owned, "addresses"), *entry, *error = NULL;
-	const char *key;
-	void *tmp;
+	return add_address(((struct address_ops *)arg)->ctrl, key, want);
+}
 
-	json_object_foreach_safe(owned, tmp, key, entry) {
-		struct rtnl_addr *addr;
+static json_t *address_remove(void *arg, const char *key, const json_t *entry)
+{
+	struct address_ops *ops = arg;
+	struct rtnl_addr *addr = find_address(ops->ctrl, ops->cache, key);
 
-		if (json_object_get(desired, key))
-			continue;
-		addr = find_address(ctrl, cache, key);
-		error = addr ? remove_address(ctrl, key, addr) : NULL;
-		if (error) {
-			json_object_set_new(errors, key, error);
-		} else {
-			json_object_del(owned, key);
-			ctrl_save_owned(ctrl);
-		}
-	}
+	(void)entry;
+	return addr ? remove_address(ops->ctrl, key, addr) : NULL;
+}
+
+static void address_save(void *arg)
+{
+	ctrl_save_owned(((struct address_ops *)arg)->ctrl);
 }
 
 static void publish(struct ctrl *ctrl, struct nl_cache *cache, json_t *desired, json_t *errors)
@@ -213,21 +205,29 @@ void ctrl_addresses(struct ctrl *ctrl)
 	struct nl_cache *cache;
 	int err;
 
-	if (!ctrl->links)
+	if (!net_refresh_links(ctrl))
 		return;
 	err = rtnl_addr_alloc_cache(ctrl->sock, &cache);
 	if (err < 0) {
-		json_decref(ctrl_fail(ctrl, "addresses", "netlink", "cannot list: %s",
+		json_decref(ctrl_fail(ctrl->report, "netlink", "cannot list: %s",
 				      nl_geterror(err)));
 		return;
 	}
-	desired = desired_addresses(ctrl);
+	desired = desired_addresses();
 	errors = json_object();
-	add_missing(ctrl, cache, desired, errors);
-	remove_unwanted(ctrl, cache, desired, errors);
+	{
+		struct address_ops arg = { ctrl, cache };
+		const struct owned_ops ops = { .arg = &arg, .present = address_present,
+					       .add = address_add, .remove = address_remove,
+					       .save = address_save };
+
+		/* an address already there that the config wants becomes cairnd's */
+		ctrl_owned_reconcile(json_object_get(ctrl->owned, "addresses"), desired, errors,
+				     &ops, false);
+	}
 	err = nl_cache_refill(ctrl->sock, cache);
 	if (err < 0)
-		json_decref(ctrl_fail(ctrl, "addresses", "netlink", "cannot list: %s",
+		json_decref(ctrl_fail(ctrl->report, "netlink", "cannot list: %s",
 				      nl_geterror(err)));
 	else
 		publish(ctrl, cache, desired, errors);

@@ -3,9 +3,10 @@
  * config) as the service definition dhcp-IFNAME; definitions and leases of links that no
  * longer want it are removed. The hook
  * script (rootfs/overlay/usr/lib/cairn/udhcpc.script) only reports: it writes
- * RUN/dhcp/IFNAME.lease atomically, and this controller reads it into ctrl->leases for the
- * address, route and resolver controllers. Publishes `dhcp`
- * [{id: ifname, state, address, router, dns, domain, lease_s, updated}]. */
+ * RUN/dhcp/IFNAME.lease atomically, and this controller reads it. Reads `interfaces`;
+ * publishes `dhcp` [{id: ifname, state, address, router, dns, domain, lease_s, updated}], which
+ * the address, route and resolver controllers read: a lease is active when its item has an
+ * address. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 #define UDHCPC "/usr/bin/udhcpc"
@@ -38,26 +39,26 @@ static void want_service(struct ctrl *ctrl, const char *ifname)
 		     "restart = always\nrestart_delay = 1s\nrestart_delay_max = 30s\n",
 		     UDHCPC, ifname, UDHCPC_SCRIPT, ctrl->dhcp_dir) < 0)
 		abort();
-	ctrl_service_write(ctrl, "dhcp", name, text);
+	ctrl_service_write(ctrl->report, name, text);
 	free(text);
 	free(name);
 }
 
-static void remove_unwanted(struct ctrl *ctrl)
+static void remove_unwanted(struct ctrl *ctrl, const json_t *wanted)
 {
-	json_t *names = ctrl_service_list(ctrl, "dhcp-"), *name;
+	json_t *names = ctrl_service_list(ctrl->report, "dhcp-"), *name;
 	size_t i;
 
 	json_array_foreach(names, i, name) {
 		const char *ifname = json_string_value(name) + strlen("dhcp-");
-		const json_t *want = net_desired_link(ctrl, ifname);
+		const json_t *want = json_object_get(wanted, ifname);
 		char *path;
 
 		if (want && json_is_true(json_object_get(want, "dhcp")))
 			continue;
-		ctrl_service_remove(ctrl, "dhcp", json_string_value(name));
+		ctrl_service_remove(ctrl->report, json_string_value(name));
 		path = lease_path(ctrl, ifname);
-		file_remove(path);
+		fileio_remove(path);
 		free(path);
 	}
 	json_decref(names);
@@ -124,7 +125,7 @@ static void check_lease(struct ctrl *ctrl, const char *ifname, json_t *lease, ti
 	if (bound && (!valid_ipv4(ip) || bits < 1 || bits > 32 ||
 		      (first && !valid_ipv4(json_string_value(first))))) {
 		json_object_set_new(lease, "state", json_string("invalid"));
-		json_object_set_new(lease, "error", ctrl_fail(ctrl, "dhcp", ifname,
+		json_object_set_new(lease, "error", ctrl_fail(ctrl->report, ifname,
 			"lease file has a bad ip, prefix or router"));
 		bound = false;
 	}
@@ -139,13 +140,13 @@ static void check_lease(struct ctrl *ctrl, const char *ifname, json_t *lease, ti
 
 static json_t *read_lease(struct ctrl *ctrl, const char *ifname)
 {
-	char *path = lease_path(ctrl, ifname), *text = file_read(path);
+	char *path = lease_path(ctrl, ifname), *text = fileio_read(path, CTRL_FILE_MAX, NULL);
 	struct stat st;
 	json_t *lease;
 
 	if (!text) {
 		if (errno != ENOENT)
-			json_decref(ctrl_fail(ctrl, "dhcp", path, "cannot read: %s",
+			json_decref(ctrl_fail(ctrl->report, path, "cannot read: %s",
 					      strerror(errno)));
 		free(path);
 		return json_pack("{s:s, s:b, s:n, s:n, s:[], s:n, s:n}", "state", "waiting",
@@ -175,16 +176,15 @@ static json_t *dhcp_item(const char *ifname, const json_t *lease)
 
 void ctrl_dhcp(struct ctrl *ctrl)
 {
-	json_t *items = json_array();
-	const json_t *want;
-	size_t i;
+	json_t *items, *wanted, *want;
+	const char *ifname;
 
-	ctrl->leases = json_object();
-	if (!ctrl->links)
+	if (!net_refresh_links(ctrl))
 		return;  /* links unknown: change nothing */
-	remove_unwanted(ctrl);
-	json_array_foreach(ctrl->desired, i, want) {
-		const char *ifname = json_string_value(json_object_get(want, "ifname"));
+	wanted = net_wanted_interfaces();
+	items = json_array();
+	remove_unwanted(ctrl, wanted);
+	json_object_foreach(wanted, ifname, want) {
 		json_t *lease;
 
 		if (!json_is_true(json_object_get(want, "dhcp")))
@@ -197,7 +197,8 @@ void ctrl_dhcp(struct ctrl *ctrl)
 		want_service(ctrl, ifname);
 		lease = read_lease(ctrl, ifname);
 		json_array_append_new(items, dhcp_item(ifname, lease));
-		json_object_set_new(ctrl->leases, ifname, lease);
+		json_decref(lease);
 	}
+	json_decref(wanted);
 	resources_publish("dhcp", items);
 }

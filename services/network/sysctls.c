@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 /* The value with runs of blanks squeezed to one space and no blank at either end, so
@@ -50,7 +50,7 @@ static char *sysctl_path(struct ctrl *ctrl, const char *key)
 
 static char *sysctl_read(const char *path)
 {
-	char *raw = file_read(path), *value;
+	char *raw = fileio_read(path, CTRL_FILE_MAX, NULL), *value;
 
 	if (!raw)
 		return NULL;
@@ -91,16 +91,16 @@ static json_t *sysctl_item(struct ctrl *ctrl, const char *key, const char *desir
 	json_t *error = json_null();
 
 	if (!actual && errno == ENOENT) {
-		error = ctrl_fail(ctrl, "sysctls", key, "unknown sysctl: no %s", path);
+		error = ctrl_fail(ctrl->report, key, "unknown sysctl: no %s", path);
 	} else if (!actual) {
-		error = ctrl_fail(ctrl, "sysctls", key, "cannot read %s: %s", path,
+		error = ctrl_fail(ctrl->report, key, "cannot read %s: %s", path,
 				  strerror(errno));
 	} else if (strcmp(actual, want) != 0 && !read_back_same(ctrl, key, desired, actual)) {
 		if (sysctl_write(path, desired) < 0) {
-			error = ctrl_fail(ctrl, "sysctls", key, "cannot write %s: %s", want,
+			error = ctrl_fail(ctrl->report, key, "cannot write %s: %s", want,
 					  strerror(errno));
 		} else {
-			ctrl_changed(ctrl, "sysctls", key, "%s -> %s", actual, want);
+			ctrl_changed(ctrl->report, key, "%s -> %s", actual, want);
 			free(actual);
 			actual = sysctl_read(path);
 			json_object_set_new(ctrl->sysctls_read, key, json_pack("{s:s, s:s?}",

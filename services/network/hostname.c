@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 #define DEFAULT_HOSTNAME "cairn"
@@ -19,13 +19,13 @@ static json_t *set_kernel_hostname(struct ctrl *ctrl, const char *name)
 	char current[HOST_NAME_MAX + 1] = "";
 
 	if (strlen(name) > HOST_NAME_MAX)
-		return ctrl_fail(ctrl, "hostname", name, "longer than %d characters",
+		return ctrl_fail(ctrl->report, name, "longer than %d characters",
 				 HOST_NAME_MAX);
 	if (gethostname(current, sizeof(current)) == 0 && strcmp(current, name) == 0)
 		return NULL;
 	if (sethostname(name, strlen(name)) < 0)
-		return ctrl_fail(ctrl, "hostname", name, "sethostname: %s", strerror(errno));
-	ctrl_changed(ctrl, "hostname", name, "host name set (was %s)", current);
+		return ctrl_fail(ctrl->report, name, "sethostname: %s", strerror(errno));
+	ctrl_changed(ctrl->report, name, "host name set (was %s)", current);
 	return NULL;
 }
 
@@ -33,12 +33,12 @@ static json_t *write_etc(struct ctrl *ctrl, const char *file, const char *conten
 {
 	char *path = path_join(ctrl->etc_dir, file);
 	json_t *error = NULL;
-	int rc = file_write_if_changed(path, content, 0644);
+	int rc = fileio_write_if_changed(path, content, 0644);
 
 	if (rc < 0)
-		error = ctrl_fail(ctrl, "hostname", path, "cannot write: %s", strerror(errno));
+		error = ctrl_fail(ctrl->report, path, "cannot write: %s", strerror(errno));
 	else if (rc > 0)
-		ctrl_changed(ctrl, "hostname", path, "written");
+		ctrl_changed(ctrl->report, path, "written");
 	free(path);
 	return error;
 }

@@ -1,7 +1,8 @@
 /* routes.c - the routes controller: the routes of .spec.network.interfaces[].routes (and of
  * their VLANs) and the default route of each active DHCP lease, in the main table. It adds
  * what is missing (protocol static or dhcp, never replacing someone else's route) and
- * removes the routes it added earlier that are no longer wanted. Publishes `routes`
+ * removes the routes it added earlier that are no longer wanted. Reads `interfaces`, `dhcp`
+ * and `addresses` (a gateway must be reachable first); publishes `routes`
  * [{id, dst, gateway, ifname, metric, family, table: "main", source, error}]. */
 #include <errno.h>
 #include <net/if.h>
@@ -16,7 +17,7 @@
 #include <netlink/route/nexthop.h>
 #include <linux/rtnetlink.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 #define IPV6_DEFAULT_METRIC 1024  /* what the kernel makes of metric 0 */
@@ -44,15 +45,15 @@ static void want_route(json_t *desired, const char *ifname, const char *to, cons
 		"metric", metric, "source", source));
 }
 
-static json_t *desired_routes(struct ctrl *ctrl)
+static json_t *desired_routes(void)
 {
-	json_t *desired = json_object(), *lease;
-	const json_t *want, *route;
+	json_t *desired = json_object(), *wanted = net_wanted_interfaces();
+	json_t *leases = net_active_leases(), *want, *lease;
+	const json_t *route;
 	const char *ifname;
-	size_t i, j;
+	size_t j;
 
-	json_array_foreach(ctrl->desired, i, want) {
-		ifname = json_string_value(json_object_get(want, "ifname"));
+	json_object_foreach(wanted, ifname, want) {
 		json_array_foreach(json_object_get(want, "routes"), j, route) {
 			const json_t *metric = json_object_get(route, "metric");
 
@@ -61,12 +62,13 @@ static json_t *desired_routes(struct ctrl *ctrl)
 				   json_integer_value(metric), metric != NULL, "static");
 		}
 	}
-	json_object_foreach(ctrl->leases, ifname, lease)
-		if (json_is_true(json_object_get(lease, "active")) &&
-		    json_string_value(json_object_get(lease, "router")))
+	json_object_foreach(leases, ifname, lease)
+		if (json_string_value(json_object_get(lease, "router")))
 			want_route(desired, ifname, "default",
 				   json_string_value(json_object_get(lease, "router")),
 				   CTRL_DHCP_METRIC, true, "dhcp");
+	json_decref(wanted);
+	json_decref(leases);
 	return desired;
 }
 
@@ -141,61 +143,53 @@ static json_t *add_route(struct ctrl *ctrl, const char *key, const json_t *want)
 	int err;
 
 	if (!net_ifindex(ctrl, json_string_value(json_object_get(want, "ifname"))))
-		return ctrl_fail(ctrl, "routes", key, "no such link");
+		return ctrl_fail(ctrl->report, key, "no such link");
 	route = build_route(ctrl, want, &err);
 	if (err >= 0)
 		err = rtnl_route_add(ctrl->sock, route, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_route_put(route);
 	if (err < 0)
-		return ctrl_fail(ctrl, "routes", key, "cannot add: %s", nl_geterror(err));
-	ctrl_changed(ctrl, "routes", key, "added (%s)",
+		return ctrl_fail(ctrl->report, key, "cannot add: %s", nl_geterror(err));
+	ctrl_changed(ctrl->report, key, "added (%s)",
 		     json_string_value(json_object_get(want, "source")));
 	return NULL;
 }
 
-static void remove_unwanted(struct ctrl *ctrl, struct nl_cache *cache, json_t *desired,
-			    json_t *errors)
+/* The owned-set reconcile's view of the kernel's routes. */
+struct route_ops {
+	struct ctrl *ctrl;
+	struct nl_cache *cache;
+};
+
+static bool route_present(void *arg, const char *key)
 {
-	json_t *owned = json_object_get(ctrl->owned, "routes"), *entry;
-	const char *key;
-	void *tmp;
+	struct route_ops *ops = arg;
 
-	json_object_foreach_safe(owned, tmp, key, entry) {
-		struct rtnl_route *route;
-		int err = 0;
-
-		if (json_object_get(desired, key))
-			continue;
-		route = find_route(ctrl, cache, key);
-		if (route)
-			err = rtnl_route_delete(ctrl->sock, route, 0);
-		if (err < 0 && err != -NLE_OBJ_NOTFOUND) {
-			json_object_set_new(errors, key, ctrl_fail(ctrl, "routes", key,
-				"cannot remove: %s", nl_geterror(err)));
-			continue;
-		}
-		if (route)
-			ctrl_changed(ctrl, "routes", key, "removed (no longer wanted)");
-		json_object_del(owned, key);
-		ctrl_save_owned(ctrl);
-	}
+	return find_route(ops->ctrl, ops->cache, key) != NULL;
 }
 
-static void add_missing(struct ctrl *ctrl, struct nl_cache *cache, json_t *desired,
-			json_t *errors)
+static json_t *route_add(void *arg, const char *key, const json_t *want)
 {
-	json_t *owned = json_object_get(ctrl->owned, "routes"), *want, *error;
-	const char *key;
+	return add_route(((struct route_ops *)arg)->ctrl, key, want);
+}
 
-	json_object_foreach(desired, key, want) {
-		error = find_route(ctrl, cache, key) ? NULL : add_route(ctrl, key, want);
-		if (error) {
-			json_object_set_new(errors, key, error);
-		} else if (!json_equal(json_object_get(owned, key), want)) {
-			json_object_set(owned, key, want);
-			ctrl_save_owned(ctrl);
-		}
-	}
+static json_t *route_remove(void *arg, const char *key, const json_t *entry)
+{
+	struct route_ops *ops = arg;
+	struct rtnl_route *route = find_route(ops->ctrl, ops->cache, key);
+	int err = route ? rtnl_route_delete(ops->ctrl->sock, route, 0) : 0;
+
+	(void)entry;
+	if (err < 0 && err != -NLE_OBJ_NOTFOUND)
+		return ctrl_fail(ops->ctrl->report, key, "cannot remove: %s", nl_geterror(err));
+	if (route)
+		ctrl_changed(ops->ctrl->report, key, "removed (no longer wanted)");
+	return NULL;
+}
+
+static void route_save(void *arg)
+{
+	ctrl_save_owned(((struct route_ops *)arg)->ctrl);
 }
 
 static const char *route_source(json_t *owned, const char *key, struct rtnl_route *route)
@@ -262,21 +256,28 @@ void ctrl_routes(struct ctrl *ctrl)
 	struct nl_cache *cache;
 	int err;
 
-	if (!ctrl->links)
+	if (!net_refresh_links(ctrl))
 		return;
 	err = rtnl_route_alloc_cache(ctrl->sock, AF_UNSPEC, 0, &cache);
 	if (err < 0) {
-		json_decref(ctrl_fail(ctrl, "routes", "netlink", "cannot list: %s",
+		json_decref(ctrl_fail(ctrl->report, "netlink", "cannot list: %s",
 				      nl_geterror(err)));
 		return;
 	}
-	desired = desired_routes(ctrl);
+	desired = desired_routes();
 	errors = json_object();
-	remove_unwanted(ctrl, cache, desired, errors);
-	add_missing(ctrl, cache, desired, errors);
+	{
+		struct route_ops arg = { ctrl, cache };
+		const struct owned_ops ops = { .arg = &arg, .present = route_present,
+					       .add = route_add, .remove = route_remove,
+					       .save = route_save };
+
+		ctrl_owned_reconcile(json_object_get(ctrl->owned, "routes"), desired, errors, &ops,
+				     true);
+	}
 	err = nl_cache_refill(ctrl->sock, cache);
 	if (err < 0)
-		json_decref(ctrl_fail(ctrl, "routes", "netlink", "cannot list: %s",
+		json_decref(ctrl_fail(ctrl->report, "netlink", "cannot list: %s",
 				      nl_geterror(err)));
 	else
 		publish(ctrl, cache, desired, errors);

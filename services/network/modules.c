@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 #define MODPROBE_TIMEOUT_MS 10000
@@ -35,7 +35,7 @@ static bool module_loaded(const char *name)
 	snprintf(path, sizeof(path), "/sys/module/%s", kname);
 	if (stat(path, &st) == 0)
 		return true;
-	list = file_read("/proc/modules");
+	list = fileio_read("/proc/modules", CTRL_FILE_MAX, NULL);
 	for (line = list ? strtok_r(list, "\n", &save) : NULL; line && !found;
 	     line = strtok_r(NULL, "\n", &save))
 		found = strncmp(line, kname, len) == 0 && line[len] == ' ';
@@ -67,7 +67,7 @@ static json_t *run_modprobe(struct ctrl *ctrl, const char *name, const json_t *p
 
 	if (!argv)
 		abort();
-	argv[0] = ctrl->modprobe;
+	argv[0] = (char *)ctrl->modprobe;
 	argv[1] = (char *)name;
 	for (i = 0; i < count; i++)
 		argv[2 + i] = (char *)json_string_value(json_array_get(params, i));
@@ -76,12 +76,12 @@ static json_t *run_modprobe(struct ctrl *ctrl, const char *name, const json_t *p
 	last_line(out, reason, sizeof(reason));
 	free(out);
 	if (status < 0)
-		return ctrl_fail(ctrl, "modules", name, "%s: %s", ctrl->modprobe,
+		return ctrl_fail(ctrl->report, name, "%s: %s", ctrl->modprobe,
 				 strerror(errno));
 	if (status != 0)
-		return ctrl_fail(ctrl, "modules", name, "%s exited with status %d%s%s",
+		return ctrl_fail(ctrl->report, name, "%s exited with status %d%s%s",
 				 ctrl->modprobe, status, reason[0] ? ": " : "", reason);
-	ctrl_changed(ctrl, "modules", name, "loaded with %s", ctrl->modprobe);
+	ctrl_changed(ctrl->report, name, "loaded with %s", ctrl->modprobe);
 	return NULL;
 }
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctrl_int.h"
+#include "net.h"
 #include "resources.h"
 
 #define CHRONYD "/usr/sbin/chronyd"
@@ -81,19 +81,19 @@ static json_t *apply_servers(struct ctrl *ctrl, const json_t *servers)
 	char *conf = render_conf(servers), *path = path_join(ctrl->etc_dir, "chrony.conf");
 	char *service;
 	json_t *error = NULL;
-	int rc = file_write_if_changed(path, conf, 0644);
+	int rc = fileio_write_if_changed(path, conf, 0644);
 
 	if (rc < 0)
-		error = ctrl_fail(ctrl, "time", path, "cannot write: %s", strerror(errno));
+		error = ctrl_fail(ctrl->report, path, "cannot write: %s", strerror(errno));
 	else if (rc > 0)
-		ctrl_changed(ctrl, "time", path, "written");
+		ctrl_changed(ctrl->report, path, "written");
 	/* chronyd reads its config only at start: the digest in the definition makes PID 1
 	 * restart it when the config changes */
 	if (asprintf(&service, "command = %s -d -f %s\nenv = CAIRN_CONFIG_DIGEST=%016llx\n"
 		     "restart = always\nrestart_delay = 1s\nrestart_delay_max = 30s\n",
 		     CHRONYD, path, digest(conf)) < 0)
 		abort();
-	if (!error && ctrl_service_write(ctrl, "time", "chronyd", service) < 0)
+	if (!error && ctrl_service_write(ctrl->report, "chronyd", service) < 0)
 		error = json_string("cannot write the chronyd service definition");
 	free(service);
 	free(conf);
@@ -113,9 +113,9 @@ void ctrl_time(struct ctrl *ctrl)
 	} else {
 		char *path = path_join(ctrl->etc_dir, "chrony.conf");
 
-		ctrl_service_remove(ctrl, "time", "chronyd");
-		if (file_remove(path) > 0)
-			ctrl_changed(ctrl, "time", path, "removed");
+		ctrl_service_remove(ctrl->report, "chronyd");
+		if (fileio_remove(path) > 0)
+			ctrl_changed(ctrl->report, path, "removed");
 		free(path);
 	}
 	resources_publish("time", json_pack("[{s:s, s:O, s:o, s:s?, s:o}]", "id", "time",
