@@ -197,6 +197,20 @@ uint64_t gate_tls(struct gate *gate, const void *session, enum gate_tls stage)
 	return id;
 }
 
+bool gate_session_evicted(struct gate *gate, const void *session)
+{
+	bool evicted = true;
+
+	pthread_mutex_lock(&gate->lock);
+	for (unsigned i = 0; i < GATE_CONN_MAX; i++)
+		if (gate->conns[i].id && gate->conns[i].session == session) {
+			evicted = gate->conns[i].evicted;
+			break;
+		}
+	pthread_mutex_unlock(&gate->lock);
+	return evicted;
+}
+
 uint64_t gate_open(struct gate *gate, int fd, const struct sockaddr *addr, const void *session)
 {
 	struct gate_conn *conn = NULL;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define GATE_CONN_MAX 256            /* libmicrohttpd's connection (= thread) limit */
+#define GATE_CONN_MAX 512            /* libmicrohttpd's connection (= thread) limit */
 #define GATE_PENDING_MAX 64          /* pending connections, all addresses */
 #define GATE_PENDING_PER_ADDR 32     /* pending connections from one address */
 #define GATE_UNAUTH_ACTIVE_MAX 16    /* unauthenticated requests past their head, in all */
@@ -116,6 +116,9 @@ void gate_stop(struct gate *gate);
 uint64_t gate_open(struct gate *gate, int fd, const struct sockaddr *addr, const void *session);
 /* The handshake of the connection with SESSION reached STAGE. Its id (0: not in the table). */
 uint64_t gate_tls(struct gate *gate, const void *session, enum gate_tls stage);
+/* True when the connection with SESSION was shut down by the gate (or is gone): its
+ * handshake should stop before the server spends CPU on its next message. */
+bool gate_session_evicted(struct gate *gate, const void *session);
 /* The connection is about to be closed: its entry and its counts go. */
 void gate_close(struct gate *gate, uint64_t id);
 

@@ -828,9 +828,17 @@ static int on_handshake(gnutls_session_t session, unsigned int type, unsigned wh
 	struct api_server *server = hook_server;
 	uint64_t id;
 
-	(void)when;
 	(void)msg;
-	if (!server || !incoming)
+	if (!server)
+		return 0;
+	/* A connection the gate shut down stops before the server's expensive messages (its
+	 * key share, its signature): under a flood on a slow node that CPU is what an operator's
+	 * handshake waits for. */
+	if (!incoming && when == GNUTLS_HOOK_PRE &&
+	    (type == GNUTLS_HANDSHAKE_SERVER_HELLO || type == GNUTLS_HANDSHAKE_CERTIFICATE_VERIFY) &&
+	    gate_session_evicted(&server->gate, session))
+		return GNUTLS_E_PREMATURE_TERMINATION;
+	if (!incoming || when != GNUTLS_HOOK_POST)
 		return 0;
 	if (type == GNUTLS_HANDSHAKE_CLIENT_HELLO) {
 		gate_tls(&server->gate, session, GATE_TLS_HELLO);
@@ -873,7 +881,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		 * ranks the connection by its bytes alone */
 		if (session)
 			gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_ANY,
-							   GNUTLS_HOOK_POST, on_handshake);
+							   GNUTLS_HOOK_BOTH, on_handshake);
 		id = fd ? gate_open(&server->gate, fd->connect_fd, addr ? addr->client_addr : NULL,
 				    session) : 0;
 		*socket_context = (void *)(uintptr_t)id;

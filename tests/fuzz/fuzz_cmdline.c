@@ -1,4 +1,4 @@
-/* fuzz_cmdline.c - libFuzzer harness for init/cmdline.c. */
+/* fuzz_cmdline.c - libFuzzer harness for lib/cmdline/cmdline.c. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

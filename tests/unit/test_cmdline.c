@@ -1,4 +1,4 @@
-/* test_cmdline.c - unit tests for init/cmdline.c (kernel command line parser). */
+/* test_cmdline.c - unit tests for lib/cmdline/cmdline.c (kernel command line parser). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
