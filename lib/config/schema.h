@@ -121,7 +121,7 @@ bool config_valid_ipv4(const char *value, struct config_check *check);
 bool config_valid_ipv4_network(const char *value, struct config_check *check);
 bool config_valid_ipv4_range(const char *value, struct config_check *check);
 bool config_valid_physical_network(const char *value, struct config_check *check);
-/* IPv4 helpers (host byte order): parse an address; parse a CIDR into its address as written
+/* IPv4 helpers (host byte order; a NULL value parses as nothing): parse an address; parse a CIDR into its address as written
  * and its prefix; the netmask of PREFIX; format into 16 bytes. */
 bool config_ipv4_parse(const char *value, uint32_t *address);
 bool config_ipv4_cidr_parse(const char *value, uint32_t *network, unsigned *prefix);

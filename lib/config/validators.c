@@ -530,7 +530,7 @@ bool config_ipv4_parse(const char *value, uint32_t *address)
 {
 	struct in_addr in;
 
-	if (inet_pton(AF_INET, value, &in) != 1)
+	if (!value || inet_pton(AF_INET, value, &in) != 1)
 		return false;
 	*address = ntohl(in.s_addr);
 	return true;
@@ -550,7 +550,7 @@ bool config_ipv4_cidr_parse(const char *value, uint32_t *network, unsigned *pref
 	unsigned char bytes[16];
 	int family;
 
-	if (!parse_cidr(value, bytes, &family, prefix, &check) || family != 4)
+	if (!value || !parse_cidr(value, bytes, &family, prefix, &check) || family != 4)
 		return false;
 	*network = (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
 	return true;

@@ -1222,6 +1222,25 @@ static void test_network_readme_example(void **state)
 	free(readme);
 }
 
+/* Found by the fuzzer: a router whose external gateway or address fails to decode, with
+ * floating IPs, reports the bad value (the checks across documents skip what is missing). */
+static void test_network_partial_external(void **state)
+{
+	(void)state;
+	assert_errors(
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Network\n"
+		"metadata: {name: blue}\n"
+		"spec:\n"
+		"  cidr: 10.10.0.0/24\n"
+		"  router:\n"
+		"    external: {cidr: 192.168.100.0/24, gateway: 192.168.1010., address: x}\n"
+		"    floatingIPs: [{address: 192.168.100.20, vm: web-1}]\n",
+		"config.yaml:7: document 1 (Network): .spec.router.external.gateway: \"192.168.1010.\" is not an IPv4 address\n"
+		"config.yaml:7: document 1 (Network): .spec.router.external.address: \"x\" is not an IPv4 address\n"
+		"config.yaml:8: document 1 (Network): .spec.router.floatingIPs[0].vm: \"web-1\" is not a VirtualMachine in this config\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1255,6 +1274,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_network_decoded, teardown),
 		cmocka_unit_test_teardown(test_network_errors, teardown),
 		cmocka_unit_test_teardown(test_network_readme_example, teardown),
+		cmocka_unit_test_teardown(test_network_partial_external, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
