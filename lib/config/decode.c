@@ -1,7 +1,7 @@
 /* decode.c - config_decode(): walks each document's YAML tree (yaml_tree.c) against the
  * schema tables (schema.c), builds the normalized jansson value, and reports every problem
  * with the document, the path and the line. Then the checks across documents: names, one
- * MachineConfig, VM MACs. */
+ * MachineConfig, VM MACs, and those of networks.c (NIC networks and addresses, routers). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -989,8 +989,9 @@ static void decode_stream(struct config_decoder *d, const struct yaml_stream *st
 {
 	unsigned *index = calloc(stream->count + 1, sizeof *index);
 	unsigned *lines = calloc(stream->count + 1, sizeof *lines);
+	const struct ynode **roots = calloc(stream->count + 1, sizeof *roots);
 
-	if (!index || !lines) {
+	if (!index || !lines || !roots) {
 		config_errors_add(d->errs, d->name, 0, 0, NULL, NULL, "out of memory");
 		goto out;
 	}
@@ -1007,13 +1008,16 @@ static void decode_stream(struct config_decoder *d, const struct yaml_stream *st
 			continue;
 		index[json_array_size(config)] = d->document;
 		lines[json_array_size(config)] = root->line;
+		roots[json_array_size(config)] = root;
 		json_array_append_new(config, doc);
 	}
 	check_documents(d, config, index, lines);
 	check_vm_macs(d, stream);
+	config_check_networks(d->name, d->errs, config, roots, index);
 out:
 	free(index);
 	free(lines);
+	free(roots);
 }
 
 int config_decode(const char *name, const char *text, size_t len, json_t **out,

@@ -10,6 +10,8 @@
 
 /* ---- shared scalars ---- */
 
+static const struct config_schema string_object_name;
+
 static const struct config_schema string_ip = {
 	.type = CONFIG_STRING, .what = "an IP address", .validator = config_valid_ip };
 static const struct config_schema string_cidr = {
@@ -300,12 +302,31 @@ static const struct config_schema list_disk = {
 
 static const struct config_schema string_nic_mac = {
 	.type = CONFIG_STRING, .what = "a MAC address", .validator = config_valid_unicast_mac };
+static const struct config_schema string_ipv4 = {
+	.type = CONFIG_STRING, .what = "an IPv4 address", .validator = config_valid_ipv4 };
+
+/* A static address goes with a Network (whether it lies in that Network's CIDR is checked
+ * across documents, config_check_networks()). */
+static void check_nic(struct config_decoder *decoder, const struct ynode *node, json_t *nic)
+{
+	const struct ynode *ip = ynode_mapping_get(node, "ip");
+
+	if (ip && ynode_mapping_get(node, "bridge") && !json_object_get(nic, "network"))
+		config_decoder_error(decoder, ip->line, "ip", "goes with 'network'; a NIC on a "
+				     "'bridge' gets its address inside the guest");
+}
+
+static const char *const nic_attachment[] = { "bridge", "network", NULL };
 static const struct config_field nic_fields[] = {
-	{ "bridge", &string_interface, true },
+	{ "bridge", &string_interface, false },
+	{ "network", &string_object_name, false },
 	{ "mac", &string_nic_mac, false },
+	{ "ip", &string_ipv4, false },
 	{ NULL, NULL, false },
 };
-static const struct config_schema nic = { .type = CONFIG_OBJECT, .fields = nic_fields };
+static const struct config_schema nic = {
+	.type = CONFIG_OBJECT, .fields = nic_fields, .exactly_one_of = nic_attachment,
+	.check = check_nic };
 static const char *const nic_unique[] = { "mac", NULL };
 static const struct config_schema list_nic = {
 	.type = CONFIG_LIST, .items = &nic, .unique_keys = nic_unique, .max_items = 16 };
@@ -379,9 +400,209 @@ static const struct config_field virtual_machine_fields[] = {
 static const struct config_schema virtual_machine = {
 	.type = CONFIG_OBJECT, .fields = virtual_machine_fields };
 
+/* ---- Network ---- */
+
+/* Moves OBJECT's keys into the order of FIELDS (after a check added one at the end). */
+static void order_keys(json_t *object, const struct config_field *fields)
+{
+	for (const struct config_field *f = fields; f->name; f++) {
+		json_t *value = json_object_get(object, f->name);
+		if (!value)
+			continue;
+		json_incref(value);
+		json_object_del(object, f->name);
+		json_object_set_new(object, f->name, value);
+	}
+}
+
+/* The line of KEY in NODE's mapping, else NODE's. */
+static unsigned line_of(const struct ynode *node, const char *key)
+{
+	const struct ynode *value = node && node->type == YNODE_MAPPING ?
+		ynode_mapping_get(node, key) : NULL;
+
+	return value ? value->line : node ? node->line : 0;
+}
+
+/* ADDRESS (text) is a host of NETWORK/PREFIX: inside it, not its network or broadcast address.
+ * Reports FIELD's error at LINE and returns false otherwise. */
+static bool check_host(struct config_decoder *decoder, unsigned line, const char *field,
+		       const char *address, uint32_t network, unsigned prefix, const char *cidr)
+{
+	uint32_t mask = config_ipv4_mask(prefix), value;
+
+	if (!address || !config_ipv4_parse(address, &value))
+		return false;
+	if ((value & mask) != network) {
+		config_decoder_error(decoder, line, field, "\"%s\" is not inside %s", address, cidr);
+		return false;
+	}
+	if (value == network || value == (network | ~mask)) {
+		config_decoder_error(decoder, line, field, "\"%s\" is the %s address of %s, not a host",
+				     address, value == network ? "network" : "broadcast", cidr);
+		return false;
+	}
+	return true;
+}
+
+static void check_external(struct config_decoder *decoder, const struct ynode *node,
+			   json_t *external)
+{
+	const char *cidr = json_string_value(json_object_get(external, "cidr"));
+	const char *gateway = json_string_value(json_object_get(external, "gateway"));
+	const char *address = json_string_value(json_object_get(external, "address"));
+	uint32_t network;
+	unsigned prefix;
+	bool gateway_ok, address_ok;
+
+	if (!cidr || !config_ipv4_cidr_parse(cidr, &network, &prefix))
+		return;
+	gateway_ok = check_host(decoder, line_of(node, "gateway"), "gateway", gateway, network,
+				prefix, cidr);
+	address_ok = check_host(decoder, line_of(node, "address"), "address", address, network,
+				prefix, cidr);
+	if (gateway_ok && address_ok && strcmp(gateway, address) == 0)
+		config_decoder_error(decoder, line_of(node, "address"), "address",
+				     "\"%s\" is also the gateway; the router needs an address of its own",
+				     address);
+}
+
+static const struct config_schema string_ipv4_network = {
+	.type = CONFIG_STRING, .what = "an IPv4 CIDR", .validator = config_valid_ipv4_network };
+static const struct config_schema string_physical_network = {
+	.type = CONFIG_STRING, .what = "a physical network name",
+	.validator = config_valid_physical_network, .default_yaml = "external" };
+static const struct config_field external_fields[] = {
+	{ "cidr", &string_ipv4_network, true },
+	{ "gateway", &string_ipv4, true },
+	{ "address", &string_ipv4, true },
+	{ "physicalNetwork", &string_physical_network, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema external = {
+	.type = CONFIG_OBJECT, .fields = external_fields, .check = check_external };
+
+static const struct config_schema int_nic_index = {
+	.type = CONFIG_INT, .min = 0, .max = 15, .default_yaml = "0" };
+static const struct config_field floating_ip_fields[] = {
+	{ "address", &string_ipv4, true },
+	{ "vm", &string_object_name, true },
+	{ "nic", &int_nic_index, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema floating_ip = {
+	.type = CONFIG_OBJECT, .fields = floating_ip_fields };
+static const char *const floating_ip_unique[] = { "address", NULL };
+static const struct config_schema list_floating_ip = {
+	.type = CONFIG_LIST, .items = &floating_ip, .unique_keys = floating_ip_unique,
+	.max_items = 256 };
+
+static const struct config_field router_fields[] = {
+	{ "name", &string_object_name, false },
+	{ "external", &external, false },
+	{ "floatingIPs", &list_floating_ip, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema router = { .type = CONFIG_OBJECT, .fields = router_fields };
+
+static const struct config_schema int_network_mtu = {
+	.type = CONFIG_INT, .min = 576, .max = 9000, .default_yaml = "1442" };
+static const struct config_schema string_ipv4_range = {
+	.type = CONFIG_STRING, .what = "an IPv4 address or range",
+	.validator = config_valid_ipv4_range };
+static const struct config_schema list_reserved = {
+	.type = CONFIG_LIST, .items = &string_ipv4_range, .unique_items = true, .max_items = 256 };
+static const struct config_schema list_dns = {
+	.type = CONFIG_LIST, .items = &string_ipv4, .unique_items = true, .max_items = 4 };
+
+static const struct config_field network_spec_fields[] = {
+	{ "cidr", &string_ipv4_network, true },
+	{ "gateway", &string_ipv4, false },
+	{ "mtu", &int_network_mtu, false },
+	{ "dhcp", &boolean_true, false },
+	{ "reserved", &list_reserved, false },
+	{ "dns", &list_dns, false },
+	{ "router", &router, false },
+	{ NULL, NULL, false },
+};
+
+/* The gateway is a host of the CIDR (default: its first host); reserved addresses lie in the
+ * CIDR. */
+static void check_network_spec(struct config_decoder *decoder, const struct ynode *node,
+			       json_t *spec)
+{
+	const char *cidr = json_string_value(json_object_get(spec, "cidr"));
+	const char *gateway = json_string_value(json_object_get(spec, "gateway"));
+	const json_t *reserved = json_object_get(spec, "reserved");
+	const struct ynode *reserved_node = ynode_mapping_get(node, "reserved");
+	uint32_t network, mask;
+	unsigned prefix;
+
+	if (!cidr || !config_ipv4_cidr_parse(cidr, &network, &prefix))
+		return;
+	mask = config_ipv4_mask(prefix);
+	if (gateway)
+		check_host(decoder, line_of(node, "gateway"), "gateway", gateway, network, prefix, cidr);
+	else if (!ynode_mapping_get(node, "gateway")) {
+		char first[16];
+		config_ipv4_format(network + 1, first);
+		json_object_set_new(spec, "gateway", json_string(first));
+		order_keys(spec, network_spec_fields);
+	}
+	for (size_t i = 0; i < json_array_size(reserved); i++) {
+		const char *item = json_string_value(json_array_get(reserved, i));
+		const char *dash = strchr(item, '-');
+		char first[16] = "";
+		uint32_t a, b;
+		if (dash && (size_t)(dash - item) < sizeof first) {
+			memcpy(first, item, (size_t)(dash - item));
+			first[dash - item] = '\0';
+		}
+		if (!config_ipv4_parse(dash ? first : item, &a) ||
+		    !config_ipv4_parse(dash ? dash + 1 : item, &b))
+			continue;
+		if ((a & mask) != network || (b & mask) != network) {
+			char field[32];
+			unsigned line = reserved_node && reserved_node->type == YNODE_SEQUENCE &&
+				i < reserved_node->count ? reserved_node->items[i]->line : node->line;
+			snprintf(field, sizeof field, "reserved[%zu]", i);
+			config_decoder_error(decoder, line, field, "\"%s\" is not inside %s", item, cidr);
+		}
+	}
+}
+static const struct config_schema network_spec = {
+	.type = CONFIG_OBJECT, .fields = network_spec_fields, .check = check_network_spec };
+
+static const struct config_field network_document_fields[] = {
+	{ "apiVersion", &string_api_version, true },
+	{ "kind", &string_kind, true },
+	{ "metadata", &named_metadata, true },
+	{ "spec", &network_spec, true },
+	{ NULL, NULL, false },
+};
+
+/* router.name defaults to the Network's own name: a router of its own. */
+static void check_network_document(struct config_decoder *decoder, const struct ynode *node,
+				   json_t *document)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(document, "metadata"),
+							     "name"));
+	json_t *router_value = json_object_get(json_object_get(document, "spec"), "router");
+
+	(void)decoder;
+	(void)node;
+	if (!name || !json_is_object(router_value) || json_object_get(router_value, "name"))
+		return;
+	json_object_set_new(router_value, "name", json_string(name));
+	order_keys(router_value, router_fields);
+}
+static const struct config_schema network_document = {
+	.type = CONFIG_OBJECT, .fields = network_document_fields, .check = check_network_document };
+
 const struct config_kind config_kinds[] = {
 	{ "MachineConfig", &machine_config, true },
 	{ "VirtualMachine", &virtual_machine, false },
+	{ "Network", &network_document, false },
 	{ NULL, NULL, false },
 };
 

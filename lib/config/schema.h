@@ -117,9 +117,25 @@ bool config_valid_absolute_path(const char *value, struct config_check *check);
 bool config_valid_disk_name(const char *value, struct config_check *check);
 bool config_valid_kernel_cmdline(const char *value, struct config_check *check);
 bool config_valid_unicast_mac(const char *value, struct config_check *check);
+bool config_valid_ipv4(const char *value, struct config_check *check);
+bool config_valid_ipv4_network(const char *value, struct config_check *check);
+bool config_valid_ipv4_range(const char *value, struct config_check *check);
+bool config_valid_physical_network(const char *value, struct config_check *check);
+/* IPv4 helpers (host byte order; a NULL value parses as nothing): parse an address; parse a CIDR into its address as written
+ * and its prefix; the netmask of PREFIX; format into 16 bytes. */
+bool config_ipv4_parse(const char *value, uint32_t *address);
+bool config_ipv4_cidr_parse(const char *value, uint32_t *network, unsigned *prefix);
+uint32_t config_ipv4_mask(unsigned prefix);
+void config_ipv4_format(uint32_t address, char buf[16]);
 /* The MiB of a size that passed config_valid_memory or config_valid_disk_size, else -1. */
 long long config_size_mib(const char *value);
 /* 4 or 6 for an address or CIDR (after validation), else 0. */
 int config_address_family(const char *value);
+
+/* networks.c: the checks across Network and VirtualMachine documents (NIC networks, static
+ * addresses, routers, floating IPs). ROOTS[i] is the YAML root of CONFIG's document i and
+ * INDEX[i] its 1-based document number. */
+void config_check_networks(const char *name, struct config_errors *errs, json_t *config,
+			   const struct ynode *const *roots, const unsigned *index);
 
 #endif

@@ -523,3 +523,115 @@ bool config_valid_unicast_mac(const char *value, struct config_check *check)
 		return fail(check, "is the all-zero MAC address");
 	return true;
 }
+
+/* ---- IPv4 for the Network kind ---- */
+
+bool config_ipv4_parse(const char *value, uint32_t *address)
+{
+	struct in_addr in;
+
+	if (!value || inet_pton(AF_INET, value, &in) != 1)
+		return false;
+	*address = ntohl(in.s_addr);
+	return true;
+}
+
+void config_ipv4_format(uint32_t address, char buf[16])
+{
+	struct in_addr in = { .s_addr = htonl(address) };
+
+	if (!inet_ntop(AF_INET, &in, buf, 16))
+		buf[0] = '\0';
+}
+
+bool config_ipv4_cidr_parse(const char *value, uint32_t *network, unsigned *prefix)
+{
+	struct config_check check;
+	unsigned char bytes[16];
+	int family;
+
+	if (!value || !parse_cidr(value, bytes, &family, prefix, &check) || family != 4)
+		return false;
+	*network = (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 | bytes[3];
+	return true;
+}
+
+uint32_t config_ipv4_mask(unsigned prefix)
+{
+	return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+bool config_valid_ipv4(const char *value, struct config_check *check)
+{
+	uint32_t address;
+
+	if (!config_ipv4_parse(value, &address))
+		return fail(check, "is not an IPv4 address");
+	config_ipv4_format(address, check->normal);
+	return true;
+}
+
+/* A Network's or an external network's CIDR: IPv4, no host bits, prefix 8..30 (a /31 or /32
+ * has no room for a gateway and a VM; shorter than /8 is a mistake). */
+bool config_valid_ipv4_network(const char *value, struct config_check *check)
+{
+	unsigned char bytes[16];
+	char address[16];
+	uint32_t network;
+	unsigned prefix;
+	int family;
+
+	if (!parse_cidr(value, bytes, &family, &prefix, check))
+		return false;
+	if (family != 4 || !config_ipv4_cidr_parse(value, &network, &prefix))
+		return fail(check, "is not an IPv4 CIDR (Networks are IPv4, e.g. 10.10.0.0/24)");
+	if (prefix < 8 || prefix > 30) {
+		snprintf(check->reason, sizeof check->reason,
+			 "has prefix length %u; a network needs 8..30", prefix);
+		return false;
+	}
+	if (network & ~config_ipv4_mask(prefix)) {
+		config_ipv4_format(network & config_ipv4_mask(prefix), address);
+		snprintf(check->reason, sizeof check->reason,
+			 "has host bits set (the network is %s/%u)", address, prefix);
+		return false;
+	}
+	config_ipv4_format(network, address);
+	snprintf(check->normal, sizeof check->normal, "%s/%u", address, prefix);
+	return true;
+}
+
+/* An IPv4 address, or a range FIRST-LAST with FIRST <= LAST. */
+bool config_valid_ipv4_range(const char *value, struct config_check *check)
+{
+	const char *dash = strchr(value, '-');
+	char first[16], last[16], text[64];
+	uint32_t a, b;
+
+	if (!dash)
+		return config_valid_ipv4(value, check);
+	if ((size_t)(dash - value) >= sizeof text || strlen(dash + 1) >= sizeof text)
+		return fail(check, "is not an IPv4 address or range (10.0.0.2 or 10.0.0.2-10.0.0.9)");
+	memcpy(text, value, (size_t)(dash - value));
+	text[dash - value] = '\0';
+	if (!config_ipv4_parse(text, &a) || !config_ipv4_parse(dash + 1, &b))
+		return fail(check, "is not an IPv4 address or range (10.0.0.2 or 10.0.0.2-10.0.0.9)");
+	if (a > b)
+		return fail(check, "is a range that ends before it starts");
+	config_ipv4_format(a, first);
+	config_ipv4_format(b, last);
+	snprintf(check->normal, sizeof check->normal, "%s-%s", first, last);
+	return true;
+}
+
+/* The physical network name of a localnet port (ovn-bridge-mappings "NAME:BRIDGE"): 1..64 of
+ * letters, digits, '_', '.', '-'. */
+bool config_valid_physical_network(const char *value, struct config_check *check)
+{
+	size_t len = strlen(value);
+
+	if (len == 0 || len > 64 ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len)
+		return fail(check, "is not a physical network name (1..64 letters, digits, '_', '.', '-')");
+	return true;
+}

@@ -1,7 +1,8 @@
 /* test_config.c - unit tests for lib/config: the README example decodes, a config decodes to
  * the exact normalized JSON, every error kind with its exact path and line, all errors
  * reported (and bounded), YAML syntax errors, several documents, aliases and limits, diff;
- * the VirtualMachine kind: the README example and its decoded shape, defaults, every rule. */
+ * the VirtualMachine kind: the README example and its decoded shape, defaults, every rule;
+ * the Network kind: its decoded shape and defaults, every rule, NICs on Networks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -359,7 +360,7 @@ static void test_error_documents(void **state)
 		"kind: MachineConfig\n"
 		"metadata: {name: Node_1, labels: {}}\n",
 		"config.yaml:1: document 1 (MachineConfig): .apiVersion: \"cairn.dev/v1\" is not a supported apiVersion (expected cairn.dev/v1alpha1)\n"
-		"config.yaml:6: document 2 (Machine): .kind: unknown kind \"Machine\" (expected MachineConfig, VirtualMachine)\n"
+		"config.yaml:6: document 2 (Machine): .kind: unknown kind \"Machine\" (expected MachineConfig, VirtualMachine, Network)\n"
 		"config.yaml:8: document 3: .: expected a mapping (apiVersion, kind, spec), got a sequence\n"
 		"config.yaml:10: document 4: .: missing required key 'kind'\n"
 		"config.yaml:13: document 5 (MachineConfig): .: missing required key 'spec'\n"
@@ -469,7 +470,7 @@ static void test_multiple_documents(void **state)
 		"kind: Unknown\n"), -1);
 	assert_int_equal(errs.count, 1);
 	assert_string_equal(errs.items[0].text,
-		"config.yaml:11: document 3 (Unknown): .kind: unknown kind \"Unknown\" (expected MachineConfig, VirtualMachine)");
+		"config.yaml:11: document 3 (Unknown): .kind: unknown kind \"Unknown\" (expected MachineConfig, VirtualMachine, Network)");
 	assert_int_equal(decode(
 		"---\n---\n" HEAD "metadata: {name: edge-1}\nspec: {role: worker}\n---\n"), 0);
 	assert_int_equal(json_array_size(config), 1);
@@ -868,8 +869,8 @@ static void test_vm_errors(void **state)
 		"config.yaml:17: document 1 (VirtualMachine): .spec.disks[1].size: \"65537Gi\" is out of range 1Mi..65536Gi\n"
 		"config.yaml:18: document 1 (VirtualMachine): .spec.disks[2].name: \"data\" is already used by [1] (line 16)\n"
 		"config.yaml:19: document 1 (VirtualMachine): .spec.disks[2].image: \"/a,b\" is not an absolute path (/..., no whitespace, ',', '.' or '..' segments)\n"
-		"config.yaml:21: document 1 (VirtualMachine): .spec.nics[0]: missing required key 'bridge'\n"
 		"config.yaml:21: document 1 (VirtualMachine): .spec.nics[0].mac: \"01:00:5e:00:00:01\" is a multicast MAC address (the first octet must be even)\n"
+		"config.yaml:21: document 1 (VirtualMachine): .spec.nics[0]: needs one of 'bridge' or 'network'\n"
 		"config.yaml:22: document 1 (VirtualMachine): .spec.nics[1].bridge: \"br-vm-with-long-name\" is not an interface name (1..15 letters, digits, '_', '.', '-')\n"
 		"config.yaml:23: document 1 (VirtualMachine): .spec.nics[1].mac: \"00-00-00-00-00-00\" is the all-zero MAC address\n"
 		"config.yaml:24: document 1 (VirtualMachine): .spec.running: expected true or false, got \"yes\"\n"
@@ -1005,6 +1006,241 @@ static void test_vm_diff(void **state)
 	json_decref(b);
 }
 
+/* ---- Network ---- */
+
+/* Two Networks (defaults: gateway, mtu, dhcp, router.name, physicalNetwork, floatingIPs[].nic)
+ * and a VM with NICs on both and on a bridge decode to exactly this JSON. */
+static void test_network_decoded(void **state)
+{
+	json_t *expected;
+
+	(void)state;
+	assert_int_equal(decode(
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Network\n"
+		"metadata:\n"
+		"  name: blue\n"
+		"spec:\n"
+		"  cidr: 10.10.0.0/24\n"
+		"  dns: [10.10.0.53]\n"
+		"  reserved: [10.10.0.2-10.10.0.9]\n"
+		"  router:\n"
+		"    external:\n"
+		"      cidr: 192.168.100.0/24\n"
+		"      gateway: 192.168.100.1\n"
+		"      address: 192.168.100.10\n"
+		"    floatingIPs:\n"
+		"      - {address: 192.168.100.20, vm: web-1}\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Network\n"
+		"metadata:\n"
+		"  name: red\n"
+		"spec:\n"
+		"  cidr: 10.20.0.0/24\n"
+		"  gateway: 10.20.0.254\n"
+		"  mtu: 1400\n"
+		"  dhcp: false\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: VirtualMachine\n"
+		"metadata:\n"
+		"  name: web-1\n"
+		"spec:\n"
+		"  node: node-1\n"
+		"  memory: 256Mi\n"
+		"  boot: {kernel: /k}\n"
+		"  nics:\n"
+		"    - network: blue\n"
+		"      ip: 10.10.0.10\n"
+		"    - network: red\n"
+		"    - bridge: br-vm\n"), 0);
+	expected = json_loads(
+		"[{\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"Network\",\"metadata\":{\"name\":\"blue\"},\"spec\":{\"c"
+		"idr\":\"10.10.0.0/24\",\"gateway\":\"10.10.0.1\",\"mtu\":1442,\"dhcp\":true,\"reserved\":[\"10.10.0.2-10"
+		".10.0.9\"],\"dns\":[\"10.10.0.53\"],\"router\":{\"name\":\"blue\",\"external\":{\"cidr\":\"192.168.100.0/2"
+		"4\",\"gateway\":\"192.168.100.1\",\"address\":\"192.168.100.10\",\"physicalNetwork\":\"external\"},\"flo"
+		"atingIPs\":[{\"address\":\"192.168.100.20\",\"vm\":\"web-1\",\"nic\":0}]}}},{\"apiVersion\":\"cairn.dev/"
+		"v1alpha1\",\"kind\":\"Network\",\"metadata\":{\"name\":\"red\"},\"spec\":{\"cidr\":\"10.20.0.0/24\",\"gatewa"
+		"y\":\"10.20.0.254\",\"mtu\":1400,\"dhcp\":false}},{\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"Virt"
+		"ualMachine\",\"metadata\":{\"name\":\"web-1\"},\"spec\":{\"node\":\"node-1\",\"cpus\":1,\"memory\":\"256Mi\","
+		"\"memory_mib\":256,\"boot\":{\"kernel\":\"/k\"},\"nics\":[{\"network\":\"blue\",\"ip\":\"10.10.0.10\"},{\"net"
+		"work\":\"red\"},{\"bridge\":\"br-vm\"}],\"running\":true,\"restartPolicy\":\"always\",\"deleteDisksOnRem"
+		"oval\":false}}]", 0, NULL);
+	assert_non_null(expected);
+	if (!json_equal(config, expected)) {
+		char *got = json_dumps(config, JSON_COMPACT);
+		fail_msg("decoded: %s", got);
+	}
+	json_decref(expected);
+	/* schema order, also for the keys the checks fill in */
+	char *text = json_dumps(json_object_get(json_array_get(config, 0), "spec"), JSON_COMPACT);
+	assert_non_null(strstr(text, "{\"cidr\":\"10.10.0.0/24\",\"gateway\":\"10.10.0.1\",\"mtu\":1442,"));
+	assert_non_null(strstr(text, "\"router\":{\"name\":\"blue\",\"external\""));
+	free(text);
+}
+
+/* Every Network rule, each error at its value's line: CIDR syntax and host bits, gateway and
+ * reserved inside the CIDR, IPv4 only, the external network, floating IPs (inside the external
+ * network, not its gateway or the router's address, a VM NIC on that Network, once per
+ * router, only with an external network), overlapping CIDRs on one router, routers that
+ * disagree on `external`; NICs: exactly one of bridge and network, a Network that exists, a
+ * static ip inside its CIDR, not reserved, not network or broadcast, not used twice. */
+static void test_network_errors(void **state)
+{
+	(void)state;
+	assert_errors(
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Network\n"
+		"metadata:\n"
+		"  name: blue\n"
+		"spec:\n"
+		"  cidr: 10.10.0.5/24\n"
+		"  gateway: 10.10.1.1\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Network\n"
+		"metadata:\n"
+		"  name: a\n"
+		"spec:\n"
+		"  cidr: 10.1.0.0/16\n"
+		"  gateway: 10.1.255.255\n"
+		"  reserved: [10.1.0.2, 10.2.0.1-10.2.0.5, 10.1.0.9-10.1.0.3]\n"
+		"  dns: [8.8.8.8, \"::1\"]\n"
+		"  mtu: 9001\n"
+		"  router:\n"
+		"    name: edge\n"
+		"    external: {cidr: 192.168.0.0/24, gateway: 192.168.0.1, address: 192.168.0.1}\n"
+		"    floatingIPs:\n"
+		"      - {address: 192.168.1.5, vm: nope}\n"
+		"      - {address: 192.168.0.1, vm: vm-1, nic: 1}\n"
+		"      - {address: 192.168.0.7, vm: vm-1, nic: 3}\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Network\n"
+		"metadata:\n"
+		"  name: b\n"
+		"spec:\n"
+		"  cidr: 10.1.2.0/24\n"
+		"  router:\n"
+		"    name: edge\n"
+		"    external: {cidr: 192.168.0.0/24, gateway: 192.168.0.1, address: 192.168.0.2}\n"
+		"    floatingIPs:\n"
+		"      - {address: 192.168.0.7, vm: vm-1}\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Network\n"
+		"metadata:\n"
+		"  name: c\n"
+		"spec:\n"
+		"  cidr: 10.3.0.0/30\n"
+		"  router:\n"
+		"    floatingIPs: [{address: 1.2.3.4, vm: vm-1}]\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: VirtualMachine\n"
+		"metadata:\n"
+		"  name: vm-1\n"
+		"spec:\n"
+		"  node: n\n"
+		"  memory: 1Gi\n"
+		"  boot: {kernel: /k}\n"
+		"  nics:\n"
+		"    - {network: a, ip: 10.1.0.1}\n"
+		"    - {network: b, ip: 10.1.3.1}\n"
+		"    - {network: b, ip: 10.1.2.9}\n"
+		"    - {network: green}\n"
+		"    - {network: a, bridge: br0}\n"
+		"    - {bridge: br0, ip: 10.0.0.1}\n"
+		"    - {network: a, ip: 10.1.0.2}\n"
+		"    - {network: a, ip: 10.1.255.255}\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: VirtualMachine\n"
+		"metadata:\n"
+		"  name: vm-2\n"
+		"spec:\n"
+		"  node: n\n"
+		"  memory: 1Gi\n"
+		"  boot: {kernel: /k}\n"
+		"  nics: [{network: b, ip: 10.1.2.9}, {network: Blue}, {network: b, ip: \"::1\"}]\n",
+		"config.yaml:6: document 1 (Network): .spec.cidr: \"10.10.0.5/24\" has host bits set (the network is 10.10.0.0/24)\n"
+		"config.yaml:15: document 2 (Network): .spec.gateway: \"10.1.255.255\" is the broadcast address of 10.1.0.0/16, not a host\n"
+		"config.yaml:16: document 2 (Network): .spec.reserved[2]: \"10.1.0.9-10.1.0.3\" is a range that ends before it starts\n"
+		"config.yaml:16: document 2 (Network): .spec.reserved[1]: \"10.2.0.1-10.2.0.5\" is not inside 10.1.0.0/16\n"
+		"config.yaml:17: document 2 (Network): .spec.dns[1]: \"::1\" is not an IPv4 address\n"
+		"config.yaml:18: document 2 (Network): .spec.mtu: 9001 is out of range 576..9000\n"
+		"config.yaml:21: document 2 (Network): .spec.router.external.address: \"192.168.0.1\" is also the gateway; the router needs an address of its own\n"
+		"config.yaml:23: document 2 (Network): .spec.router.floatingIPs[0].address: \"192.168.1.5\" is not a host of 192.168.0.0/24, the external network of router \"edge\"\n"
+		"config.yaml:23: document 2 (Network): .spec.router.floatingIPs[0].vm: \"nope\" is not a VirtualMachine in this config\n"
+		"config.yaml:24: document 2 (Network): .spec.router.floatingIPs[1].address: \"192.168.0.1\" is the external gateway of router \"edge\"\n"
+		"config.yaml:24: document 2 (Network): .spec.router.floatingIPs[1].vm: VirtualMachine/vm-1 .spec.nics[1] is not on Network/a\n"
+		"config.yaml:25: document 2 (Network): .spec.router.floatingIPs[2].vm: VirtualMachine/vm-1 .spec.nics[3] is not on Network/a\n"
+		"config.yaml:32: document 3 (Network): .spec.cidr: 10.1.2.0/24 overlaps 10.1.0.0/16 of Network/a, joined by the same router \"edge\"\n"
+		"config.yaml:35: document 3 (Network): .spec.router.external: differs from the external network of router \"edge\" set by Network/a (document 2); set it once, or the same everywhere\n"
+		"config.yaml:37: document 3 (Network): .spec.router.floatingIPs[0].vm: VirtualMachine/vm-1 .spec.nics[0] is not on Network/b\n"
+		"config.yaml:37: document 3 (Network): .spec.router.floatingIPs[0].address: \"192.168.0.7\" is already a floating IP of router \"edge\" on Network/a (document 2, line 25)\n"
+		"config.yaml:46: document 4 (Network): .spec.router.floatingIPs: need an external network: set .spec.router.external on this Network or on another Network of router \"c\"\n"
+		"config.yaml:58: document 5 (VirtualMachine): .spec.nics[1].ip: \"10.1.3.1\" is not inside 10.1.2.0/24, the CIDR of Network/b\n"
+		"config.yaml:60: document 5 (VirtualMachine): .spec.nics[3].network: \"green\" is not a Network in this config\n"
+		"config.yaml:61: document 5 (VirtualMachine): .spec.nics[4]: sets both 'bridge' and 'network'; set exactly one\n"
+		"config.yaml:62: document 5 (VirtualMachine): .spec.nics[5].ip: goes with 'network'; a NIC on a 'bridge' gets its address inside the guest\n"
+		"config.yaml:63: document 5 (VirtualMachine): .spec.nics[6].ip: \"10.1.0.2\" is reserved in Network/a (.spec.reserved)\n"
+		"config.yaml:64: document 5 (VirtualMachine): .spec.nics[7].ip: \"10.1.255.255\" is the broadcast address of Network/a\n"
+		"config.yaml:74: document 6 (VirtualMachine): .spec.nics[1].network: \"Blue\" is not a name (lower-case letters, digits, '-', '.')\n"
+		"config.yaml:74: document 6 (VirtualMachine): .spec.nics[2].ip: \"::1\" is not an IPv4 address\n"
+		"config.yaml:74: document 6 (VirtualMachine): .spec.nics[0].ip: \"10.1.2.9\" is already the address of VirtualMachine/vm-1 .spec.nics[2] on Network/b (document 5, line 59)\n");
+}
+
+/* README.md's Network example (its third ```yaml block) decodes; both Networks share the
+ * router edge. */
+static void test_network_readme_example(void **state)
+{
+	char *readme = NULL, *yaml, *yaml_end;
+	size_t len = 0;
+	FILE *file = fopen(CONFIG_README, "r");
+
+	(void)state;
+	assert_non_null(file);
+	assert_true(getdelim(&readme, &len, '\0', file) > 0);
+	fclose(file);
+	yaml = readme;
+	for (int i = 0; i < 3; i++) {
+		yaml = strstr(yaml + 1, "\n```yaml\n");
+		assert_non_null(yaml);
+	}
+	yaml += 9;
+	yaml_end = strstr(yaml, "\n```\n");
+	assert_non_null(yaml_end);
+	yaml_end[1] = '\0';
+	if (decode(yaml) != 0) {
+		char *text = all_errors();
+		fail_msg("%s", text);
+	}
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(
+		config_find(config, "Network", "red"), "spec"), "router"), "name")), "edge");
+	free(readme);
+}
+
+/* Found by the fuzzer: a router whose external gateway or address fails to decode, with
+ * floating IPs, reports the bad value (the checks across documents skip what is missing). */
+static void test_network_partial_external(void **state)
+{
+	(void)state;
+	assert_errors(
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Network\n"
+		"metadata: {name: blue}\n"
+		"spec:\n"
+		"  cidr: 10.10.0.0/24\n"
+		"  router:\n"
+		"    external: {cidr: 192.168.100.0/24, gateway: 192.168.1010., address: x}\n"
+		"    floatingIPs: [{address: 192.168.100.20, vm: web-1}]\n",
+		"config.yaml:7: document 1 (Network): .spec.router.external.gateway: \"192.168.1010.\" is not an IPv4 address\n"
+		"config.yaml:7: document 1 (Network): .spec.router.external.address: \"x\" is not an IPv4 address\n"
+		"config.yaml:8: document 1 (Network): .spec.router.floatingIPs[0].vm: \"web-1\" is not a VirtualMachine in this config\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1035,6 +1271,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_vm_exactly_one_and_references, teardown),
 		cmocka_unit_test_teardown(test_vm_across_documents, teardown),
 		cmocka_unit_test_teardown(test_vm_diff, teardown),
+		cmocka_unit_test_teardown(test_network_decoded, teardown),
+		cmocka_unit_test_teardown(test_network_errors, teardown),
+		cmocka_unit_test_teardown(test_network_readme_example, teardown),
+		cmocka_unit_test_teardown(test_network_partial_external, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
