@@ -60,9 +60,9 @@ $(OUT)/vmlinuz: $(IMG)/kernel.stamp
 
 # 3. root image
 $(IMG)/rootfs.stamp: $(IMG)/packages.manifest $(IMG)/kernel.stamp $(OUT)/init $(OUT)/cairnd $(IMG_ROOTFS_SRC) \
-		$(GUEST_OUTPUTS) image/mkrootfs.sh image/check-elf.sh
+		$(GUEST_OUTPUTS) $(OUT)/cairn-vm-stop image/mkrootfs.sh image/check-elf.sh
 	image/mkrootfs.sh $(IMG)/packages.manifest $(IMG_DEBS) rootfs $(IMG_KWORK) $(OUT)/init $(OUT)/cairnd $(IMG_ROOT) \
-		$(OUT)/guest
+		$(OUT)/guest $(OUT)/cairn-vm-stop
 	image/check-elf.sh $(IMG_ROOT)
 	@touch $@
 $(OUT)/rootfs.squashfs: $(IMG)/rootfs.stamp image/squash.sh

@@ -1,11 +1,13 @@
 #!/bin/bash
 # Assemble the root image tree: unpack the .debs (no maintainer scripts), merge /usr, prune,
-# busybox applet links, Cairn's overlay, the reduced kernel modules, /sbin/init, cairnd.
-# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR GUEST_DIR
+# busybox applet links, Cairn's overlay, the reduced kernel modules, /sbin/init, cairnd,
+# cairn-vm-stop.
+# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR GUEST_DIR VM_STOP_BIN
 # GUEST_DIR holds the test guest (vmlinuz, initramfs.img), installed to /usr/share/cairn/guest/.
+# VM_STOP_BIN is cairn-vm-stop, the VMs' stop_command, installed next to cairnd.
 set -euo pipefail
 export LC_ALL=C
-manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7 guest=$8
+manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7 guest=$8 vmstop=$9
 rm -rf "$root"; mkdir -p "$root"
 
 # 1. unpack, two at a time
@@ -50,6 +52,8 @@ mkdir -p "$root/usr/lib/modules"; cp -a "$kwork/modules/lib/modules/$ver" "$root
 install -m 0755 "$init" "$root/usr/sbin/init"
 [ -f "$cairnd" ] || { echo "mkrootfs: cairnd binary $cairnd missing" >&2; exit 1; }
 install -m 0755 "$cairnd" "$root/usr/sbin/cairnd"
+[ -f "$vmstop" ] || { echo "mkrootfs: cairn-vm-stop binary $vmstop missing" >&2; exit 1; }
+install -m 0755 "$vmstop" "$root/usr/sbin/cairn-vm-stop"
 install -D -m 0644 "$manifest" "$root/usr/lib/cairn/packages.manifest"   # what the image holds
 for f in vmlinuz initramfs.img; do
   [ -f "$guest/$f" ] || { echo "mkrootfs: test guest file $guest/$f missing" >&2; exit 1; }

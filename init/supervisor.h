@@ -7,6 +7,9 @@
  *   ready/starting/running --exit--> backoff --delay--> waiting   (restart policy)
  *                                --exit--> stopped | failed | done
  *   any live state --stop--> stopping --exit or SIGKILL after stop_timeout--> stopped
+ *   (with stop_command: stopping runs it first, for up to stop_timeout; the main process
+ *   exiting meanwhile ends the stop; the command's exit, failure or timeout sends stop_signal,
+ *   then SIGKILL after another stop_timeout)
  *   failed: rejected definition, unknown need, dependency cycle, spawn error, exit under
  *   restart=never/oneshot with non-zero status. */
 #ifndef CAIRN_SUPERVISOR_H
@@ -50,6 +53,7 @@ struct svc {
 	enum svc_state state;
 	pid_t pid;                 /* main process, 0 when none */
 	pid_t check_pid;           /* ready=exec check process */
+	pid_t stop_pid;            /* stop_command process, 0 when none */
 	int probe_fd;              /* socket/tcp probe in flight, -1 */
 	int notify_fd;             /* read end of the notify pipe, -1 */
 	int log_read_fd, log_write_fd;
@@ -69,6 +73,7 @@ struct svc {
 	bool at_boot;              /* counts for the "ready in" line */
 	bool seen;                 /* rescan mark */
 	bool killed;               /* SIGKILL already sent */
+	bool signalled;            /* stopping: stop_signal sent (no stop command, or after it) */
 	bool cgroup_ok;
 	bool dep_error;            /* unknown need or dependency cycle */
 	char cgroup[PATH_MAX];

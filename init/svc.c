@@ -245,6 +245,25 @@ static void probe_readiness(struct svc *svc, int64_t now)
 		mark_ready(svc);
 }
 
+static void kill_stop_command(struct svc *svc)
+{
+	if (svc->stop_pid > 0) {   /* its own session (svc_spawn): the group goes too */
+		kill(-svc->stop_pid, SIGKILL);
+		kill(svc->stop_pid, SIGKILL);
+	}
+}
+
+/* The stop signal, then SIGKILL after stop_timeout (svc_on_deadline). */
+static void send_stop_signal(struct svc *svc)
+{
+	svc->signalled = true;
+	svc->killed = svc->def.stop_signal == SIGKILL;
+	kill(svc->pid, svc->def.stop_signal);
+	if (svc->def.stop_signal != SIGKILL)
+		kill(svc->pid, SIGCONT);
+	svc->deadline_ms = now_ms() + svc->def.stop_timeout_ms;
+}
+
 void svc_on_deadline(struct svc *svc, int64_t now)
 {
 	svc->deadline_ms = 0;
@@ -256,7 +275,12 @@ void svc_on_deadline(struct svc *svc, int64_t now)
 		probe_readiness(svc, now);
 		break;
 	case SVC_STOPPING:
-		if (svc->pid > 0 && !svc->killed) {
+		if (svc->pid > 0 && !svc->signalled) {
+			svc_log_note(svc, "stop command did not finish within %u ms: sending %s",
+				     svc->def.stop_timeout_ms, units_signal_name(svc->def.stop_signal));
+			kill_stop_command(svc);
+			send_stop_signal(svc);
+		} else if (svc->pid > 0 && !svc->killed) {
 			console_debug("service %s: stop timeout, sending KILL", svc->def.name);
 			svc->killed = true;
 			cgroup_kill(svc);
@@ -320,13 +344,15 @@ static void on_main_exit(struct svc *svc, int status)
 	close_notify(svc);
 	if (svc->check_pid > 0)
 		kill(svc->check_pid, SIGKILL);
+	if (svc->stop_pid > 0)   /* the main process is gone: the stop is done */
+		kill_stop_command(svc);
 	if (svc->def.restart != SVCDEF_RESTART_ONESHOT || !success)
 		cgroup_kill(svc);   /* leave no stray process behind */
 	if (now - svc->started_ms >= SVC_STABLE_MS)
 		svc->attempt = 0;
 	svc_log_note(svc, "exited (%s)", how);
 	if (sup.shutdown) {
-		console_line("shutdown: stopped %s", svc->def.name);
+		console_line("shutdown: stopped %s (%s)", svc->def.name, how);
 		svc->state = SVC_STOPPED;
 		return;
 	}
@@ -370,6 +396,19 @@ static void on_main_exit(struct svc *svc, int status)
 	}
 }
 
+static void on_stop_exit(struct svc *svc, int status)
+{
+	char how[64];
+
+	svc->stop_pid = 0;
+	if (svc->state != SVC_STOPPING || svc->pid <= 0 || svc->signalled)
+		return;   /* the main process is gone already, or the timeout came first */
+	describe_exit(status, how, sizeof how);
+	svc_log_note(svc, "stop command exited (%s) with the service still running: sending %s",
+		     how, units_signal_name(svc->def.stop_signal));
+	send_stop_signal(svc);
+}
+
 void svc_on_exit(pid_t pid, int status)
 {
 	for (size_t i = 0; i < sup.svc_slots; i++) {
@@ -382,6 +421,10 @@ void svc_on_exit(pid_t pid, int status)
 		}
 		if (svc->check_pid == pid) {
 			on_check_exit(svc, status);
+			return;
+		}
+		if (svc->stop_pid == pid) {
+			on_stop_exit(svc, status);
 			return;
 		}
 	}
@@ -400,13 +443,23 @@ int svc_stop(struct svc *svc)
 	if (svc->state == SVC_STOPPING)
 		return 0;
 	svc->state = SVC_STOPPING;
-	svc->killed = svc->def.stop_signal == SIGKILL;
+	svc->killed = svc->signalled = false;
 	if (svc->check_pid > 0)
 		kill(svc->check_pid, SIGKILL);
-	kill(svc->pid, svc->def.stop_signal);
-	if (svc->def.stop_signal != SIGKILL)
-		kill(svc->pid, SIGCONT);
-	svc->deadline_ms = now_ms() + svc->def.stop_timeout_ms;
+	if (svc->def.stop_argv && svc->stop_pid <= 0) {
+		/* a child like any other, reaped by the waitpid loop; never waited for here */
+		char error[256];
+		pid_t pid = svc_spawn(svc, svc->def.stop_argv, -1, error, sizeof error);
+		if (pid > 0) {
+			svc->stop_pid = pid;
+			svc->deadline_ms = now_ms() + svc->def.stop_timeout_ms;
+			svc_log_note(svc, "stopping: stop command started (pid %d)", (int)pid);
+			return 0;
+		}
+		svc_log_note(svc, "stop command: %s: sending %s", error,
+			     units_signal_name(svc->def.stop_signal));
+	}
+	send_stop_signal(svc);
 	return 0;
 }
 

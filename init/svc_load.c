@@ -145,9 +145,15 @@ static void load_file(const char *dir, const char *file, bool at_boot)
 	hash = hash_bytes(text, len, hash_bytes(path, strlen(path), 14695981039346656037ull));
 	if (svc && svc->file_hash == hash) {
 		svc->seen = true;
+		if (svc->remove_pending) {   /* back while its stop runs: start again once stopped */
+			svc->remove_pending = false;
+			svc->restart_pending = true;
+		}
 		free(text);
 		return;
 	}
+	if (svc)
+		svc->remove_pending = false;
 	svcdef_errors_reset(&errors);
 	if (svcdef_parse(path, text, len, &def, &errors) < 0) {
 		free(text);

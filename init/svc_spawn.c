@@ -170,6 +170,8 @@ static void __attribute__((noreturn)) child_run(struct svc *svc, char **argv, in
 		if (def->has_capabilities && id->uid != 0)
 			raise_ambient(def);
 	}
+	if (def->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(def->name, "no_new_privs", errno);
 	env = build_env(def, id, notify_fd >= 0);
 	if (!env)
 		child_fail(def->name, "environment", ENOMEM);

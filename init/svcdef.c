@@ -157,21 +157,33 @@ static const char *set_string(char **slot, const char *value)
 	return *slot ? NULL : "out of memory";
 }
 
-static const char *key_command(struct svcdef *def, const char *value, char *msg, size_t msglen)
+/* A command line into *SLOT: words, the first an absolute path. WHAT names the key. */
+static const char *set_command(char ***slot, const char *value, const char *what, char *msg,
+			       size_t msglen)
 {
 	const char *reason;
 	size_t n;
 	char **argv;
-	(void)msg; (void)msglen;
 	if (svcdef_split_words(value, &argv, &n, &reason) < 0)
 		return reason;
 	if (n == 0 || argv[0][0] != '/') {
 		svcdef_free_words(argv);
-		return n == 0 ? "empty command" : "command must start with an absolute path";
+		snprintf(msg, msglen, n == 0 ? "empty %s" : "%s must start with an absolute path", what);
+		return msg;
 	}
-	svcdef_free_words(def->argv);
-	def->argv = argv;
+	svcdef_free_words(*slot);
+	*slot = argv;
 	return NULL;
+}
+
+static const char *key_command(struct svcdef *def, const char *value, char *msg, size_t msglen)
+{
+	return set_command(&def->argv, value, "command", msg, msglen);
+}
+
+static const char *key_stop_command(struct svcdef *def, const char *value, char *msg, size_t msglen)
+{
+	return set_command(&def->stop_argv, value, "stop_command", msg, msglen);
 }
 
 static const char *key_user(struct svcdef *def, const char *value, char *msg, size_t msglen)
@@ -384,16 +396,28 @@ static const char *key_capabilities(struct svcdef *def, const char *value, char 
 	return NULL;
 }
 
+static const char *set_yes_no(bool *slot, const char *value, const char *what, char *msg,
+			      size_t msglen)
+{
+	if (strcmp(value, "yes") == 0)
+		*slot = true;
+	else if (strcmp(value, "no") == 0)
+		*slot = false;
+	else {
+		snprintf(msg, msglen, "invalid %s (expected yes or no)", what);
+		return msg;
+	}
+	return NULL;
+}
+
 static const char *key_console(struct svcdef *def, const char *value, char *m, size_t l)
 {
-	(void)m; (void)l;
-	if (strcmp(value, "yes") == 0)
-		def->console = true;
-	else if (strcmp(value, "no") == 0)
-		def->console = false;
-	else
-		return "invalid console (expected yes or no)";
-	return NULL;
+	return set_yes_no(&def->console, value, "console", m, l);
+}
+
+static const char *key_no_new_privs(struct svcdef *def, const char *value, char *m, size_t l)
+{
+	return set_yes_no(&def->no_new_privs, value, "no_new_privs", m, l);
 }
 
 static const struct {
@@ -416,6 +440,8 @@ static const struct {
 	{ "cpu_max", key_cpu_max, false },
 	{ "capabilities", key_capabilities, false },
 	{ "console", key_console, false },
+	{ "stop_command", key_stop_command, false },
+	{ "no_new_privs", key_no_new_privs, false },
 };
 #define KEY_COUNT (sizeof key_table / sizeof key_table[0])
 
@@ -430,6 +456,7 @@ void svcdef_free(struct svcdef *def)
 	svcdef_free_words(def->needs);
 	free(def->ready_path);
 	svcdef_free_words(def->ready_argv);
+	svcdef_free_words(def->stop_argv);
 	memset(def, 0, sizeof *def);
 }
 

@@ -44,12 +44,14 @@ struct svcdef {
 	enum svcdef_restart restart;
 	uint32_t restart_delay_ms;
 	uint32_t restart_delay_max_ms;
+	char **stop_argv;          /* stop_command: run before stop_signal, NULL: none */
 	int stop_signal;
 	uint32_t stop_timeout_ms;
 	uint64_t memory_max;       /* bytes, 0: no limit */
 	uint32_t cpu_max_percent;  /* 0: no limit */
 	bool has_capabilities;
 	uint64_t capabilities;     /* bounding set to keep, bit per CAP_* */
+	bool no_new_privs;         /* PR_SET_NO_NEW_PRIVS before exec */
 	bool console;              /* copy output lines to the console */
 };
 

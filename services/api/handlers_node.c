@@ -48,67 +48,26 @@ json_t *handler_init_request(struct api_server *server, const char *request,
 	return NULL;
 }
 
-struct halt {
-	struct api_server *server;
-	const char *verb;
-};
-
-/* Stops the VMs gracefully, then asks PID 1 for the reboot or power-off. */
-static void *halt_then(void *arg)
-{
-	struct halt *halt = arg;
-	json_t *lines;
-	char *error = NULL;
-
-	vm_halt(halt->server->vm, VM_POWERDOWN_TIMEOUT_MS + 5000);
-	if (initctl_request(halt->server->init_socket, halt->verb, &lines, &error) == 0)
-		json_decref(lines);
-	else
-		fprintf(stderr, "cairnd: %s after stopping the VMs: %s\n", halt->verb,
-			error ? error : "out of memory");
-	free(error);
-	free(halt);
-	return NULL;
-}
-
+/* The reboot or power-off goes to PID 1 at once. PID 1 stops every service first, and a VM's
+ * service runs its stop_command (the guest's ACPI power button, up to 30 s) before QEMU gets
+ * SIGTERM; the VMs need cairnd, so cairnd stays up until their guests are off. */
 static void lifecycle(struct api_server *server, const char *verb, const char *state,
 		      const char *stage, struct api_reply *reply)
 {
-	json_t *lines;
 	int vms = server->vm ? vm_running(server->vm) : 0;
+	json_t *lines = handler_init_request(server, verb, reply);
 
-	if (vms > 0) {   /* the guests shut down first (ACPI): PID 1's SIGTERM would kill QEMU */
-		struct halt *halt = malloc(sizeof *halt);
-		pthread_t thread;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (halt) {
-			*halt = (struct halt){ server, verb };
-			if (pthread_create(&thread, &attr, halt_then, halt) != 0) {
-				free(halt);
-				halt = NULL;
-			}
-		}
-		pthread_attr_destroy(&attr);
-		if (!halt) {
-			reply_error(reply, 500, "cannot start stopping the VMs", NULL);
-			return;
-		}
-		pthread_mutex_lock(&server->lock);
-		server->stage = stage;
-		pthread_mutex_unlock(&server->lock);
-		fprintf(stderr, "cairnd: %s requested through the API: %d VM(s) stop first\n", verb, vms);
-		reply_json(reply, 202, json_pack("{s:s, s:i}", "status", state, "vms_stopping", vms));
+	if (!lines)
 		return;
-	}
-	lines = handler_init_request(server, verb, reply);
-
-	if (lines) {
-		json_decref(lines);
-		pthread_mutex_lock(&server->lock);
-		server->stage = stage;
-		pthread_mutex_unlock(&server->lock);
+	json_decref(lines);
+	pthread_mutex_lock(&server->lock);
+	server->stage = stage;
+	pthread_mutex_unlock(&server->lock);
+	if (vms > 0) {
+		fprintf(stderr, "cairnd: %s requested through the API: PID 1 stops %d VM(s) through ACPI first\n",
+			verb, vms);
+		reply_json(reply, 202, json_pack("{s:s, s:i}", "status", state, "vms_stopping", vms));
+	} else {
 		fprintf(stderr, "cairnd: %s requested through the API\n", verb);
 		reply_json(reply, 202, json_pack("{s:s}", "status", state));
 	}

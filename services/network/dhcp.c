@@ -36,7 +36,8 @@ static void want_service(struct ctrl *ctrl, const char *ifname)
 
 	if (asprintf(&name, "dhcp-%s", ifname) < 0 ||
 	    asprintf(&text, "command = %s -f -i %s -s %s\nenv = CAIRN_DHCP_DIR=%s\n"
-		     "restart = always\nrestart_delay = 1s\nrestart_delay_max = 30s\n",
+		     "restart = always\nrestart_delay = 1s\nrestart_delay_max = 30s\n"
+		     "capabilities = CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE\n",
 		     UDHCPC, ifname, UDHCPC_SCRIPT, ctrl->dhcp_dir) < 0)
 		abort();
 	ctrl_service_write(ctrl->report, name, text);

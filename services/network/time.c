@@ -89,8 +89,9 @@ static json_t *apply_servers(struct ctrl *ctrl, const json_t *servers)
 		ctrl_changed(ctrl->report, path, "written");
 	/* chronyd reads its config only at start: the digest in the definition makes PID 1
 	 * restart it when the config changes */
-	if (asprintf(&service, "command = %s -d -f %s\nenv = CAIRN_CONFIG_DIGEST=%016llx\n"
-		     "restart = always\nrestart_delay = 1s\nrestart_delay_max = 30s\n",
+	if (asprintf(&service, "command = %s -d -f %s -u _chrony\nenv = CAIRN_CONFIG_DIGEST=%016llx\n"
+		     "restart = always\nrestart_delay = 1s\nrestart_delay_max = 30s\n"
+		     "capabilities = CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER CAP_SETUID CAP_SETGID CAP_NET_BIND_SERVICE CAP_SYS_TIME\n",
 		     CHRONYD, path, digest(conf)) < 0)
 		abort();
 	if (!error && ctrl_service_write(ctrl->report, "chronyd", service) < 0)

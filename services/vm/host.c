@@ -189,6 +189,17 @@ int vm_kvm_probe(char *reason, size_t size)
 	return ok;
 }
 
+int vm_chown(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (st.st_uid == uid && st.st_gid == gid)
+		return 0;
+	return chown(path, uid, gid);
+}
+
 void vm_remove_tree(const char *path)
 {
 	DIR *dir = opendir(path);

@@ -179,8 +179,15 @@ static char *render_command(const struct vm_ctl *ctl, const char *name, const js
 		append_word(&out, &len, piece);
 		word += n + (word[n] == ' ');
 	}
+	/* seccomp: no obsolete system calls, no setuid/setgid, no fork/exec, no affinity or
+	 * scheduler changes */
+	append_word(&out, &len, "-sandbox");
+	append_word(&out, &len, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 	append_word(&out, &len, "-qmp");
 	append_format(&out, &len, "unix:%s/qmp.sock,server=on,wait=off", dir);
+	/* a second monitor for PID 1's stop command: cairnd holds the first one */
+	append_word(&out, &len, "-qmp");
+	append_format(&out, &len, "unix:%s/stop.sock,server=on,wait=off", dir);
 	append_word(&out, &len, "-chardev");
 	append_format(&out, &len, "socket,id=console,path=%s/console.sock,server=on,wait=off", dir);
 	append_word(&out, &len, "-serial");
@@ -230,25 +237,46 @@ char *vm_render_service(const struct vm_ctl *ctl, const char *name, const json_t
 			const char **error)
 {
 	const char *policy = json_string_value(json_object_get(spec, "restartPolicy"));
-	char *command = render_command(ctl, name, spec, kvm, error), *text;
+	char *command = render_command(ctl, name, spec, kvm, error), *text, *dir, *user = NULL,
+	     *needs = NULL, *stop = NULL;
+	size_t stop_len = 0;
+	int stop_seconds;
 
 	if (!command)
 		return NULL;
 	if (!policy || (strcmp(policy, "on-failure") != 0 && strcmp(policy, "never") != 0))
 		policy = "always";
-	/* The controller stops a VM gracefully over QMP before it removes this file; PID 1's
-	 * SIGTERM only ends a QEMU whose guest is already off (or one that did not power down in
-	 * time), so a short timeout is enough. */
+	/* Every stop of the service (the controller's, a node shutdown, `service stop`) runs
+	 * stop_command first: cairn-vm-stop presses the power button until the guest is off,
+	 * for powerdown_timeout_ms; PID 1's SIGTERM only ends a QEMU whose guest did not power
+	 * off in time. QEMU runs as ctl->user with no capabilities and NoNewPrivs. */
+	dir = vm_path(ctl->run_dir, "vm", name);
+	stop_seconds = (ctl->powerdown_timeout_ms + 999) / 1000;
+	if (ctl->user && asprintf(&user, "user = %s\n", ctl->user) < 0)
+		abort();
+	if (ctl->needs && asprintf(&needs, "needs = %s\n", ctl->needs) < 0)
+		abort();
+	append_word(&stop, &stop_len, ctl->stop_command);
+	append_format(&stop, &stop_len, "%s/stop.sock", dir);
+	append_format(&stop, &stop_len, "%d", stop_seconds);
 	if (asprintf(&text, "%s\n"
 		     "command = %s\n"
+		     "%s%s"
+		     "no_new_privs = yes\n"
 		     "restart = %s\n"
 		     "restart_delay = 1s\n"
 		     "restart_delay_max = 30s\n"
+		     "stop_command = %s\n"
 		     "stop_signal = TERM\n"
-		     "stop_timeout = 10s\n"
+		     "stop_timeout = %ds\n"
 		     "env = CAIRN_VM=%s\n",
-		     VM_GENERATED, command, policy, name) < 0)
+		     VM_GENERATED, command, user ? user : "", needs ? needs : "", policy, stop,
+		     stop_seconds + 5, name) < 0)
 		abort();
+	free(dir);
+	free(user);
+	free(needs);
+	free(stop);
 	free(command);
 	if (strlen(text) > 4000) {   /* PID 1's line limit is 4096 */
 		free(text);

@@ -3,6 +3,9 @@
  * the "vms" resource, and the imperative actions the API calls from its threads. */
 #include <errno.h>
 #include <dirent.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,7 +105,6 @@ static void qmp_disconnect(struct vm_ctl *ctl, struct vm *vm)
 	vm->q = NULL;
 	vm->q_fd = -1;
 	vm->qmp_status[0] = '\0';
-	vm->stopping = false;
 }
 
 static void vm_free(struct vm_ctl *ctl, struct vm *vm)
@@ -152,9 +154,13 @@ static void on_qmp_event(struct qmp *q, const struct qmp_event *ev, void *opaque
 
 	(void)q;
 	vm->status_dirty = true;
-	if (ev->type == QMP_EVENT_SHUTDOWN && !vm->stopping &&
-	    json_is_true(json_object_get(ev->data, "guest")))
-		vm->guest_shutdown = true;
+	/* guest: false is QEMU ending on PID 1's SIGTERM (reason host-signal) */
+	if (ev->type == QMP_EVENT_SHUTDOWN && json_is_true(json_object_get(ev->data, "guest"))) {
+		if (vm->stopping)
+			vm->saw_poweroff = true;
+		else
+			vm->guest_shutdown = true;
+	}
 }
 
 static void qmp_try_connect(struct vm_ctl *ctl, struct vm *vm)
@@ -191,7 +197,8 @@ static void qmp_pump(struct vm_ctl *ctl, struct vm *vm)
 		}
 	}
 	if (vm->q && qmp_state(vm->q) == QMP_STATE_CLOSED) {
-		bool expected = vm->stopping || !vm->file_present;
+		bool expected = vm->stopping || !vm->file_present ||
+				strcmp(vm->service_state, "stopping") == 0;
 		qmp_disconnect(ctl, vm);
 		if (!expected) {   /* killed or crashed: PID 1 knows how it ended */
 			json_t *lines = NULL;
@@ -228,11 +235,18 @@ static int prepare_disks(struct vm_ctl *ctl, struct vm *vm)
 		char size[32];
 		int rc;
 
+		dir = vm_path(ctl->state_dir, vm->name, NULL);
 		if (access(path, F_OK) == 0) {
+			/* QEMU's user owns its folder and disks (also ones made before) */
+			if (vm_chown(dir, ctl->uid, ctl->gid) < 0 || vm_chown(path, ctl->uid, ctl->gid) < 0)
+				vm_set_error(vm, "disk %s: cannot give it to %s: %s", path,
+					     ctl->user ? ctl->user : "root", strerror(errno));
+			free(dir);
 			free(path);
+			if (vm->error)
+				return -1;
 			continue;
 		}
-		dir = vm_path(ctl->state_dir, vm->name, NULL);
 		mkdir_parents(dir, 0700);
 		free(dir);
 		if (asprintf(&tmp, "%s.creating", path) < 0)
@@ -247,7 +261,11 @@ static int prepare_disks(struct vm_ctl *ctl, struct vm *vm)
 			snprintf(size, sizeof size, "%lldM", vm_disk_size_mib(disk));
 			rc = vm_run(argv, 60000, &output);
 		}
-		if (rc != 0 || rename(tmp, path) < 0) {
+		if (rc == 0 && vm_chown(tmp, ctl->uid, ctl->gid) < 0) {
+			vm_set_error(vm, "disk %s: cannot give it to %s: %s", path,
+				     ctl->user ? ctl->user : "root", strerror(errno));
+			unlink(tmp);
+		} else if (rc != 0 || rename(tmp, path) < 0) {
 			vm_set_error(vm, "disk %s: %s %s failed: %s", path, ctl->qemu_img,
 				     image ? "convert" : "create",
 				     rc != 0 ? (output ? output : "no output") : strerror(errno));
@@ -290,7 +308,7 @@ static int run_ip(struct vm_ctl *ctl, struct vm *vm, char *const args[])
 /* /dev/net/tun appears when the tun module loads, and nothing in the image loads it by
  * itself (there are no static device nodes to trigger the kernel's autoload), so the first
  * tap asks modprobe for it. */
-static int tun_ready(struct vm *vm)
+static int tun_ready(struct vm_ctl *ctl, struct vm *vm)
 {
 	char *argv[] = { "/sbin/modprobe", "tun", NULL }, *output = NULL;
 	int rc;
@@ -300,8 +318,27 @@ static int tun_ready(struct vm *vm)
 	rc = vm_run(argv, 10000, &output);
 	if (rc != 0)
 		vm_set_error(vm, "modprobe tun: %s", output ? output : "failed");
+	else if (ctl->own_devices && chmod("/dev/net/tun", 0666) < 0)
+		fprintf(stderr, "cairnd: vms: /dev/net/tun: chmod 0666: %s\n", strerror(errno));
 	free(output);
 	return rc == 0 ? 0 : -1;
+}
+
+/* False when TAP's owner (the uid that may attach to it) is known not to be QEMU's user. */
+static bool tap_owned(struct vm_ctl *ctl, const char *tap)
+{
+	char *path, *text;
+	bool owned;
+
+	if (asprintf(&path, "/sys/class/net/%s/owner", tap) < 0)
+		abort();
+	text = file_read(path);
+	/* unreadable (a sysfs of another network namespace): left alone; no owner suits root */
+	owned = !text || strtol(text, NULL, 10) == (long)ctl->uid ||
+		(ctl->uid == 0 && strtol(text, NULL, 10) == -1);
+	free(text);
+	free(path);
+	return owned;
 }
 
 static int prepare_nics(struct vm_ctl *ctl, struct vm *vm)
@@ -323,8 +360,16 @@ static int prepare_nics(struct vm_ctl *ctl, struct vm *vm)
 			snprintf(what, sizeof what, "bridge %s created", bridge);
 			vm_changed(ctl, vm, what);
 		}
+		if (if_nametoindex(tap) != 0 && !tap_owned(ctl, tap)) {
+			/* made for another user (an earlier cairnd): QEMU could not open it */
+			if (run_ip(ctl, vm, (char *[]){ "link", "del", "dev", tap, NULL }) < 0)
+				return -1;
+		}
 		if (if_nametoindex(tap) == 0) {
-			if (tun_ready(vm) < 0 || run_ip(ctl, vm, (char *[]){ "tuntap", "add", "dev", tap, "mode", "tap", NULL }) < 0)
+			char owner[16];
+			snprintf(owner, sizeof owner, "%u", (unsigned)ctl->uid);
+			if (tun_ready(ctl, vm) < 0 ||
+			    run_ip(ctl, vm, (char *[]){ "tuntap", "add", "dev", tap, "mode", "tap", "user", owner, NULL }) < 0)
 				return -1;
 			vm->nic_attached[index] = false;
 		}
@@ -361,6 +406,12 @@ static int prepare(struct vm_ctl *ctl, struct vm *vm)
 	char *dir = vm_path(ctl->run_dir, "vm", vm->name);
 
 	mkdir(dir, 0700);
+	if (vm_chown(dir, ctl->uid, ctl->gid) < 0) {   /* QEMU makes its sockets there */
+		vm_set_error(vm, "%s: cannot give it to %s: %s", dir, ctl->user ? ctl->user : "root",
+			     strerror(errno));
+		free(dir);
+		return -1;
+	}
 	free(dir);
 	for (size_t i = 0; i < 2; i++)
 		if (files[i] && access(files[i], R_OK) < 0) {
@@ -421,12 +472,33 @@ static void remove_service(struct vm_ctl *ctl, struct vm *vm, const char *why)
 	free(path);
 }
 
+/* True when PID 1 is stopping vm-NAME now (asked afresh: the list of this pass may be older
+ * than the guest's poweroff). */
+static bool pid1_stopping(struct vm_ctl *ctl, struct vm *vm)
+{
+	json_t *lines = NULL, *line;
+	char request[128];
+	size_t index;
+	bool stopping = false;
+
+	snprintf(request, sizeof request, "status %s%s", VM_SERVICE_PREFIX, vm->name);
+	if (vm_init_request(ctl->init_socket, request, &lines) == 0)
+		json_array_foreach(lines, index, line)
+			stopping |= strcmp(json_string_value(line), "state=stopping") == 0;
+	json_decref(lines);
+	if (stopping)
+		snprintf(vm->service_state, sizeof vm->service_state, "stopping");
+	return stopping;
+}
+
 /* The guest powered itself off (QEMU waits in "shutdown" thanks to -no-shutdown). */
 static void guest_poweroff(struct vm_ctl *ctl, struct vm *vm)
 {
 	struct qmp_error err;
 
 	vm->guest_shutdown = false;
+	if (pid1_stopping(ctl, vm))
+		return;   /* the power button of PID 1's stop command (a node shutdown, say) */
 	if (strcmp(vm_policy(vm), "always") == 0) {
 		if (qmp_system_reset(vm->q, &err, VM_QMP_TIMEOUT_MS) < 0 ||
 		    qmp_cont(vm->q, &err, VM_QMP_TIMEOUT_MS) < 0) {
@@ -487,21 +559,14 @@ static void step_running(struct vm_ctl *ctl, struct vm *vm)
 	write_service(ctl, vm);
 	if (vm->error)
 		return;
+	if (strcmp(vm->service_state, "stopping") == 0)
+		return;   /* PID 1 stops this QEMU (its stop command); a new one follows if wanted */
+	vm->stopping = false;
 	if (!vm->q && vm->pid > 0)
 		qmp_try_connect(ctl, vm);
 	qmp_pump(ctl, vm);
 	if (!vm->q)
 		return;
-	if (vm->stopping) {   /* started again while a graceful stop was under way */
-		vm->stopping = false;
-		if (strcmp(vm->qmp_status, "shutdown") == 0 &&
-		    (qmp_system_reset(vm->q, &err, VM_QMP_TIMEOUT_MS) < 0 ||
-		     qmp_cont(vm->q, &err, VM_QMP_TIMEOUT_MS) < 0))
-			vm_set_error(vm, "start after a stop: reset failed: %s", err.message);
-		vm->status_dirty = true;
-		qmp_pump(ctl, vm);
-		return;
-	}
 	if (strcmp(vm->qmp_status, "running") == 0)
 		vm->reached_running = true;
 	if (vm->guest_shutdown || strcmp(vm->qmp_status, "shutdown") == 0) {
@@ -516,43 +581,30 @@ static void step_running(struct vm_ctl *ctl, struct vm *vm)
 	}
 }
 
-static void step_stopped(struct vm_ctl *ctl, struct vm *vm, long long now)
+/* Not wanted: the definition goes, and PID 1's stop of vm-NAME runs its stop_command
+ * (cairn-vm-stop presses the power button until the guest is off, then QEMU quits; after
+ * powerdown_timeout_ms PID 1 sends SIGTERM). The same mechanism as a node shutdown. */
+static void step_stopped(struct vm_ctl *ctl, struct vm *vm)
 {
-	struct qmp_error err;
-
 	if (vm->file_present) {
-		if (!vm->q && vm->pid > 0)
-			qmp_try_connect(ctl, vm);
-		qmp_pump(ctl, vm);
-		if (vm->q && !vm->stopping && strcmp(vm->qmp_status, "shutdown") != 0) {
-			if (qmp_system_powerdown(vm->q, &err, VM_QMP_TIMEOUT_MS) == 0) {
-				vm->stopping = true;
-				vm->stop_deadline_ms = now + ctl->powerdown_timeout_ms;
-				vm->next_press_ms = now + VM_POWERDOWN_REPEAT_MS;
-				vm_changed(ctl, vm, "system_powerdown sent");
-			}
-			qmp_pump(ctl, vm);
-		} else if (vm->q && vm->stopping && strcmp(vm->qmp_status, "shutdown") != 0 &&
-			   now >= vm->next_press_ms && now < vm->stop_deadline_ms) {
-			/* a press before the guest's ACPI driver is up is lost: press again */
-			vm->next_press_ms = now + VM_POWERDOWN_REPEAT_MS;
-			qmp_system_powerdown(vm->q, &err, VM_QMP_TIMEOUT_MS);
-			qmp_pump(ctl, vm);
+		if (vm->pid > 0 || vm->service_state[0]) {
+			vm->stopping = true;
+			vm->saw_poweroff = strcmp(vm->qmp_status, "shutdown") == 0;
 		}
-		if (vm->stopping && vm->q && strcmp(vm->qmp_status, "shutdown") != 0 &&
-		    now < vm->stop_deadline_ms)
-			return;   /* waiting for the guest */
-		if (vm->stopping && vm->q && strcmp(vm->qmp_status, "shutdown") != 0)
-			snprintf(vm->last_exit, sizeof vm->last_exit,
-				 "stopped (no guest poweroff within %d s)", ctl->powerdown_timeout_ms / 1000);
-		else if (!vm->last_exit[0] || vm->stopping)
-			snprintf(vm->last_exit, sizeof vm->last_exit, "stopped");
 		remove_service(ctl, vm, vm->removing ? "removed from the config" : "stop");
-		qmp_disconnect(ctl, vm);
 		return;
 	}
 	if (vm->service_state[0])
-		return;   /* PID 1 still stops it */
+		return;   /* PID 1 still stops it; QMP tells whether the guest powered off */
+	if (vm->stopping) {
+		vm->stopping = false;
+		if (vm->saw_poweroff)
+			snprintf(vm->last_exit, sizeof vm->last_exit, "stopped");
+		else
+			snprintf(vm->last_exit, sizeof vm->last_exit,
+				 "stopped (no guest poweroff within %d s)", ctl->powerdown_timeout_ms / 1000);
+		vm_changed(ctl, vm, vm->last_exit);
+	}
 	qmp_disconnect(ctl, vm);
 	if (vm->restart_pending && !vm->removing) {
 		vm->restart_pending = false;
@@ -636,7 +688,8 @@ static const char *vm_state(const struct vm *vm)
 {
 	if (vm->error)
 		return "error";
-	if (vm->stopping || (vm->file_present && !vm_wanted(vm)))
+	if (vm->stopping || (vm->file_present && !vm_wanted(vm)) || (vm->pid > 0 && !vm_wanted(vm)) ||
+	    strcmp(vm->service_state, "stopping") == 0)
 		return "stopping";
 	if (vm->q && vm->qmp_status[0]) {
 		if (strcmp(vm->qmp_status, "internal-error") == 0 || strcmp(vm->qmp_status, "guest-panicked") == 0)
@@ -754,14 +807,11 @@ static void take_desired(struct vm_ctl *ctl, const json_t *config, const char *n
 		    strcmp(vm_node, node) != 0 || strlen(name) > VM_NAME_MAX)
 			continue;
 		vm = vm_find(ctl, name);
-		if (!vm) {
+		if (!vm)
 			vm = vm_add(ctl, name);
-			if (ctl->halting)
-				vm->override = 0;
-		}
 		if (vm->spec && !json_equal(vm->spec, spec)) {
-			/* a new spec: the config decides again, unless the node is going down */
-			vm->override = ctl->halting ? 0 : -1;
+			/* a new spec: the config decides again */
+			vm->override = -1;
 			vm->restart_pending = false;
 		}
 		if (!vm->spec || !json_equal(vm->spec, spec)) {
@@ -776,7 +826,6 @@ static void take_desired(struct vm_ctl *ctl, const json_t *config, const char *n
 int vm_reconcile(struct vm_ctl *ctl, const json_t *config)
 {
 	const char *node;
-	long long now = vm_monotonic_ms();
 	bool failed = false, busy = false;
 	int changes;
 
@@ -801,7 +850,7 @@ int vm_reconcile(struct vm_ctl *ctl, const json_t *config)
 		if (vm_wanted(vm))
 			step_running(ctl, vm);
 		else
-			step_stopped(ctl, vm, now);
+			step_stopped(ctl, vm);
 		if (vm->error && (!vm->error_logged || strcmp(vm->error, vm->error_logged) != 0)) {
 			fprintf(stderr, "cairnd: vms: %s: %s\n", vm->name, vm->error);
 			free(vm->error_logged);
@@ -862,6 +911,60 @@ static void take_over(struct vm_ctl *ctl)
 		closedir(dir);
 }
 
+/* cairn-vm-stop next to the running program (/usr/sbin/cairnd, build/cairnd-host), else
+ * /usr/sbin/cairn-vm-stop. */
+static char *default_stop_command(void)
+{
+	char exe[PATH_MAX], *slash, *path;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/'))) {
+			*slash = '\0';
+			path = vm_path(exe, "cairn-vm-stop", NULL);
+			if (access(path, X_OK) == 0)
+				return path;
+			free(path);
+		}
+	}
+	return dup_or(NULL, "/usr/sbin/cairn-vm-stop");
+}
+
+/* QEMU's user: USER, or VM_USER when this system has it (else root). With VM_USER, the
+ * devices QEMU opens get what udev gives them on Debian (the image has no udev, and devtmpfs
+ * makes them 0600 root:root): /dev/kvm to the kvm group (VM_USER is a member), 0660;
+ * /dev/net/tun 0666 (it opens only taps made for the caller's uid). An explicit USER (tests)
+ * leaves the devices alone. */
+static int open_user(struct vm_ctl *ctl, const char *user)
+{
+	struct passwd *pw;
+	struct group *kvm;
+
+	if (user && strcmp(user, "root") == 0)
+		return 0;
+	pw = getpwnam(user ? user : VM_USER);
+	if (!pw && user) {
+		fprintf(stderr, "cairnd: vms: user %s: no such user\n", user);
+		return -1;
+	}
+	if (!pw) {
+		fprintf(stderr, "cairnd: vms: no user %s on this system: QEMU runs as root\n", VM_USER);
+		return 0;
+	}
+	ctl->user = dup_or(pw->pw_name, "");
+	ctl->uid = pw->pw_uid;
+	ctl->gid = pw->pw_gid;
+	if (user)
+		return 0;
+	ctl->own_devices = true;
+	kvm = getgrnam("kvm");
+	if (kvm && access("/dev/kvm", F_OK) == 0 &&
+	    (chown("/dev/kvm", 0, kvm->gr_gid) < 0 || chmod("/dev/kvm", 0660) < 0))
+		fprintf(stderr, "cairnd: vms: /dev/kvm: cannot give it to group kvm: %s\n", strerror(errno));
+	return 0;
+}
+
 struct vm_ctl *vm_open(const struct vm_env *env)
 {
 	struct vm_ctl *ctl = calloc(1, sizeof *ctl);
@@ -886,11 +989,22 @@ struct vm_ctl *vm_open(const struct vm_env *env)
 			 (ctl->kvm = env->kvm > 0) ? "KVM" : "TCG");
 	ctl->powerdown_timeout_ms = env->powerdown_timeout_ms > 0 ? env->powerdown_timeout_ms :
 				    VM_POWERDOWN_TIMEOUT_MS;
+	ctl->stop_command = env->stop_command ? dup_or(env->stop_command, "") : default_stop_command();
+	ctl->epoll_fd = ctl->wake_fd = ctl->timer_fd = -1;
+	if (open_user(ctl, env->user) < 0) {
+		vm_close(ctl);
+		return NULL;
+	}
+	/* cairnd runs as a service of PID 1: the VMs need it, so a shutdown stops them first and
+	 * cairnd (the console relay, the API) stays until their guests are off */
+	if (getenv("CAIRN_SERVICE") && *getenv("CAIRN_SERVICE"))
+		ctl->needs = dup_or(getenv("CAIRN_SERVICE"), "");
 	ctl->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	ctl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ctl->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	vm_dir = vm_path(ctl->run_dir, "vm", NULL);
-	mkdir_parents(vm_dir, 0700);
+	mkdir_parents(vm_dir, 0711);   /* QEMU's user may pass through to its own folder only */
+	chmod(vm_dir, 0711);
 	free(vm_dir);
 	if (ctl->epoll_fd < 0 || ctl->wake_fd < 0 || ctl->timer_fd < 0 ||
 	    epoll_ctl(ctl->epoll_fd, EPOLL_CTL_ADD, ctl->wake_fd, &event) < 0 ||
@@ -901,6 +1015,8 @@ struct vm_ctl *vm_open(const struct vm_env *env)
 	}
 	take_over(ctl);
 	fprintf(stderr, "cairnd: vms: QEMU with %s: %s\n", ctl->kvm ? "KVM" : "TCG", ctl->accel_reason);
+	fprintf(stderr, "cairnd: vms: QEMU runs as %s, stopped by %s\n", ctl->user ? ctl->user : "root",
+		ctl->stop_command);
 	return ctl;
 }
 
@@ -924,6 +1040,9 @@ void vm_close(struct vm_ctl *ctl)
 	free(ctl->qemu_img);
 	free(ctl->ip);
 	free(ctl->node_name);
+	free(ctl->stop_command);
+	free(ctl->user);
+	free(ctl->needs);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl);
 }
@@ -992,32 +1111,6 @@ int vm_running(struct vm_ctl *ctl)
 	pthread_mutex_lock(&ctl->lock);
 	count = count_running(ctl);
 	pthread_mutex_unlock(&ctl->lock);
-	return count;
-}
-
-int vm_halt(struct vm_ctl *ctl, int timeout_ms)
-{
-	long long deadline = vm_monotonic_ms() + timeout_ms;
-	uint64_t one = 1;
-	int count;
-
-	pthread_mutex_lock(&ctl->lock);
-	ctl->halting = true;
-	for (struct vm *vm = ctl->vms; vm; vm = vm->next) {
-		vm->override = 0;
-		vm->restart_pending = false;
-	}
-	fprintf(stderr, "cairnd: vms: the node is going down: stopping %d VM(s)\n", count_running(ctl));
-	if (write(ctl->wake_fd, &one, sizeof one) < 0)
-		fprintf(stderr, "cairnd: vms: wake: %s\n", strerror(errno));
-	pthread_mutex_unlock(&ctl->lock);
-	while ((count = vm_running(ctl)) > 0 && vm_monotonic_ms() < deadline)
-		nanosleep(&(struct timespec){ 0, 200 * 1000000L }, NULL);
-	if (count > 0)
-		fprintf(stderr, "cairnd: vms: %d VM(s) still running after %d s: PID 1 stops them\n",
-			count, timeout_ms / 1000);
-	else
-		fprintf(stderr, "cairnd: vms: every VM stopped\n");
 	return count;
 }
 

@@ -34,7 +34,14 @@ struct vm_env {
 	 * passed to vm_reconcile(), see vm_node_name(). */
 	const char *node_name;
 	int kvm;                   /* -1: probe /dev/kvm once at vm_open(); 0: TCG; 1: KVM */
-	int powerdown_timeout_ms;  /* [VM_POWERDOWN_TIMEOUT_MS]: system_powerdown, then a hard stop */
+	int powerdown_timeout_ms;  /* [VM_POWERDOWN_TIMEOUT_MS]: how long the stop command presses
+				    * the power button before PID 1's stop signal */
+	/* [cairn-vm-stop next to the running program, else /usr/sbin/cairn-vm-stop]: the VMs'
+	 * stop_command, which PID 1 runs on every stop (the ACPI power button over QMP) */
+	const char *stop_command;
+	/* [cairn-vm when /etc/passwd has it, else root, said on stderr]: the user QEMU runs as;
+	 * "root" keeps root */
+	const char *user;
 };
 
 struct vm_ctl;
@@ -66,7 +73,8 @@ int vm_admit_memory(const json_t *config, const char *node_name, long long mem_t
 		    json_t **details);
 
 /* Imperative power actions on VM NAME: "start" (run it even if .spec.running is false),
- * "stop" (graceful: system_powerdown, then a hard stop after the timeout) or "restart"
+ * "stop" (graceful: the definition is removed, and PID 1's stop of vm-NAME runs its
+ * stop_command, cairn-vm-stop, which presses the power button) or "restart"
  * (a graceful stop, then start). The override lasts until the next action or until the
  * VM's spec changes. The work happens in the next pass (vm_fd() is woken).
  * 0; -1 unknown VM (404); -2 bad action (400). *error: a static message. */
@@ -74,11 +82,6 @@ int vm_action(struct vm_ctl *ctl, const char *name, const char *action, const ch
 
 /* How many VMs have a QEMU (or a definition PID 1 may start) now. */
 int vm_running(struct vm_ctl *ctl);
-/* The node is going down: stops every VM gracefully (the power button, pressed again every
- * 5 s, then quit at powerdown_timeout_ms) and keeps them stopped, even across applies. Needs
- * cairnd's loop to run passes meanwhile (it wakes it). Waits until no VM runs or TIMEOUT_MS
- * pass; returns how many still run (PID 1's SIGTERM ends those). */
-int vm_halt(struct vm_ctl *ctl, int timeout_ms);
 
 /* Copies the console socket path of VM NAME into PATH. 0; -1 unknown VM (404);
  * -2 not running (409); -3 wanted running but QEMU is not up yet (409 "the VM is starting"). (Refined from the contract's `const char *` return, which could not

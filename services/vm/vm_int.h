@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include <time.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -35,9 +36,9 @@ static inline int file_write_if_changed(const char *path, const char *text, mode
 #define VM_NICS_MAX 16
 #define VM_TICK_MS 500              /* pass timer while a VM starts or stops */
 #define VM_QMP_TIMEOUT_MS 2000
-#define VM_POWERDOWN_REPEAT_MS 5000
 #define VM_KVM_PROBE_MS 2000        /* the probe vCPU must reach its hlt by then */
-#define VM_KVM_LOG_LINES 20         /* a KVM failure at start is looked for in these log lines */   /* a graceful stop presses the power button this often */
+#define VM_KVM_LOG_LINES 20         /* a KVM failure at start is looked for in these log lines */
+#define VM_USER "cairn-vm"          /* QEMU's user when /etc/passwd has it */
 
 struct vm {
 	struct vm *next;
@@ -55,9 +56,8 @@ struct vm {
 	char qmp_status[32];         /* "" unknown */
 	bool status_dirty;           /* an event came: query-status again */
 	bool guest_shutdown;         /* SHUTDOWN with guest=true, not caused by us */
-	bool stopping;               /* system_powerdown sent, waiting */
-	long long stop_deadline_ms;
-	long long next_press_ms;     /* while stopping: when to press the power button again */
+	bool stopping;               /* definition removed for a stop: PID 1 stops QEMU */
+	bool saw_poweroff;           /* while stopping: the guest powered off (QMP) */
 	bool nic_attached[VM_NICS_MAX];
 	bool kvm_failed;             /* QEMU died at start with a KVM error: TCG from now on */
 	bool reached_running;        /* QMP said "running" since the definition was written */
@@ -81,9 +81,14 @@ struct vm_ctl {
 	int kvm;                     /* 0 or 1 after vm_open */
 	char accel_reason[200];      /* why: the probe's finding, or the forced setting */
 	int powerdown_timeout_ms;
+	char *stop_command;          /* cairn-vm-stop */
+	char *user;                  /* QEMU's user, NULL: root */
+	uid_t uid;                   /* of user (0: root) */
+	gid_t gid;
+	char *needs;                 /* the service running cairnd (CAIRN_SERVICE), or NULL */
+	bool own_devices;            /* VM_USER: /dev/kvm and /dev/net/tun made usable for it */
 	int epoll_fd, wake_fd, timer_fd;
 	bool timer_armed;
-	bool halting;                /* vm_halt(): every VM stays stopped from now on */
 	struct vm *vms;
 	int changes;                 /* this pass */
 	bool services_changed;       /* this pass: rescan */
@@ -117,6 +122,8 @@ int vm_init_request(const char *socket_path, const char *request, json_t **lines
 /* 1 when a KVM vCPU really runs: a forked child runs a one-page guest to its `hlt` within
  * VM_KVM_PROBE_MS, having set MSR 0x10a as QEMU's -cpu host does. REASON says why, either way. */
 int vm_kvm_probe(char *reason, size_t size);
+/* Gives PATH to UID:GID when it is not theirs already (QEMU's user). 0, or -1 with errno. */
+int vm_chown(const char *path, uid_t uid, gid_t gid);
 /* Removes PATH and what it holds (files and empty folders one level deep). */
 void vm_remove_tree(const char *path);
 long long vm_mem_total_mib(void);

@@ -386,6 +386,155 @@ static void test_stop_timeout_kills(void **state)
 	stop_init();
 }
 
+/* A pid written by a test process into DIR/FILE; 0 when none. */
+static pid_t read_pid(const char *file)
+{
+	return (pid_t)read_ns(file);
+}
+
+static bool wait_file(const char *file, int timeout_ms)
+{
+	char path[300];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	for (long long end = now_ms() + timeout_ms; now_ms() < end; sleep_ms(20))
+		if (access(path, F_OK) == 0)
+			return true;
+	return false;
+}
+
+/* The main process that stops on SIGUSR1 (the stop command's way) and says so; TERM is
+ * caught and only reported, so a TERM that came would show in the log. */
+#define GRACEFUL_MAIN "command = /bin/sh -c 'echo $$ > @/main.pid; trap \"echo got TERM\" TERM; " \
+	"trap \"echo got USR1; exit 0\" USR1; echo up; while :; do sleep 0.05; done'\n"
+
+/* stop_command ends the service by itself: no stop signal, and the command (still running
+ * when the main process exits) is killed and reaped. PID 1 answers meanwhile. */
+static void test_stop_command_graceful(void **state)
+{
+	char reply[2048];
+	pid_t stop_pid;
+	(void)state;
+	write_service("vm", GRACEFUL_MAIN
+		      "stop_command = /bin/sh -c 'echo $$ > @/stop.pid; echo stop command as $(id -u); "
+		      "sleep 0.3; kill -USR1 $(cat @/main.pid); exec sleep 100'\n"
+		      "stop_timeout = 20s\n");
+	start_init();
+	assert_true(wait_state("vm", "ready", 3000));
+	assert_true(wait_file("main.pid", 3000));
+	sleep_ms(200);   /* the traps */
+	assert_int_equal(ctl("stop vm", reply, sizeof reply), 0);
+	assert_true(wait_file("stop.pid", 3000));
+	/* the stop command runs; PID 1 still answers and the service is stopping */
+	assert_string_equal(status_field("vm", "state"), "stopping");
+	assert_true(wait_state("vm", "stopped", 10000));
+	assert_string_equal(status_field("vm", "last_exit"), "status 0");
+	assert_int_equal(ctl("logs vm", reply, sizeof reply), 0);
+	assert_non_null(strstr(reply, "stop command started"));
+	assert_non_null(strstr(reply, "stop command as "));
+	assert_non_null(strstr(reply, "got USR1"));
+	assert_null(strstr(reply, "got TERM"));
+	/* the stop command was killed and reaped (no zombie: the pid is gone) */
+	stop_pid = read_pid("stop.pid");
+	assert_true(stop_pid > 0);
+	for (int i = 0; i < 250 && kill(stop_pid, 0) == 0; i++)
+		sleep_ms(20);
+	assert_int_equal(kill(stop_pid, 0), -1);
+	assert_int_equal(errno, ESRCH);
+	stop_init();
+}
+
+/* A stop command that fails: the stop signal follows at once, then SIGKILL as before. */
+static void test_stop_command_fails(void **state)
+{
+	char reply[2048];
+	(void)state;
+	write_service("vm", GRACEFUL_MAIN "stop_command = /bin/sh -c 'echo cannot; exit 3'\n"
+		      "stop_timeout = 500ms\n");
+	start_init();
+	assert_true(wait_state("vm", "ready", 3000));
+	assert_true(wait_file("main.pid", 3000));
+	sleep_ms(200);
+	assert_int_equal(ctl("stop vm", reply, sizeof reply), 0);
+	assert_true(wait_state("vm", "stopped", 10000));
+	assert_string_equal(status_field("vm", "last_exit"), "signal KILL");
+	assert_int_equal(ctl("logs vm", reply, sizeof reply), 0);
+	assert_non_null(strstr(reply, "cannot"));
+	assert_non_null(strstr(reply, "stop command exited (status 3) with the service still running: sending TERM"));
+	assert_non_null(strstr(reply, "got TERM"));
+	stop_init();
+}
+
+/* A stop command that runs past stop_timeout is killed, and the stop signal follows. */
+static void test_stop_command_timeout(void **state)
+{
+	char reply[2048];
+	long long start;
+	pid_t stop_pid;
+	(void)state;
+	write_service("vm", "command = /bin/sh -c 'trap \"echo got TERM; exit 0\" TERM; while :; do sleep 0.05; done'\n"
+		      "stop_command = /bin/sh -c 'echo $$ > @/stop.pid; exec sleep 100'\n"
+		      "stop_timeout = 500ms\n");
+	start_init();
+	assert_true(wait_state("vm", "ready", 3000));
+	sleep_ms(200);
+	start = now_ms();
+	assert_int_equal(ctl("stop vm", reply, sizeof reply), 0);
+	assert_true(wait_state("vm", "stopped", 10000));
+	assert_true(now_ms() - start >= 500);   /* a timer never fires early */
+	assert_string_equal(status_field("vm", "last_exit"), "status 0");
+	assert_int_equal(ctl("logs vm", reply, sizeof reply), 0);
+	assert_non_null(strstr(reply, "stop command did not finish within 500 ms: sending TERM"));
+	assert_non_null(strstr(reply, "got TERM"));
+	stop_pid = read_pid("stop.pid");
+	assert_true(stop_pid > 0);
+	for (int i = 0; i < 250 && kill(stop_pid, 0) == 0; i++)
+		sleep_ms(20);
+	assert_int_equal(kill(stop_pid, 0), -1);
+	stop_init();
+}
+
+/* A poweroff runs the stop command too (the node's power button, Ctrl-Alt-Del, the API). */
+static void test_stop_command_at_shutdown(void **state)
+{
+	char path[300];
+	(void)state;
+	write_service("vm", GRACEFUL_MAIN
+		      "stop_command = /bin/sh -c 'echo ran > @/stop.out; kill -USR1 $(cat @/main.pid)'\n"
+		      "stop_timeout = 20s\n");
+	write_service("plain", "command = /bin/sleep 100\n");
+	start_init();
+	assert_true(wait_state("vm", "ready", 3000));
+	assert_true(wait_file("main.pid", 3000));
+	sleep_ms(200);
+	stop_init();
+	snprintf(path, sizeof path, "%s/log/vm.log", dir);
+	assert_non_null(strstr(read_text(path), "got USR1"));
+	assert_null(strstr(read_text(path), "got TERM"));
+	snprintf(path, sizeof path, "%s/stop.out", dir);
+	assert_string_equal(read_text(path), "ran\n");
+	assert_non_null(strstr(console_text(), "cairn: shutdown: stopped vm (status 0)"));
+	assert_non_null(strstr(console_text(), "cairn: shutdown: stopped plain (signal TERM)"));
+}
+
+/* no_new_privs = yes: the process runs with NoNewPrivs 1 (and without it, 0). */
+static void test_no_new_privs(void **state)
+{
+	char path[300];
+	(void)state;
+	write_service("nnp", "command = /bin/sh -c 'grep NoNewPrivs /proc/self/status > @/nnp.out; exec sleep 100'\n"
+		      "no_new_privs = yes\n");
+	write_service("plain", "command = /bin/sh -c 'grep NoNewPrivs /proc/self/status > @/plain.out; exec sleep 100'\n");
+	start_init();
+	assert_true(wait_file("nnp.out", 3000));
+	assert_true(wait_file("plain.out", 3000));
+	sleep_ms(100);
+	snprintf(path, sizeof path, "%s/nnp.out", dir);
+	assert_non_null(strstr(read_text(path), "NoNewPrivs:\t1"));
+	snprintf(path, sizeof path, "%s/plain.out", dir);
+	assert_non_null(strstr(read_text(path), "NoNewPrivs:\t0"));
+	stop_init();
+}
+
 /* Zombie children of PID with state Z, and the count of all its children. */
 static int count_children(pid_t parent, int *zombies)
 {
@@ -657,6 +806,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_readiness_socket_tcp_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backoff_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_timeout_kills, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_command_graceful, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_command_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_command_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_command_at_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_new_privs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orphans_reaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejected_definition, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_protocol, setup, teardown),

@@ -50,7 +50,9 @@ static void test_full_definition(void **state)
 		"memory_max = 256M\n"
 		"cpu_max = 50%\n"
 		"capabilities = CAP_NET_ADMIN cap_net_raw\n"
-		"console = yes\n"), 0);
+		"console = yes\n"
+		"stop_command = /usr/sbin/cairn-vm-stop '/run/a b/stop.sock' 30\n"
+		"no_new_privs = yes\n"), 0);
 	assert_int_equal(errors.count, 0);
 	assert_string_equal(def.name, "web");
 	assert_string_equal(def.argv[0], "/bin/sh");
@@ -80,6 +82,11 @@ static void test_full_definition(void **state)
 	assert_true(def.has_capabilities);
 	assert_int_equal(def.capabilities, (1ull << 12) | (1ull << 13));
 	assert_true(def.console);
+	assert_string_equal(def.stop_argv[0], "/usr/sbin/cairn-vm-stop");
+	assert_string_equal(def.stop_argv[1], "/run/a b/stop.sock");
+	assert_string_equal(def.stop_argv[2], "30");
+	assert_null(def.stop_argv[3]);
+	assert_true(def.no_new_privs);
 }
 
 static void test_defaults(void **state)
@@ -99,6 +106,8 @@ static void test_defaults(void **state)
 	assert_int_equal(def.memory_max, 0);
 	assert_false(def.has_capabilities);
 	assert_false(def.console);
+	assert_null(def.stop_argv);
+	assert_false(def.no_new_privs);
 }
 
 static void test_ready_kinds(void **state)
@@ -155,6 +164,10 @@ static void test_every_error_kind(void **state)
 		"/d/bad.service:24: NUL byte in line",
 		"/d/bad.service:25: invalid ready exec (expected exec:/absolute/path [ARGS])",
 		"/d/bad.service:27: duplicate key 'restart_delay' (first set on line 26)",
+		"/d/bad.service:28: stop_command must start with an absolute path",
+		"/d/bad.service:29: invalid no_new_privs (expected yes or no)",
+		"/d/bad.service:31: duplicate key 'stop_command' (first set on line 30)",
+		"/d/bad.service:32: duplicate key 'stop_command' (first set on line 30)",
 	};
 	const char text[] =
 		"just words\n"
@@ -183,7 +196,12 @@ static void test_every_error_kind(void **state)
 		"env = A\0B\n"
 		"ready = exec:\n"
 		"restart_delay = 1s\n"
-		"restart_delay = 2s\n";
+		"restart_delay = 2s\n"
+		"stop_command = cairn-vm-stop\n"
+		"no_new_privs = 1\n"
+		"stop_command = /bin/true\n"
+		"stop_command = /bin/false\n"
+		"stop_command = /bin/x \"y\n";
 	char *line;
 	size_t i = 0;
 	(void)state;

@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -47,6 +48,9 @@
 #endif
 #ifndef CAIRND_HOST
 #define CAIRND_HOST "build/cairnd-host"
+#endif
+#ifndef VM_STOP_HOST
+#define VM_STOP_HOST "build/cairn-vm-stop"
 #endif
 
 static char dir[256];
@@ -104,7 +108,7 @@ static struct vm_ctl *open_ctl(void)
 	struct vm_env env = {
 		.run_dir = path_in("run"), .services_dir = path_in("run/services"),
 		.init_socket = path_in("run/init.sock"), .state_dir = path_in("state"),
-		.kvm = 0, .powerdown_timeout_ms = 2000,
+		.kvm = 0, .powerdown_timeout_ms = 2000, .stop_command = VM_STOP_HOST,
 	};
 	struct vm_ctl *ctl = vm_open(&env);
 
@@ -257,6 +261,15 @@ static void test_render(void **state)
 	assert_non_null(strstr(text, "format=qcow2,if=none,id=disk-data"));
 	assert_non_null(strstr(text, "restart = always\n"));
 	assert_non_null(strstr(text, "stop_signal = TERM\n"));
+	/* PID 1 stops it through ACPI (2 s in this test's env, +5 s before SIGKILL), QEMU
+	 * sandboxed, with a second monitor for the stop command */
+	snprintf(path, sizeof path, "stop_command = %s %s/vm/web/stop.sock 2\n", VM_STOP_HOST, path_in("run"));
+	assert_non_null(strstr(text, path));
+	assert_non_null(strstr(text, "stop_timeout = 7s\n"));
+	assert_non_null(strstr(text, "no_new_privs = yes\n"));
+	assert_non_null(strstr(text, " -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "));
+	snprintf(path, sizeof path, "-qmp unix:%s/vm/web/stop.sock,server=on,wait=off", path_in("run"));
+	assert_non_null(strstr(text, path));
 	vm_nic_mac("web", NULL, 0, mac1);
 	vm_nic_mac("web", NULL, 0, mac2);
 	assert_string_equal(mac1, mac2);
@@ -326,17 +339,32 @@ static bool has_pid(const json_t *item)
 	return json_integer_value(json_object_get(item, "pid")) > 0;
 }
 
-struct halt_args {
-	struct vm_ctl *ctl;
-	int left;
-};
-
-static void *halt_thread(void *arg)
+/* One request to PID 1; its reply lines joined with newlines (static). */
+static const char *init_says(const char *request)
 {
-	struct halt_args *args = arg;
+	static char text[16384];
+	json_t *lines = NULL, *line;
+	size_t index;
 
-	args->left = vm_halt(args->ctl, 20000);
-	return NULL;
+	text[0] = '\0';
+	if (vm_init_request(path_in("run/init.sock"), request, &lines) == 0)
+		json_array_foreach(lines, index, line)
+			snprintf(text + strlen(text), sizeof text - strlen(text), "%s\n",
+				 json_string_value(line));
+	json_decref(lines);
+	return text;
+}
+
+static bool init_state_is(const char *service, const char *state, int timeout_ms)
+{
+	char request[128], needle[64];
+
+	snprintf(request, sizeof request, "status %s", service);
+	snprintf(needle, sizeof needle, "state=%s\n", state);
+	for (long long end = vm_monotonic_ms() + timeout_ms; vm_monotonic_ms() < end; sleep_ms(100))
+		if (strstr(init_says(request), needle))
+			return true;
+	return false;
 }
 
 static void test_lifecycle(void **state)
@@ -423,21 +451,28 @@ static void test_lifecycle(void **state)
 	assert_true(labs((long)(parse_utc(item_string(item, "started_at")) - started)) <= 1);
 	assert_true(json_integer_value(json_object_get(item, "uptime_s")) >= 2);
 	json_decref(item);
-	/* the node going down: vm_halt (another thread, as in cairnd) stops the VM while the
-	 * passes run (SeaBIOS ignores the button: the 2 s timeout ends it), and then neither an
-	 * apply nor a start action brings it back */
-	struct halt_args args = { ctl, -1 };
-	pthread_t thread;
+	/* PID 1 stopping the service by itself (`service stop`, as a node shutdown does) runs
+	 * its stop command: the power button, pressed (SeaBIOS ignores it) until the 2 s pass,
+	 * then SIGTERM; the controller does not fight it, and a start brings it back */
 	assert_int_equal(vm_running(ctl), 1);
-	assert_int_equal(pthread_create(&thread, NULL, halt_thread, &args), 0);
-	json_decref(pass_until(ctl, config, "web", "stopped", NULL, 30000));
-	assert_int_equal(pthread_join(thread, NULL), 0);
-	assert_int_equal(args.left, 0);
-	assert_int_equal(vm_running(ctl), 0);
+	assert_string_equal(init_says("stop vm-web"), "");
 	vm_reconcile(ctl, config);
 	item = vm_item("web");
-	assert_string_equal(item_string(item, "state"), "stopped");
+	assert_string_equal(item_string(item, "state"), "stopping");
 	json_decref(item);
+	for (int i = 0; i < 100 && !init_state_is("vm-web", "stopped", 100); i++)
+		vm_reconcile(ctl, config);
+	assert_true(init_state_is("vm-web", "stopped", 100));
+	{
+		const char *logs = init_says("logs vm-web 40");
+		if (!strstr(logs, "cairn: stopping: stop command started") ||
+		    !strstr(logs, "cairn-vm-stop: power button pressed (1)") ||
+		    !strstr(logs, "cairn-vm-stop: no guest poweroff within 2 s") ||
+		    !strstr(logs, "stop command exited (status 1) with the service still running: sending TERM"))
+			fail_msg("vm-web's log lacks the stop command's steps:\n%s", logs);
+	}
+	assert_string_equal(init_says("start vm-web"), "");
+	json_decref(pass_until(ctl, config, "web", "running", has_pid, 30000));
 	/* removal: stopped, definition and RUN/vm/web gone, the disks stay */
 	pass_until(ctl, empty, "web", NULL, NULL, 30000);
 	assert_int_not_equal(access(path_in("run/services/vm-web.service"), F_OK), 0);
@@ -513,7 +548,7 @@ static void test_kvm_fallback(void **state)
 	struct vm_env env = {
 		.run_dir = path_in("run"), .services_dir = path_in("run/services"),
 		.init_socket = path_in("run/init.sock"), .state_dir = path_in("state"),
-		.kvm = 1, .powerdown_timeout_ms = 2000,
+		.kvm = 1, .powerdown_timeout_ms = 2000, .stop_command = VM_STOP_HOST,
 	};
 	int usable = vm_kvm_probe(reason, sizeof reason);
 
@@ -592,7 +627,7 @@ static void test_guest_graceful_stop(void **state)
 		struct vm_env env = {
 			.run_dir = path_in("run"), .services_dir = path_in("run/services"),
 			.init_socket = path_in("run/init.sock"), .state_dir = path_in("state"),
-			.kvm = 0, .powerdown_timeout_ms = 30000,
+			.kvm = 0, .powerdown_timeout_ms = 30000, .stop_command = VM_STOP_HOST,
 		};
 		ctl = vm_open(&env);
 	}
@@ -601,12 +636,101 @@ static void test_guest_graceful_stop(void **state)
 	item = pass_until(ctl, config, "guest", "stopped", stopped_gracefully, 40000);
 	json_decref(item);
 	assert_true(console_wait(&console, NULL, "power button", 1000));
+	/* PID 1's stop command did it: QEMU quit once the guest was off, no SIGTERM */
+	{
+		char *log = file_read(path_in("log/vm-guest.log"));
+		if (!log || !strstr(log, "cairn-vm-stop: power button pressed (1)") ||
+		    !strstr(log, "cairn-vm-stop: the guest powered off after") || strstr(log, "sending TERM"))
+			fail_msg("vm-guest.log does not show a graceful stop:\n%s", log ? log : "(none)");
+		free(log);
+	}
 	close(console);
 	pass_until(ctl, NULL, "guest", NULL, NULL, 10000);
 	vm_close(ctl);
 	json_decref(config);
 }
 
+
+/* "Key:\tVALUE" of /proc/PID/status, or "". */
+static const char *proc_status(long pid, const char *key)
+{
+	static char value[128];
+	char path[64], *text, *p;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", pid);
+	text = file_read(path);
+	value[0] = '\0';
+	if (text && (p = strstr(text, key)) && p[strlen(key)] == ':')
+		snprintf(value, sizeof value, "%.*s", (int)strcspn(p + strlen(key) + 2, "\n"),
+			 p + strlen(key) + 2);
+	free(text);
+	return value;
+}
+
+/* QEMU as an unprivileged user (this host has no cairn-vm: "nobody" stands in), with no
+ * capabilities, NoNewPrivs and the seccomp sandbox; its folders and disk are that user's, and
+ * PID 1's stop command (as that user too) reaches the second monitor. No NIC: the build host's
+ * /dev/net/tun is 0600 and stays so (the node's is made 0666; the lab checks a tap there). */
+static void test_unprivileged(void **state)
+{
+	static const char *yaml =
+		"apiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: sandy\n"
+		"spec:\n  node: node-1\n  memory: 64Mi\n  boot:\n    disk: root\n"
+		"  disks:\n    - name: root\n      size: 16Mi\n      format: raw\n";
+	struct vm_env env = {
+		.run_dir = path_in("run"), .services_dir = path_in("run/services"),
+		.init_socket = path_in("run/init.sock"), .state_dir = path_in("state"),
+		.kvm = 0, .powerdown_timeout_ms = 2000, .stop_command = VM_STOP_HOST, .user = "nobody",
+	};
+	struct passwd *pw = getpwnam("nobody");
+	json_t *config = config_with(yaml), *item;
+	struct vm_ctl *ctl;
+	const char *error;
+	struct stat st;
+	long pid;
+	char *text, *log;
+
+	(void)state;
+	if (!pw) {
+		fprintf(stderr, "test_vm: no user nobody on this host: skipped\n");
+		skip();
+	}
+	assert_int_equal(chmod(dir, 0711), 0);   /* the user passes through to its own folders */
+	ctl = vm_open(&env);
+	assert_non_null(ctl);
+	item = pass_until(ctl, config, "sandy", "running", has_pid, 30000);
+	pid = (long)json_integer_value(json_object_get(item, "pid"));
+	json_decref(item);
+	text = file_read(path_in("run/services/vm-sandy.service"));
+	assert_non_null(strstr(text, "\nuser = nobody\n"));
+	free(text);
+	fprintf(stderr, "test_vm: QEMU %ld: Uid %s", pid, proc_status(pid, "Uid"));
+	fprintf(stderr, ", CapEff %s", proc_status(pid, "CapEff"));
+	fprintf(stderr, ", NoNewPrivs %s", proc_status(pid, "NoNewPrivs"));
+	fprintf(stderr, ", Seccomp %s\n", proc_status(pid, "Seccomp"));
+	assert_int_equal(strtol(proc_status(pid, "Uid"), NULL, 10), (long)pw->pw_uid);
+	assert_string_equal(proc_status(pid, "CapEff"), "0000000000000000");
+	assert_string_equal(proc_status(pid, "NoNewPrivs"), "1");
+	assert_string_equal(proc_status(pid, "Seccomp"), "2");
+	assert_int_equal(stat(path_in("state/sandy/root.raw"), &st), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+	assert_int_equal(stat(path_in("state/sandy"), &st), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+	assert_int_equal(stat(path_in("run/vm/sandy/qmp.sock"), &st), 0);
+	assert_int_equal(st.st_uid, pw->pw_uid);
+	/* the stop command runs as the same user and reaches the second monitor */
+	assert_int_equal(vm_action(ctl, "sandy", "stop", &error), 0);
+	item = pass_until(ctl, config, "sandy", "stopped", NULL, 30000);
+	assert_string_equal(item_string(item, "last_exit"), "stopped (no guest poweroff within 2 s)");
+	json_decref(item);
+	log = file_read(path_in("log/vm-sandy.log"));
+	if (!log || !strstr(log, "cairn-vm-stop: power button pressed (1)"))
+		fail_msg("vm-sandy.log lacks the stop command's press:\n%s", log ? log : "(none)");
+	free(log);
+	pass_until(ctl, NULL, "sandy", NULL, NULL, 30000);
+	vm_close(ctl);
+	json_decref(config);
+}
 
 /* --- through cairnd: the API endpoints and the console relay over TLS ----------------- */
 
@@ -949,6 +1073,7 @@ int main(void)
 		cmocka_unit_test(test_kvm_fallback),
 		cmocka_unit_test(test_guest_poweroff),
 		cmocka_unit_test(test_guest_graceful_stop),
+		cmocka_unit_test(test_unprivileged),
 		cmocka_unit_test(test_api),
 	};
 

@@ -4,8 +4,13 @@
 between them are read through `cairnctl vm console`; a QEMU killed behind the supervisor's back
 is restarted and `get vms` shows it; `vm stop` powers a VM down through ACPI (the guest says
 so on its console); removing a VM from the config stops it and cleans up; an over-sized VM
-is refused with a clear error and nothing changes. Its disk outlives the removed VM. On a node
-emulated under TCG its VMs use KVM nested in the emulated CPU (one vCPU: see the node line)."""
+is refused with a clear error and nothing changes. Its disk outlives the removed VM. QEMU runs
+as cairn-vm, without capabilities, with NoNewPrivs and seccomp (read from /proc on the node).
+Every way the node goes down stops its guests through ACPI first (PID 1 runs each VM's stop
+command): the API's shutdown, `apply-config --mode reboot` (the node comes back: with
+-no-reboot its QEMU exits and is started again), and the node's own ACPI power button (QMP
+system_powerdown on the node's QEMU). On a node emulated under TCG its VMs use KVM nested in
+the emulated CPU (one vCPU: see the node line)."""
 import os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
 from lab import (Scenario, need, with_services, cairnctl, cairnctl_json, wait_until,
@@ -39,6 +44,12 @@ restart = never
 # lab-only: what the VM controller left on the node (runtime folders, disk files)
 LISTER = """\
 command = /bin/sh -c 'echo "run: $(ls /run/cairn/vm | tr "\\n" " ")"; echo "disks: $(cd /var/lib/cairn/vms && ls */* | tr "\\n" " ")"'
+restart = never
+"""
+# lab-only: vm1's QEMU as the kernel sees it (user, capabilities, no_new_privs, seccomp) and
+# who owns its tap
+PROCS = """\
+command = /bin/sh -c 'pid=$(pgrep -f "[q]emu-system-x86_64.*vm/vm1/") || { echo "no qemu for vm1"; exit 1; }; grep -E "^(Uid|CapEff|NoNewPrivs|Seccomp):" /proc/$pid/status | tr "\\t" " "; for t in /sys/class/net/vm*n0; do echo "tap ${t##*/} owner $(cat $t/owner)"; done; echo "cairn-vm uid $(grep ^cairn-vm: /etc/passwd | cut -d: -f3)"'
 restart = never
 """
 DISK = """\
@@ -83,7 +94,8 @@ def console_watch(cc, name, seconds):
 
 with Scenario("vms") as s:
     need("vmlinuz", "initramfs.img", "cairnctl")
-    initrd = with_services(os.path.join(s.dir, "initramfs.img"), {"vmkiller": KILLER, "vmls": LISTER})
+    initrd = with_services(os.path.join(s.dir, "initramfs.img"), {"vmkiller": KILLER, "vmls": LISTER,
+                                                                        "vmps": PROCS})
     # The node's VMs use KVM when the node has it. A node emulated under TCG (this lab when the
     # host's KVM does not work) still offers SVM, and KVM nested in it is reliable with ONE vCPU:
     # with two, the guests hung about one time in two (multi-threaded TCG); TCG inside TCG would
@@ -190,6 +202,8 @@ with Scenario("vms") as s:
         return p.returncode == 0 and len(lines) >= 2 and "\n".join(lines[-2:])
     text = s.must("service vmls lists the VM folders on the node", wait_until, "vmls", listing, 30, 1)
     run_line = next((l for l in text.splitlines() if "run:" in l), "")
+    if "vm1" not in run_line:   # say why: the whole log of the lister
+        text += "\n" + cairnctl("-n", "node-1", "logs", "vmls", config=cc).stdout[-1500:]
     s.check("vm2's runtime folder is removed, vm1's is there", " vm1 " in run_line + " " and
             "vm2" not in run_line, text)
     s.check("vm2's disk is kept (deleteDisksOnRemoval is false)", "vm2/data.qcow2" in text, text)
@@ -199,6 +213,26 @@ with Scenario("vms") as s:
     p = cairnctl("-n", "node-1", "vm", "monitor", "vm1", "quit", config=cc)
     s.check("vm monitor refuses a command that is not a read-only query", p.returncode != 0,
             p.stdout + p.stderr)
+
+    # 6b. QEMU runs unprivileged and sandboxed
+    def proc_lines():
+        p = cairnctl("-n", "node-1", "service", "vmps", "start", config=cc)
+        time.sleep(1)
+        logs = cairnctl("-n", "node-1", "logs", "vmps", config=cc).stdout
+        keys = ("Uid:", "CapEff:", "NoNewPrivs:", "Seccomp:", "cairn-vm uid")
+        found = {k: l for l in logs.splitlines() for k in keys if k in l}
+        return p.returncode == 0 and len(found) == len(keys) and found
+    found = s.must("service vmps reads vm1's QEMU /proc/PID/status", wait_until, "vmps", proc_lines, 30, 1)
+    field = lambda k: found[k].split(k, 1)[1].split()
+    text = " | ".join(found.values())
+    vm_uid = field("cairn-vm uid")[0] if field("cairn-vm uid") else "?"
+    s.check("vm1's QEMU runs as cairn-vm (Uid not 0)", field("Uid:")[0] != "0" and
+            field("Uid:")[0] == vm_uid, text)
+    s.check("vm1's QEMU has no effective capabilities (CapEff 0)", int(field("CapEff:")[0], 16) == 0, text)
+    s.check("vm1's QEMU runs with NoNewPrivs 1", field("NoNewPrivs:")[0] == "1", text)
+    s.check("vm1's QEMU runs under a seccomp filter (Seccomp 2)", field("Seccomp:")[0] == "2", text)
+    logs = cairnctl("-n", "node-1", "logs", "vmps", config=cc).stdout
+    s.check("vm1's tap belongs to cairn-vm", f"owner {vm_uid}" in logs, logs[-400:])
 
     # 7. the node going down shuts its VMs down first, through ACPI, not by killing QEMU
     s.must("vm1 is up (before the node shutdown)", wait_until, "vm1 up", answers("vm1"), 120, 1)
@@ -211,5 +245,51 @@ with Scenario("vms") as s:
     s.check("vm1's guest saw the power button before the node went down",
             "cairn-guest: power button, powering off" in text, text[-500:])
     s.check("the node powers off", node.wait_exit(120), "QEMU still running")
-    s.check("cairnd stopped the VMs, then asked for the power-off",
-            bool(node.grep(r"cairnd: vms: every VM stopped")), "no 'every VM stopped' in the serial log")
+    order = [l for l in node.grep(r"shutdown: (stopped vm-vm1|stopping cairnd)")]
+    s.check("PID 1 stopped vm1 (its stop command) before cairnd, which the VMs need",
+            len(order) >= 2 and "stopped vm-vm1" in order[0], "\n".join(order) or "no such lines")
+
+    def boot_with_vm1(what):
+        """Starts the node again (with -no-reboot its QEMU exits on any reboot), configures it
+        with vm1 and waits until vm1's guest answers on its console."""
+        node.start()
+        node._pos, node._buf, node.lines = 0, "", []   # the serial log of this boot only
+        s.must(f"{what}: node boots to ready", node.wait_ready)
+        p = cairnctl("apply-config", "--insecure", "-n", api, "-f", os.path.join(cfg, "node-1.yaml"))
+        s.check(f"{what}: apply-config --insecure", p.returncode == 0, p.stdout + p.stderr)
+        s.must(f"{what}: secure mode", node.wait_for, r"serving in secure mode", 60)
+        p = cairnctl("-n", "node-1", "apply-config", "-f", one, config=cc)
+        s.check(f"{what}: apply a config with vm1", p.returncode == 0, p.stdout + p.stderr)
+        s.must(f"{what}: vm1 is up", wait_until, "vm1 up", answers("vm1"), 180, 1)
+
+    # 8. apply-config --mode reboot: the guest gets the power button, the node reboots and
+    # comes back
+    boot_with_vm1("reboot check")
+    said = console_watch(cc, "vm1", 90)
+    time.sleep(3)
+    p = cairnctl("-n", "node-1", "apply-config", "--mode", "reboot", "-f", one, config=cc)
+    s.check("apply-config --mode reboot accepted", p.returncode == 0, p.stdout + p.stderr)
+    text = said()
+    s.check("apply --mode reboot: vm1's guest saw the power button before the node went down",
+            "cairn-guest: power button, powering off" in text, text[-500:])
+    s.check("apply --mode reboot: the node reboots (QEMU -no-reboot exits)", node.wait_exit(120),
+            "QEMU still running")
+    s.check("apply --mode reboot: a reboot, not a power-off", bool(node.grep(r"shutdown: rebooting")),
+            "no 'shutdown: rebooting' on the serial console")
+    s.check("apply --mode reboot: vm1 stopped before cairnd",
+            [l for l in node.grep(r"shutdown: (stopped vm-vm1|stopping cairnd)")][:1] ==
+            [l for l in node.grep(r"shutdown: stopped vm-vm1")][:1], "order")
+
+    # 9. the node's own ACPI power button (QMP system_powerdown on the node's QEMU)
+    boot_with_vm1("node comes back; power button check")
+    said = console_watch(cc, "vm1", 90)
+    time.sleep(3)
+    q = node.qmp()
+    q.command("system_powerdown")
+    q.close()
+    text = said()
+    s.check("node power button: vm1's guest saw the power button before the node went down",
+            "cairn-guest: power button, powering off" in text, text[-500:])
+    s.check("node power button: the node powers off", node.wait_exit(120), "QEMU still running")
+    s.check("node power button: a power-off", bool(node.grep(r"shutdown: powering off")),
+            "no 'shutdown: powering off' on the serial console")
