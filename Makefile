@@ -26,6 +26,11 @@ HOST_PACKAGES := build-essential musl-tools libcmocka-dev clang libclang-rt-14-d
 	libnl-3-dev libnl-route-3-dev chrony iproute2 busybox openvswitch-common openvswitch-switch ovn-central
 
 include $(sort $(wildcard lib/*/*.mk))
+# tests/unit/harness.c: what the daemon-level unit tests share (a temp folder, processes,
+# ports, PID 1 and cairnd, certificates, HTTPS calls); see harness.h. Defined before the
+# includes, whose test rules name it.
+UNIT_HARNESS := tests/unit/harness.c tests/unit/harness.h
+
 include init/init.mk
 include $(sort $(wildcard services/*/*.mk ctl/*.mk))
 include tests/unit/unit.mk

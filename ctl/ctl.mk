@@ -26,34 +26,34 @@ $(BUILD)/cairnctl-host: $(CTL_SRCS) $(CTL_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) $(
 	$(CC) $(CTL_CFLAGS) -O1 $(CTL_SAN) -o $@ $(CTL_SRCS) $(CONFIG_SRCS) $(FILEIO_LIB_SAN) $(CTL_LIBS)
 
 # Explicit, so it wins over unit.mk's pattern rule; it depends on the binary it runs.
-$(BUILD)/unit/test_ctl: tests/unit/test_ctl.c $(BUILD)/cairnctl-host $(CONFIG_SRCS) $(CONFIG_HDRS)
+$(BUILD)/unit/test_ctl: tests/unit/test_ctl.c $(UNIT_HARNESS) $(BUILD)/cairnctl-host $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
 		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
-		-o $@ tests/unit/test_ctl.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+		-Itests/unit -o $@ tests/unit/test_ctl.c tests/unit/harness.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
 
 # The network commands against the real cairnd and init --host on 127.0.0.1.
-$(BUILD)/unit/test_ctl_net: tests/unit/test_ctl_net.c $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
+$(BUILD)/unit/test_ctl_net: tests/unit/test_ctl_net.c $(UNIT_HARNESS) $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
 		$(BUILD)/init-host $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
 		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
 		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
-		-o $@ tests/unit/test_ctl_net.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+		-Itests/unit -o $@ tests/unit/test_ctl_net.c tests/unit/harness.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
 
 # The retry of a connection closed before the request went out, against the test's own TLS
 # server (GnuTLS).
-$(BUILD)/unit/test_ctl_retry: tests/unit/test_ctl_retry.c $(BUILD)/cairnctl-host \
+$(BUILD)/unit/test_ctl_retry: tests/unit/test_ctl_retry.c $(UNIT_HARNESS) $(BUILD)/cairnctl-host \
 		$(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
 		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
-		-o $@ tests/unit/test_ctl_retry.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+		-Itests/unit -o $@ tests/unit/test_ctl_retry.c tests/unit/harness.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
 
 # The vm commands against the real cairnd, vm console against the test's own mTLS console
 # server (GnuTLS), and end to end with a VM of $(OUT)/guest (skipped when it is not built).
-$(BUILD)/unit/test_ctl_vm: tests/unit/test_ctl_vm.c $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
+$(BUILD)/unit/test_ctl_vm: tests/unit/test_ctl_vm.c $(UNIT_HARNESS) $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
 		$(BUILD)/init-host $(CONFIG_SRCS) $(CONFIG_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
@@ -61,7 +61,7 @@ $(BUILD)/unit/test_ctl_vm: tests/unit/test_ctl_vm.c $(BUILD)/cairnctl-host $(BUI
 		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
 		-DGUEST_DIR='"$(abspath $(OUT)/guest)"' \
-		-o $@ tests/unit/test_ctl_vm.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+		-Itests/unit -o $@ tests/unit/test_ctl_vm.c tests/unit/harness.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
 
 .PHONY: cairnctl
 cairnctl: $(OUT)/cairnctl

@@ -27,10 +27,10 @@ $(INITCTL_LIB) $(INITCTL_LIB_SAN):
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/unit/test_initctl: tests/unit/test_initctl.c $(INITCTL_HDRS) $(INITCTL_LIB_SAN) $(BUILD)/init-host
+$(BUILD)/unit/test_initctl: tests/unit/test_initctl.c $(UNIT_HARNESS) $(INITCTL_HDRS) $(INITCTL_LIB_SAN) $(BUILD)/init-host
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(INITCTL_CFLAGS) $(INITCTL_SAN) -Ilib/initctl \
-		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' -o $@ $< $(INITCTL_LIB_SAN) -lcmocka $(INITCTL_LINK)
+		-Itests/unit -DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' -o $@ $< tests/unit/harness.c $(INITCTL_LIB_SAN) -lcmocka -ljansson $(INITCTL_LINK)
 
 .PHONY: initctl
 initctl: $(INITCTL_LIB) $(INITCTL_LIB_SAN)

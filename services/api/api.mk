@@ -39,13 +39,13 @@ $(BUILD)/cairnd-host: $(API_SRCS) $(API_HDRS) $(CTRL_SRCS) $(CTRL_HDRS) $(VM_SRC
 		$(CONFIG_SRCS) $(API_LIB_A_SAN) $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
 # Drives the real $(BUILD)/cairnd-host and $(BUILD)/init-host with curl and certtool.
-$(BUILD)/unit/test_api: tests/unit/test_api.c $(API_LIB_SRCS) $(API_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) \
+$(BUILD)/unit/test_api: tests/unit/test_api.c $(UNIT_HARNESS) $(API_LIB_SRCS) $(API_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) \
 		$(VM_SRCS) $(VM_HDRS) $(API_LIB_HDRS) $(API_LIB_A_SAN) $(BUILD)/cairnd-host $(BUILD)/init-host
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(API_CFLAGS) -O1 $(API_SAN) -Iservices/api \
 		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
-		-o $@ tests/unit/test_api.c $(API_LIB_SRCS) $(VM_SRCS) $(CONFIG_SRCS) $(API_LIB_A_SAN) \
+		-Itests/unit -o $@ tests/unit/test_api.c tests/unit/harness.c $(API_LIB_SRCS) $(VM_SRCS) $(CONFIG_SRCS) $(API_LIB_A_SAN) \
 		-lcmocka $(API_LIBS)
 
 FUZZ_NAMES += api_routes

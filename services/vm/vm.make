@@ -30,7 +30,7 @@ $(OUT)/cairnd: $(OUT)/cairn-vm-stop
 
 # Runs the real $(BUILD)/init-host and qemu-system-x86_64 (TCG); needs root for the
 # network namespace of the NIC test.
-$(BUILD)/unit/test_vm: tests/unit/test_vm.c $(VM_SRCS) $(VM_HDRS) services/api/resources.c \
+$(BUILD)/unit/test_vm: tests/unit/test_vm.c $(UNIT_HARNESS) $(VM_SRCS) $(VM_HDRS) services/api/resources.c \
 		$(CONFIG_SRCS) $(CONFIG_HDRS) init/svcdef.c init/units.c init/svcdef.h $(BUILD)/init-host \
 		$(BUILD)/cairnd-host $(FILEIO_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) $(BUILD)/cairn-vm-stop
 	@mkdir -p $(BUILD)/unit
@@ -40,6 +40,6 @@ $(BUILD)/unit/test_vm: tests/unit/test_vm.c $(VM_SRCS) $(VM_HDRS) services/api/r
 		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
 		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 		-DVM_STOP_HOST='"$(abspath $(BUILD)/cairn-vm-stop)"' \
-		-o $@ tests/unit/test_vm.c $(VM_SRCS) services/api/resources.c $(CONFIG_SRCS) \
+		-Itests/unit -o $@ tests/unit/test_vm.c tests/unit/harness.c $(VM_SRCS) services/api/resources.c $(CONFIG_SRCS) \
 		init/svcdef.c init/units.c $(FILEIO_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) \
 		-lcmocka $(VM_LIBS) -lyaml -lgnutls

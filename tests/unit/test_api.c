@@ -23,6 +23,7 @@
 #include <gnutls/gnutls.h>
 #include <poll.h>
 
+#include "harness.h"
 #include "server.h"
 
 #ifndef CAIRND_HOST
@@ -32,120 +33,13 @@
 #define INIT_HOST_DEFAULT "build/init-host"
 #endif
 
-static char dir[256];          /* the test's temp folder */
 static int port;
-static pid_t cairnd_pid, init_pid;
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static char *path_in(const char *name)
-{
-	static char paths[8][512];
-	static int next;
-	char *path = paths[next++ % 8];
-
-	snprintf(path, 512, "%s/%s", dir, name);
-	return path;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *file = fopen(path, "rb");
-	char *text;
-	long size;
-
-	if (!file)
-		return NULL;
-	fseek(file, 0, SEEK_END);
-	size = ftell(file);
-	fseek(file, 0, SEEK_SET);
-	text = calloc(1, (size_t)size + 1);
-	if (fread(text, 1, (size_t)size, file) != (size_t)size) {
-		free(text);
-		text = NULL;
-	}
-	fclose(file);
-	return text;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *file = fopen(path, "wb");
-
-	assert_non_null(file);
-	assert_int_equal(fwrite(text, 1, strlen(text), file), strlen(text));
-	assert_int_equal(fclose(file), 0);
-}
-
-static void run(const char *format, ...)
-{
-	char command[2048];
-	va_list args;
-
-	va_start(args, format);
-	vsnprintf(command, sizeof command, format, args);
-	va_end(args);
-	if (system(command) != 0)
-		fail_msg("command failed: %s", command);
-}
+static pid_t init_pid;
+static struct cairnd cairnd;   /* cairnd-host, on PORT */
 
 /* --- certificates ------------------------------------------------------------------- */
 
-static void make_key(const char *name)
-{
-	run("certtool --no-text --generate-privkey --key-type=ecdsa --outfile %s/%s.key >/dev/null 2>&1",
-	    dir, name);
-}
-
-static void make_ca(const char *name)
-{
-	char template[64];
-
-	snprintf(template, sizeof template, "%s.tmpl", name);
-	write_text(path_in(template), "cn = \"cairn test CA\"\nca\ncert_signing_key\nexpiration_days = 2\n");
-	make_key(name);
-	run("cd %s && certtool --no-text --generate-self-signed --load-privkey %s.key --template %s.tmpl "
-	    "--outfile %s.pem >/dev/null 2>&1", dir, name, name, name);
-}
-
-static void make_cert(const char *name, const char *ca, const char *template_text)
-{
-	char template[64];
-
-	snprintf(template, sizeof template, "%s.tmpl", name);
-	write_text(path_in(template), template_text);
-	make_key(name);
-	run("cd %s && certtool --no-text --generate-certificate --load-privkey %s.key --load-ca-certificate "
-	    "%s.pem --load-ca-privkey %s.key --template %s.tmpl --outfile %s.pem >/dev/null 2>&1",
-	    dir, name, ca, ca, name, name);
-}
-
-static void make_client(const char *name, const char *ca, const char *organization)
-{
-	char template[256];
-
-	snprintf(template, sizeof template, "cn = \"%s\"\norganization = \"%s\"\n"
-		 "expiration_days = 2\ntls_www_client\nsigning_key\n", name, organization);
-	make_cert(name, ca, template);
-}
-
 /* --- configs ------------------------------------------------------------------------ */
-
-/* PEM file NAME indented for a YAML block scalar. */
-static void append_pem(char *out, size_t size, const char *key, const char *name)
-{
-	char *pem = read_text(path_in(name)), *line, *save = NULL;
-
-	assert_non_null(pem);
-	snprintf(out + strlen(out), size - strlen(out), "    %s: |\n", key);
-	for (line = strtok_r(pem, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		snprintf(out + strlen(out), size - strlen(out), "      %s\n", line);
-	free(pem);
-}
 
 /* A valid MachineConfig with the test identity, written to FILE. */
 static void write_config(const char *file, const char *hostname, const char *server)
@@ -157,84 +51,26 @@ static void write_config(const char *file, const char *hostname, const char *ser
 	snprintf(text, sizeof text, "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\n"
 		 "metadata:\n  name: node-1\nspec:\n  hostname: %s\n  role: controlplane\n"
 		 "  identity:\n", hostname);
-	append_pem(text, sizeof text, "ca", "ca.pem");
+	pem_append(text, sizeof text, "ca", "ca.pem");
 	snprintf(cert, sizeof cert, "%s.pem", server);
 	snprintf(key, sizeof key, "%s.key", server);
-	append_pem(text, sizeof text, "cert", cert);
-	append_pem(text, sizeof text, "key", key);
-	write_text(path_in(file), text);
+	pem_append(text, sizeof text, "cert", cert);
+	pem_append(text, sizeof text, "key", key);
+	file_put(test_path(file), text);
 }
 
 /* --- curl --------------------------------------------------------------------------- */
 
-/* Runs curl against cairnd; returns the HTTP status (0: no HTTP answer, e.g. a TLS failure)
- * and leaves the body in DIR/body. CLIENT: a certificate name, "insecure" (maintenance:
- * no CA check, no certificate), or NULL (no certificate, CA checked). */
-static int curl(const char *method, const char *url, const char *client, const char *data_file,
-		const char *extra)
-{
-	char command[2048];
-	char code[16] = "";
-	FILE *pipe;
-
-	snprintf(command, sizeof command,
-		 "curl -sS --max-time 10 -o %s/body -w '%%{http_code}' -X %s %s%s%s%s%s%s%s%s%s%s "
-		 "'https://127.0.0.1:%d%s' 2>%s/curl.err",
-		 dir, method,
-		 client && strcmp(client, "insecure") == 0 ? "-k " : "--cacert ", 
-		 client && strcmp(client, "insecure") == 0 ? "" : dir,
-		 client && strcmp(client, "insecure") == 0 ? "" : "/ca.pem ",
-		 client && strcmp(client, "insecure") != 0 ? "--cert " : "",
-		 client && strcmp(client, "insecure") != 0 ? path_in(client) : "",
-		 client && strcmp(client, "insecure") != 0 ? ".pem --key " : "",
-		 client && strcmp(client, "insecure") != 0 ? path_in(client) : "",
-		 client && strcmp(client, "insecure") != 0 ? ".key " : "",
-		 data_file ? "--data-binary @" : "", data_file ? path_in(data_file) : "",
-		 port, url, dir);
-	if (extra) {
-		char *quote = strstr(command, " 'https://");
-		char tail[1024];
-		snprintf(tail, sizeof tail, "%s", quote);
-		snprintf(quote, sizeof command - (size_t)(quote - command), " %s%s", extra, tail);
-	}
-	unlink(path_in("body"));
-	pipe = popen(command, "r");
-	assert_non_null(pipe);
-	if (!fgets(code, sizeof code, pipe))
-		code[0] = '\0';
-	pclose(pipe);
-	return atoi(code);
-}
-
-static char *body_text(void)
-{
-	static char *text;
-
-	free(text);
-	text = read_text(path_in("body"));
-	return text ? text : (char *)"";
-}
-
-static json_t *body_json(void)
-{
-	json_error_t error;
-	json_t *json = json_loads(body_text(), 0, &error);
-
-	if (!json)
-		fail_msg("body is not JSON: %s", body_text());
-	return json;
-}
-
 static void expect(int status, const char *method, const char *url, const char *client,
 		   const char *data_file, const char *extra)
 {
-	int got = curl(method, url, client, data_file, extra);
+	int got = https(port, method, url, client, data_file, extra);
 	if (got != status) {
-		char *err = read_text(path_in("curl.err")), message[1024];
+		char *err = file_text(test_path("curl.err"), NULL), message[1024];
 		snprintf(message, sizeof message, "%s", err ? err : "");
 		free(err);
 		fail_msg("%s %s as %s: HTTP %d, expected %d\nbody: %s\ncurl: %s", method, url,
-			 client ? client : "(none)", got, status, body_text(), message);
+			 client ? client : "(none)", got, status, https_body(), message);
 	}
 }
 
@@ -263,8 +99,8 @@ static int raw_open(struct raw *raw, bool tls, const char *client)
 	gnutls_certificate_allocate_credentials(&raw->creds);
 	if (client) {
 		char cert[512], key[512];
-		snprintf(cert, sizeof cert, "%s/%s.pem", dir, client);
-		snprintf(key, sizeof key, "%s/%s.key", dir, client);
+		snprintf(cert, sizeof cert, "%s/%s.pem", test_dir(), client);
+		snprintf(key, sizeof key, "%s/%s.key", test_dir(), client);
 		if (gnutls_certificate_set_x509_key_file(raw->creds, cert, key, GNUTLS_X509_FMT_PEM) < 0)
 			return -1;
 	}
@@ -340,71 +176,23 @@ static int raw_request(const char *client, const char *request, char *buf, size_
 
 /* --- processes ---------------------------------------------------------------------- */
 
-static int free_port(void)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof addr;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
-
-static bool port_open(void)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool open = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
-
-	close(fd);
-	return open;
-}
-
 /* cairnd's state folder, log file, and kernel command line file (NULL: none) for the next
  * start_cairnd(); the config-source tests change them. */
 static const char *cairnd_state = "state", *cairnd_log = "cairnd.log", *cairnd_cmdline;
 
 static void start_cairnd(void)
 {
-	char listen[64], state_dir[512], log_dir[512], kmsg[512], cmdline[512], sysfs[512];
+	const char *extra[] = { "--no-controllers", NULL };
 
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-	snprintf(state_dir, sizeof state_dir, "%s/%s", dir, cairnd_state);
-	snprintf(log_dir, sizeof log_dir, "%s/log", dir);
-	snprintf(kmsg, sizeof kmsg, "%s/kmsg", dir);
-	snprintf(cmdline, sizeof cmdline, "%s/%s", dir, cairnd_cmdline ? cairnd_cmdline : "no-cmdline");
-	snprintf(sysfs, sizeof sysfs, "%s/sys", dir);
-	cairnd_pid = fork();
-	assert_true(cairnd_pid >= 0);
-	if (cairnd_pid == 0) {
-		int fd = open(path_in(cairnd_log), O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 2);
-		execl(CAIRND_HOST, CAIRND_HOST, "--no-controllers", "--listen", listen, "--state", state_dir,
-		      "--run", path_in("run"), "--log-dir", log_dir, "--kmsg", kmsg,
-		      "--cmdline", cmdline, "--sysfs", sysfs, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && !port_open(); i++)
-		sleep_ms(10);
-	assert_true(port_open());
+	cairnd.port = port;
+	cairnd.cmdline = cairnd_cmdline;
+	cairnd_start(&cairnd, cairnd_state, cairnd_log, extra);
 }
 
-/* Waits up to MS for FILE (in the test folder) to contain NEEDLE. */
-static bool wait_for_text(const char *file, const char *needle, int ms)
+/* Stops cairnd with SIGTERM: it must exit 0 (and ASan must find no leak). */
+static int stop_cairnd(void)
 {
-	for (int waited = 0;; waited += 50) {
-		char *text = read_text(path_in(file));
-		bool found = text && strstr(text, needle);
-		free(text);
-		if (found)
-			return true;
-		if (waited >= ms)
-			return false;
-		sleep_ms(50);
-	}
+	return cairnd_stop(&cairnd);
 }
 
 /* curl in the background, its output into OUT (in the test folder): for streams. */
@@ -414,14 +202,14 @@ static pid_t curl_background(const char *url, const char *client, const char *ou
 	pid_t pid;
 
 	snprintf(target, sizeof target, "https://127.0.0.1:%d%s", port, url);
-	snprintf(cacert, sizeof cacert, "%s/ca.pem", dir);
-	snprintf(cert, sizeof cert, "%s/%s.pem", dir, client);
-	snprintf(key, sizeof key, "%s/%s.key", dir, client);
+	snprintf(cacert, sizeof cacert, "%s/ca.pem", test_dir());
+	snprintf(cert, sizeof cert, "%s/%s.pem", test_dir(), client);
+	snprintf(key, sizeof key, "%s/%s.key", test_dir(), client);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		int fd = open(path_in(out), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int err = open(path_in("curl-background.err"), O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int fd = open(test_path(out), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(test_path("curl-background.err"), O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 1);
 		dup2(err, 2);
 		execlp("curl", "curl", "-sSN", "--max-time", "20", "--cacert", cacert, "--cert", cert,
@@ -437,52 +225,19 @@ static void curl_background_stop(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
-/* Stops cairnd with SIGTERM: it must exit 0 (and ASan must find no leak). */
-static int stop_cairnd(void)
-{
-	int status = -1;
-
-	if (cairnd_pid <= 0)
-		return 0;
-	kill(cairnd_pid, SIGTERM);
-	for (int i = 0; i < 500 && waitpid(cairnd_pid, &status, WNOHANG) != cairnd_pid; i++)
-		sleep_ms(10);
-	if (!WIFEXITED(status)) {
-		kill(cairnd_pid, SIGKILL);
-		waitpid(cairnd_pid, &status, 0);
-	}
-	cairnd_pid = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void start_init(void)
 {
-	const char *binary = getenv("INIT_HOST") ? getenv("INIT_HOST") : INIT_HOST_DEFAULT;
-
-	mkdir(path_in("svc"), 0755);
-	mkdir(path_in("log"), 0755);
-	write_text(path_in("svc/sleeper.service"), "command = /bin/sleep 1000\n");
+	mkdir(test_path("svc"), 0755);
+	file_put(test_path("svc/sleeper.service"), "command = /bin/sleep 1000\n");
 	/* burst: once DIR/go exists, 12000 numbered lines of ~110 bytes: a log rotation */
 	char burst[1024];
 	snprintf(burst, sizeof burst, "command = /bin/sh -c 'echo waiting; while [ ! -e %s/go ]; do sleep 0.1; done; "
 		 "awk \"BEGIN { for (i = 0; i < 12000; i++) printf \\\"tick %%d %%0100d\\\\n\\\", i, 0 }\"; "
-		 "exec sleep 1000'\n", dir);
-	write_text(path_in("svc/burst.service"), burst);
-	write_text(path_in("svc/talker.service"),
+		 "exec sleep 1000'\n", test_dir());
+	file_put(test_path("svc/burst.service"), burst);
+	file_put(test_path("svc/talker.service"),
 		   "command = /bin/sh -c 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done'\n");
-	init_pid = fork();
-	assert_true(init_pid >= 0);
-	if (init_pid == 0) {
-		int fd = open(path_in("init.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 2);
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execl(binary, binary, "--host", "--socket", path_in("run/init.sock"), "--services",
-		      path_in("svc"), "--log-dir", path_in("log"), (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && access(path_in("run/init.sock"), F_OK) < 0; i++)
-		sleep_ms(10);
-	assert_int_equal(access(path_in("run/init.sock"), F_OK), 0);
+	init_pid = init_start("run", "svc");
 }
 
 static void http_stop(void);
@@ -490,25 +245,23 @@ static void http_stop(void);
 static int group_setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/cairn-test-api.XXXXXX");
-	if (!mkdtemp(dir))
+	if (test_dir_make("test-api") < 0)
 		return -1;
-	mkdir(path_in("run"), 0755);
-	make_ca("ca");
-	make_cert("server", "ca", "cn = \"node-1\"\nip_address = \"127.0.0.1\"\n"
+	cert_ca("ca");
+	cert_make("server", "ca", "cn = \"node-1\"\nip_address = \"127.0.0.1\"\n"
 		  "expiration_days = 2\ntls_www_server\nsigning_key\n");
-	make_client("reader", "ca", "cairn:reader");
-	make_client("operator", "ca", "cairn:operator");
-	make_client("admin", "ca", "cairn:admin");
-	make_client("norole", "ca", "example:nobody");
-	make_ca("otherca");
-	make_client("intruder", "otherca", "cairn:admin");
-	make_cert("server2", "ca", "cn = \"node-1-rotated\"\nip_address = \"127.0.0.1\"\n"
+	cert_client("reader", "ca", "cairn:reader");
+	cert_client("operator", "ca", "cairn:operator");
+	cert_client("admin", "ca", "cairn:admin");
+	cert_client("norole", "ca", "example:nobody");
+	cert_ca("otherca");
+	cert_client("intruder", "otherca", "cairn:admin");
+	cert_make("server2", "ca", "cn = \"node-1-rotated\"\nip_address = \"127.0.0.1\"\n"
 		  "expiration_days = 2\ntls_www_server\nsigning_key\n");
 	write_config("config1.yaml", "node-1", "server");
 	write_config("config2.yaml", "node-2", "server");
 	write_config("config3.yaml", "node-2", "server2");
-	port = free_port();
+	port = port_free();
 	return 0;
 }
 
@@ -521,10 +274,7 @@ static int group_teardown(void **state)
 		kill(init_pid, SIGKILL);
 		waitpid(init_pid, NULL, 0);
 	}
-	if (getenv("KEEP_TEST_DIR"))
-		fprintf(stderr, "test_api: kept %s\n", dir);
-	else
-		run("rm -rf %s", dir);
+	test_dir_remove();
 	return 0;
 }
 
@@ -624,7 +374,7 @@ static void test_store(void **state)
 	struct stat st;
 
 	(void)state;
-	snprintf(store, sizeof store, "%s/store", dir);
+	snprintf(store, sizeof store, "%s/store", test_dir());
 	assert_int_equal(mkdir(store, 0700), 0);
 	assert_int_equal(store_read(store, &text, &len), 0);
 	assert_int_equal(store_write(store, "one\n", 4, &what), 0);
@@ -632,24 +382,24 @@ static void test_store(void **state)
 	assert_int_equal(len, 4);
 	assert_string_equal(text, "one\n");
 	free(text);
-	assert_int_equal(stat(path_in("store/config.yaml.prev"), &st), -1);
+	assert_int_equal(stat(test_path("store/config.yaml.prev"), &st), -1);
 	assert_int_equal(store_write(store, "two\n", 4, &what), 0);
-	text = read_text(path_in("store/config.yaml.prev"));
+	text = file_text(test_path("store/config.yaml.prev"), NULL);
 	assert_string_equal(text, "one\n");
 	free(text);
 	assert_int_equal(store_write(store, "three\n", 6, &what), 0);
-	text = read_text(path_in("store/config.yaml.prev"));
+	text = file_text(test_path("store/config.yaml.prev"), NULL);
 	assert_string_equal(text, "two\n");
 	free(text);
-	text = read_text(path_in("store/config.yaml"));
+	text = file_text(test_path("store/config.yaml"), NULL);
 	assert_string_equal(text, "three\n");
 	free(text);
-	assert_int_equal(stat(path_in("store/config.yaml"), &st), 0);
+	assert_int_equal(stat(test_path("store/config.yaml"), &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	/* no temp file is left behind */
-	run("test $(ls -A %s/store | wc -l) -eq 2", dir);
+	shell("test $(ls -A %s/store | wc -l) -eq 2", test_dir());
 	/* a missing folder fails and says where */
-	assert_int_equal(store_write(path_in("missing"), "x", 1, &what), -1);
+	assert_int_equal(store_write(test_path("missing"), "x", 1, &what), -1);
 	assert_string_equal(what, "create temp file");
 }
 
@@ -685,7 +435,7 @@ static void test_initctl_reply(void **state)
 	assert_null(initctl_services_json(lines));
 	json_decref(lines);
 	/* an unreachable socket is an error that names it */
-	assert_int_equal(initctl_request(path_in("nothing.sock"), "list", &lines, &error), -1);
+	assert_int_equal(initctl_request(test_path("nothing.sock"), "list", &lines, &error), -1);
 	assert_non_null(strstr(error, "nothing.sock"));
 	free(error);
 }
@@ -826,10 +576,10 @@ static void test_maintenance(void **state)
 	char *stored, *sent;
 
 	(void)state;
-	if (cairnd_pid <= 0)
+	if (cairnd.pid <= 0)
 		start_cairnd();
 	expect(403, "GET", "/v1/version", "insecure", NULL, NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_non_null(strstr(json_string_value(json_object_get(body, "error")), "maintenance"));
 	json_decref(body);
 	expect(403, "GET", "/v1/config", "insecure", NULL, NULL);
@@ -837,22 +587,22 @@ static void test_maintenance(void **state)
 	/* TLS 1.3 only */
 	expect(0, "GET", "/v1/version", "insecure", NULL, "--tls-max 1.2");
 	/* an invalid config is rejected and nothing is stored */
-	write_text(path_in("bad.yaml"), "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\n"
+	file_put(test_path("bad.yaml"), "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\n"
 					"spec:\n  role: worker\n");
 	expect(400, "POST", "/v1/config", "insecure", "bad.yaml", NULL);
-	assert_non_null(strstr(body_text(), "no .spec.identity"));
-	assert_int_equal(access(path_in("state/config.yaml"), F_OK), -1);
+	assert_non_null(strstr(https_body(), "no .spec.identity"));
+	assert_int_equal(access(test_path("state/config.yaml"), F_OK), -1);
 	/* dry run in maintenance: the whole config is new, nothing is stored */
 	expect(200, "POST", "/v1/config?dry_run=1", "insecure", "config1.yaml", NULL);
-	assert_non_null(strstr(body_text(), "+ MachineConfig/node-1"));
-	assert_int_equal(access(path_in("state/config.yaml"), F_OK), -1);
+	assert_non_null(strstr(https_body(), "+ MachineConfig/node-1"));
+	assert_int_equal(access(test_path("state/config.yaml"), F_OK), -1);
 	/* apply: stored byte for byte */
 	expect(200, "POST", "/v1/config", "insecure", "config1.yaml", NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_true(json_is_true(json_object_get(body, "applied")));
 	json_decref(body);
-	stored = read_text(path_in("state/config.yaml"));
-	sent = read_text(path_in("config1.yaml"));
+	stored = file_text(test_path("state/config.yaml"), NULL);
+	sent = file_text(test_path("config1.yaml"), NULL);
 	assert_non_null(stored);
 	assert_string_equal(stored, sent);
 	free(stored);
@@ -863,7 +613,7 @@ static void test_maintenance(void **state)
 static void wait_secure(void)
 {
 	for (int i = 0; i < 100; i++) {
-		if (curl("GET", "/v1/health", "admin", NULL, NULL) == 200)
+		if (https(port, "GET", "/v1/health", "admin", NULL, NULL) == 200)
 			return;
 		sleep_ms(50);
 	}
@@ -876,35 +626,35 @@ static void test_secure_auth(void **state)
 
 	(void)state;
 	wait_secure();
-	assert_non_null(strstr(body_text(), "\"mode\":\"secure\""));
+	assert_non_null(strstr(https_body(), "\"mode\":\"secure\""));
 	/* no client certificate: 401; the maintenance path is closed */
 	expect(401, "GET", "/v1/version", NULL, NULL, NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_string_equal(json_string_value(json_object_get(body, "error")),
 			    "client certificate required");
 	json_decref(body);
 	expect(401, "POST", "/v1/config", NULL, "config1.yaml", NULL);
 	/* a certificate from another CA, even with O=cairn:admin */
 	expect(401, "GET", "/v1/version", "intruder", NULL, NULL);
-	assert_non_null(strstr(body_text(), "not trusted"));
+	assert_non_null(strstr(https_body(), "not trusted"));
 	expect(401, "POST", "/v1/reboot", "intruder", NULL, NULL);
 	/* a trusted certificate with no cairn role */
 	expect(403, "GET", "/v1/version", "norole", NULL, NULL);
 	/* reader: reads, nothing else */
 	expect(200, "GET", "/v1/version", "reader", NULL, NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_string_equal(json_string_value(json_object_get(body, "version")), API_VERSION);
 	json_decref(body);
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	body = body_json();
+	body = https_body_json();
 	const json_t *identity = json_object_get(
 		json_object_get(json_array_get(json_object_get(body, "config"), 0), "spec"), "identity");
 	assert_string_equal(json_string_value(json_object_get(identity, "key")), "<redacted>");
 	assert_non_null(strstr(json_string_value(json_object_get(identity, "ca")), "BEGIN CERTIFICATE"));
 	json_decref(body);
-	assert_null(strstr(body_text(), "PRIVATE KEY"));
+	assert_null(strstr(https_body(), "PRIVATE KEY"));
 	expect(403, "POST", "/v1/reboot", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "needs operator"));
+	assert_non_null(strstr(https_body(), "needs operator"));
 	expect(403, "POST", "/v1/config", "reader", "config2.yaml", NULL);
 	/* operator: lifecycle, not config */
 	expect(403, "POST", "/v1/config", "operator", "config2.yaml", NULL);
@@ -912,7 +662,7 @@ static void test_secure_auth(void **state)
 	expect(405, "DELETE", "/v1/config", "admin", NULL, NULL);
 	/* no supervisor yet: the lifecycle call says so */
 	expect(503, "POST", "/v1/shutdown", "operator", NULL, NULL);
-	assert_non_null(strstr(body_text(), "init.sock"));
+	assert_non_null(strstr(https_body(), "init.sock"));
 }
 
 
@@ -923,7 +673,7 @@ static void test_secure_auth(void **state)
 static bool wait_for_count(const char *file, size_t from, const char *suffix, int ms)
 {
 	for (int waited = 0;; waited += 100) {
-		char *text = read_text(path_in(file));
+		char *text = file_text(test_path(file), NULL);
 		bool found = false;
 		for (char *at = text && strlen(text) > from ? strstr(text + from, suffix) : NULL; at && !found; at = strstr(at + 1, suffix)) {
 			char *start = at;
@@ -956,7 +706,7 @@ static void flood_then(const char *client, int expect_status, const char *method
 			assert_int_equal(raw_send(&flood[i], "\x16\x03\x01", 3), 0);
 	}
 	for (int attempt = 0; attempt < 3; attempt++)   /* bounded: no timing asserted */
-		if (curl(method, url, client, data_file, NULL) == expect_status)
+		if (https(port, method, url, client, data_file, NULL) == expect_status)
 			break;
 	expect(expect_status, method, url, client, data_file, NULL);
 	for (int i = 0; i < FLOOD; i++) {
@@ -1003,15 +753,15 @@ static void test_maintenance_caps(void **state)
 /* %00 in the path, in a query value and in a query key: 400, nothing applied */
 static void test_strict_nul(void **state)
 {
-	char *before = read_text(path_in("state/config.yaml")), *after;
+	char *before = file_text(test_path("state/config.yaml"), NULL), *after;
 
 	(void)state;
 	expect(400, "GET", "/v1/resources/services%00x", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "NUL"));
+	assert_non_null(strstr(https_body(), "NUL"));
 	expect(400, "POST", "/v1/config?mode=try%00x", "admin", "config2.yaml", NULL);
-	assert_non_null(strstr(body_text(), "NUL"));
+	assert_non_null(strstr(https_body(), "NUL"));
 	expect(400, "POST", "/v1/config?mo%00de=try", "admin", "config2.yaml", NULL);
-	after = read_text(path_in("state/config.yaml"));
+	after = file_text(test_path("state/config.yaml"), NULL);
 	assert_string_equal(before, after);
 	free(after);
 	free(before);
@@ -1020,13 +770,13 @@ static void test_strict_nul(void **state)
 /* A repeated query key: refused, not "first wins"; nothing applied */
 static void test_strict_repeated_key(void **state)
 {
-	char *before = read_text(path_in("state/config.yaml")), *after;
+	char *before = file_text(test_path("state/config.yaml"), NULL), *after;
 
 	(void)state;
 	expect(400, "POST", "/v1/config?dry_run=0&dry_run=1", "admin", "config2.yaml", NULL);
-	assert_non_null(strstr(body_text(), "dry_run given more than once"));
+	assert_non_null(strstr(https_body(), "dry_run given more than once"));
 	expect(400, "GET", "/v1/logs/talker?tail=1&tail=2", "reader", NULL, NULL);
-	after = read_text(path_in("state/config.yaml"));
+	after = file_text(test_path("state/config.yaml"), NULL);
 	assert_string_equal(before, after);   /* nothing applied */
 	free(after);
 	free(before);
@@ -1067,25 +817,25 @@ static void test_strict_host(void **state)
  * client certificate. */
 static void test_key_purpose(void **state)
 {
-	char *before = read_text(path_in("state/config.yaml")), *after;
+	char *before = file_text(test_path("state/config.yaml"), NULL), *after;
 	int status;
 
 	(void)state;
-	make_cert("serveradmin", "ca", "cn = \"admin?\"\norganization = \"cairn:admin\"\n"
+	cert_make("serveradmin", "ca", "cn = \"admin?\"\norganization = \"cairn:admin\"\n"
 		  "expiration_days = 2\ntls_www_server\nsigning_key\n");
-	status = curl("GET", "/v1/version", "serveradmin", NULL, NULL);
+	status = https(port, "GET", "/v1/version", "serveradmin", NULL, NULL);
 	assert_true(status == 401 || status == 403);
-	assert_non_null(strstr(body_text(), "key purpose"));
-	status = curl("POST", "/v1/config", "serveradmin", "config2.yaml", NULL);
+	assert_non_null(strstr(https_body(), "key purpose"));
+	status = https(port, "POST", "/v1/config", "serveradmin", "config2.yaml", NULL);
 	assert_true(status == 401 || status == 403);
-	after = read_text(path_in("state/config.yaml"));
+	after = file_text(test_path("state/config.yaml"), NULL);
 	assert_string_equal(before, after);
 	free(after);
 	free(before);
 	/* a certificate with no key purpose extension at all is refused too */
-	make_cert("nopurpose", "ca", "cn = \"plain\"\norganization = \"cairn:admin\"\n"
+	cert_make("nopurpose", "ca", "cn = \"plain\"\norganization = \"cairn:admin\"\n"
 		  "expiration_days = 2\nsigning_key\n");
-	status = curl("GET", "/v1/version", "nopurpose", NULL, NULL);
+	status = https(port, "GET", "/v1/version", "nopurpose", NULL, NULL);
 	assert_true(status == 401 || status == 403);
 	expect(200, "GET", "/v1/version", "admin", NULL, NULL);
 }
@@ -1102,10 +852,10 @@ static void test_stream_cap(void **state)
 	for (int i = 0; i < GATE_CERT_STREAM_MAX; i++) {
 		snprintf(out, sizeof out, "cap%d.out", i);
 		watchers[i] = curl_background("/v1/resources/machinestatus?watch=1", "reader", out);
-		assert_true(wait_for_text(out, "\"kind\":\"machinestatus\"", 10000));
+		assert_true(file_wait_for(test_path(out), "\"kind\":\"machinestatus\"", 10000));
 	}
 	expect(429, "GET", "/v1/resources/machinestatus?watch=1", "reader", NULL, NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_non_null(strstr(json_string_value(json_object_get(body, "error")),
 			       "too many open streams with this client certificate (limit 8"));
 	json_decref(body);
@@ -1113,16 +863,16 @@ static void test_stream_cap(void **state)
 	expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
 	/* another certificate streams */
 	pid_t admin_watch = curl_background("/v1/resources/machinestatus?watch=1", "admin", "capadmin.out");
-	assert_true(wait_for_text("capadmin.out", "\"kind\":\"machinestatus\"", 10000));
+	assert_true(file_wait_for(test_path("capadmin.out"), "\"kind\":\"machinestatus\"", 10000));
 	curl_background_stop(admin_watch);
 	/* one reader stream ends: its place is free again (the server notices within 0.5 s) */
 	curl_background_stop(watchers[0]);
 	int status = 0;
-	for (int i = 0; i < 100 && (status = curl("GET", "/v1/resources/machinestatus?watch=1",
+	for (int i = 0; i < 100 && (status = https(port, "GET", "/v1/resources/machinestatus?watch=1",
 						  "reader", NULL, "--max-time 1")) == 429; i++)
 		sleep_ms(100);   /* 429 while the old stream is still counted */
 	assert_int_equal(status, 200);   /* curl stops the stream after 1 s */
-	assert_non_null(strstr(body_text(), "\"kind\":\"machinestatus\""));
+	assert_non_null(strstr(https_body(), "\"kind\":\"machinestatus\""));
 	for (int i = 1; i < GATE_CERT_STREAM_MAX; i++)
 		curl_background_stop(watchers[i]);
 }
@@ -1138,7 +888,7 @@ static void test_deadlines(void **state)
 	const char *body_head = "POST /v1/config?dry_run=1 HTTP/1.1\r\nHost: node\r\n"
 				"Transfer-Encoding: chunked\r\n\r\n";
 	int open_count = COUNT;
-	char *log = read_text(path_in(cairnd_log));
+	char *log = file_text(test_path(cairnd_log), NULL);
 	size_t log_from = log ? strlen(log) : 0;
 
 	(void)state;
@@ -1221,8 +971,8 @@ static void test_apply_errors(void **state)
 	json_t *body, *details;
 
 	(void)state;
-	before = read_text(path_in("state/config.yaml"));
-	write_text(path_in("errors.yaml"),
+	before = file_text(test_path("state/config.yaml"), NULL);
+	file_put(test_path("errors.yaml"),
 		   "apiVersion: cairn.dev/v1alpha1\n"            /* 1 */
 		   "kind: MachineConfig\n"                       /* 2 */
 		   "spec:\n"                                     /* 3 */
@@ -1234,7 +984,7 @@ static void test_apply_errors(void **state)
 		   "        mtu: 70000\n"                        /* 9 */
 		   "  colour: blue\n");                          /* 10 */
 	expect(400, "POST", "/v1/config", "admin", "errors.yaml", NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_string_equal(json_string_value(json_object_get(body, "error")), "config rejected");
 	details = json_object_get(body, "details");
 	assert_int_equal(json_array_size(details), 4);
@@ -1251,11 +1001,11 @@ static void test_apply_errors(void **state)
 	/* a bad mode is refused before anything else */
 	expect(400, "POST", "/v1/config?mode=sometimes", "admin", "config2.yaml", NULL);
 	/* more than 1 MiB */
-	run("head -c 1100000 /dev/zero | tr '\\0' '#' > %s/big.yaml", dir);
+	shell("head -c 1100000 /dev/zero | tr '\\0' '#' > %s/big.yaml", test_dir());
 	expect(413, "POST", "/v1/config", "admin", "big.yaml", NULL);
-	after = read_text(path_in("state/config.yaml"));
+	after = file_text(test_path("state/config.yaml"), NULL);
 	assert_string_equal(before, after);
-	assert_int_equal(access(path_in("state/config.yaml.prev"), F_OK), -1);
+	assert_int_equal(access(test_path("state/config.yaml.prev"), F_OK), -1);
 	free(before);
 	free(after);
 }
@@ -1266,29 +1016,29 @@ static void test_dry_run_and_apply(void **state)
 	json_t *body;
 
 	(void)state;
-	before = read_text(path_in("state/config.yaml"));
+	before = file_text(test_path("state/config.yaml"), NULL);
 	expect(200, "POST", "/v1/config?dry_run=1&mode=no-reboot", "admin", "config2.yaml", NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_true(json_is_true(json_object_get(body, "dry_run")));
 	assert_string_equal(json_string_value(json_object_get(body, "mode")), "no-reboot");
 	assert_int_equal(json_array_size(json_object_get(body, "changes")), 1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(body, "changes"), 0)),
 			    "~ MachineConfig/node-1 .spec.hostname: \"node-1\" -> \"node-2\"");
 	json_decref(body);
-	after = read_text(path_in("state/config.yaml"));
+	after = file_text(test_path("state/config.yaml"), NULL);
 	assert_string_equal(before, after);
 	free(after);
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-1\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-1\""));
 	/* the real apply: stored, the old one kept, served at once */
 	expect(200, "POST", "/v1/config?mode=try", "admin", "config2.yaml", NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_true(json_is_true(json_object_get(body, "applied")));
 	assert_string_equal(json_string_value(json_object_get(body, "mode")), "try");
 	json_decref(body);
-	after = read_text(path_in("state/config.yaml"));
-	sent = read_text(path_in("config2.yaml"));
-	prev = read_text(path_in("state/config.yaml.prev"));
+	after = file_text(test_path("state/config.yaml"), NULL);
+	sent = file_text(test_path("config2.yaml"), NULL);
+	prev = file_text(test_path("state/config.yaml.prev"), NULL);
 	assert_string_equal(after, sent);
 	assert_string_equal(prev, before);
 	free(after);
@@ -1296,10 +1046,10 @@ static void test_dry_run_and_apply(void **state)
 	free(prev);
 	free(before);
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-2\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-2\""));
 	/* applying the same config again: no changes, still secure with the same identity */
 	expect(200, "POST", "/v1/config", "admin", "config2.yaml", NULL);
-	assert_non_null(strstr(body_text(), "\"changes\":[]"));
+	assert_non_null(strstr(https_body(), "\"changes\":[]"));
 	expect(200, "GET", "/v1/version", "reader", NULL, NULL);
 }
 
@@ -1310,14 +1060,14 @@ static void test_identity_rotation(void **state)
 
 	(void)state;
 	expect(200, "GET", "/v1/version", "reader", NULL, "-v");
-	log = read_text(path_in("curl.err"));
+	log = file_text(test_path("curl.err"), NULL);
 	assert_non_null(strstr(log, "subject: CN=node-1\n"));
 	free(log);
 	expect(200, "POST", "/v1/config", "admin", "config3.yaml", NULL);
-	assert_non_null(strstr(body_text(), ".spec.identity.cert"));
+	assert_non_null(strstr(https_body(), ".spec.identity.cert"));
 	for (int i = 0; i < 100; i++) {
 		expect(200, "GET", "/v1/version", "reader", NULL, "-v");
-		log = read_text(path_in("curl.err"));
+		log = file_text(test_path("curl.err"), NULL);
 		bool rotated = strstr(log, "subject: CN=node-1-rotated") != NULL;
 		free(log);
 		if (rotated)
@@ -1333,7 +1083,7 @@ static void test_restart_keeps_config(void **state)
 	assert_int_equal(stop_cairnd(), 0);
 	start_cairnd();
 	expect(200, "GET", "/v1/health", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"mode\":\"secure\""));
+	assert_non_null(strstr(https_body(), "\"mode\":\"secure\""));
 	expect(401, "GET", "/v1/health", NULL, NULL, NULL);
 }
 
@@ -1357,7 +1107,7 @@ static long long wait_service_state(const char *name, const char *state)
 	for (int i = 0; i < 100; i++) {
 		json_t *body, *service;
 		expect(200, "GET", "/v1/services", "reader", NULL, NULL);
-		body = body_json();
+		body = https_body_json();
 		service = find_service(body, name);
 		if (service && strcmp(json_string_value(json_object_get(service, "state")), state) == 0) {
 			long long pid = json_integer_value(json_object_get(service, "pid"));
@@ -1367,7 +1117,7 @@ static long long wait_service_state(const char *name, const char *state)
 		json_decref(body);
 		sleep_ms(50);
 	}
-	fail_msg("service %s never reached state %s: %s", name, state, body_text());
+	fail_msg("service %s never reached state %s: %s", name, state, https_body());
 	return 0;
 }
 
@@ -1378,21 +1128,21 @@ static void test_resources(void **state)
 	(void)state;
 	start_init();
 	expect(200, "GET", "/v1/resources", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"services\""));
-	assert_non_null(strstr(body_text(), "\"machinestatus\""));
-	assert_non_null(strstr(body_text(), "\"links\""));
+	assert_non_null(strstr(https_body(), "\"services\""));
+	assert_non_null(strstr(https_body(), "\"machinestatus\""));
+	assert_non_null(strstr(https_body(), "\"links\""));
 	expect(404, "GET", "/v1/resources/volcanoes", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "no such resource kind: volcanoes"));
-	assert_non_null(strstr(body_text(), "known kinds: links, addresses"));
+	assert_non_null(strstr(https_body(), "no such resource kind: volcanoes"));
+	assert_non_null(strstr(https_body(), "known kinds: links, addresses"));
 	expect(401, "GET", "/v1/resources/services", NULL, NULL, NULL);
 	/* the services resource follows PID 1's list within about a second */
 	for (int i = 0; i < 60; i++) {
 		expect(200, "GET", "/v1/resources/services", "reader", NULL, NULL);
-		if (strstr(body_text(), "\"sleeper\"") && strstr(body_text(), "\"talker\""))
+		if (strstr(https_body(), "\"sleeper\"") && strstr(https_body(), "\"talker\""))
 			break;
 		sleep_ms(100);
 	}
-	body = body_json();
+	body = https_body_json();
 	assert_string_equal(json_string_value(json_object_get(body, "kind")), "services");
 	assert_true(json_integer_value(json_object_get(body, "revision")) >= 1);
 	item = find_service(body, "sleeper");
@@ -1401,7 +1151,7 @@ static void test_resources(void **state)
 	assert_non_null(json_object_get(item, "restarts"));
 	json_decref(body);
 	expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
-	body = body_json();
+	body = https_body_json();
 	item = json_array_get(json_object_get(body, "items"), 0);
 	assert_string_equal(json_string_value(json_object_get(item, "id")), "machine");
 	assert_string_equal(json_string_value(json_object_get(item, "mode")), "secure");
@@ -1422,7 +1172,7 @@ static void test_service_actions(void **state)
 	pid = wait_service_state("sleeper", "ready");
 	expect(403, "POST", "/v1/services/sleeper/restart", "reader", NULL, NULL);
 	expect(202, "POST", "/v1/services/sleeper/restart", "operator", NULL, NULL);
-	assert_string_equal(body_text(), "{\"service\":\"sleeper\",\"action\":\"restart\"}\n");
+	assert_string_equal(https_body(), "{\"service\":\"sleeper\",\"action\":\"restart\"}\n");
 	for (int i = 0; i < 100; i++) {
 		new_pid = wait_service_state("sleeper", "ready");
 		if (new_pid != pid)
@@ -1430,9 +1180,9 @@ static void test_service_actions(void **state)
 		sleep_ms(50);
 	}
 	assert_true(new_pid != pid);
-	assert_non_null(strstr(body_text(), "\"restarts\":0"));
+	assert_non_null(strstr(https_body(), "\"restarts\":0"));
 	expect(404, "POST", "/v1/services/nothing/restart", "operator", NULL, NULL);
-	assert_non_null(strstr(body_text(), "no such service"));
+	assert_non_null(strstr(https_body(), "no such service"));
 	expect(400, "POST", "/v1/services/bad%20name/stop", "operator", NULL, NULL);
 	expect(400, "POST", "/v1/services/-x/stop", "operator", NULL, NULL);
 	expect(404, "POST", "/v1/services/sleeper/explode", "operator", NULL, NULL);
@@ -1448,11 +1198,11 @@ static void test_watch(void **state)
 	(void)state;
 	wait_service_state("sleeper", "ready");
 	watcher = curl_background("/v1/resources/services?watch=1", "reader", "watch.out");
-	assert_true(wait_for_text("watch.out", "\"kind\":\"services\"", 5000));
+	assert_true(file_wait_for(test_path("watch.out"), "\"kind\":\"services\"", 5000));
 	expect(202, "POST", "/v1/services/sleeper/stop", "operator", NULL, NULL);
-	assert_true(wait_for_text("watch.out", "\"state\":\"stopped\"", 5000));
+	assert_true(file_wait_for(test_path("watch.out"), "\"state\":\"stopped\"", 5000));
 	curl_background_stop(watcher);
-	text = read_text(path_in("watch.out"));
+	text = file_text(test_path("watch.out"), NULL);
 	/* NDJSON: every line a snapshot, revisions increasing */
 	json_int_t last = -1;
 	int count = 0;
@@ -1499,9 +1249,9 @@ static void test_logs(void **state)
 	(void)state;
 	sleep_ms(500);   /* a few ticks */
 	expect(200, "GET", "/v1/logs/talker?tail=3", "reader", NULL, NULL);
-	assert_int_equal(check_ticks(body_text()), 3);
+	assert_int_equal(check_ticks(https_body()), 3);
 	expect(200, "GET", "/v1/logs/talker", "reader", NULL, NULL);
-	assert_true(check_ticks(body_text()) >= 4);
+	assert_true(check_ticks(https_body()) >= 4);
 	expect(404, "GET", "/v1/logs/nothing", "reader", NULL, NULL);
 	expect(400, "GET", "/v1/logs/talker?tail=-1", "reader", NULL, NULL);
 	expect(400, "GET", "/v1/logs/.hidden", "reader", NULL, NULL);
@@ -1510,7 +1260,7 @@ static void test_logs(void **state)
 	follower = curl_background("/v1/logs/talker?tail=2&follow=1", "reader", "follow.out");
 	sleep_ms(1500);
 	curl_background_stop(follower);
-	text = read_text(path_in("follow.out"));
+	text = file_text(test_path("follow.out"), NULL);
 	assert_non_null(text);
 	int count = check_ticks(text);
 	free(text);
@@ -1519,12 +1269,12 @@ static void test_logs(void **state)
 	/* a truncated file is read again from its start */
 	follower = curl_background("/v1/logs/talker?tail=0&follow=1", "reader", "follow.out");
 	sleep_ms(400);
-	truncate(path_in("log/talker.log"), 0);
+	truncate(test_path("log/talker.log"), 0);
 	sleep_ms(800);
 	curl_background_stop(follower);
 	/* lines written just before the truncation may be gone; those after it all arrive */
-	char *file = read_text(path_in("log/talker.log")), first[32];
-	text = read_text(path_in("follow.out"));
+	char *file = file_text(test_path("log/talker.log"), NULL), first[32];
+	text = file_text(test_path("follow.out"), NULL);
 	assert_non_null(file);
 	assert_non_null(text);
 	snprintf(first, sizeof first, "%.*s", (int)strcspn(file, "\n") + 1, file);
@@ -1544,14 +1294,14 @@ static void test_logs_rotation(void **state)
 
 	(void)state;
 	follower = curl_background("/v1/logs/burst?tail=1&follow=1", "reader", "burst.out");
-	assert_true(wait_for_text("burst.out", "waiting\n", 5000));   /* the follow is open */
-	write_text(path_in("go"), "");
-	bool done = wait_for_text("burst.out", "tick 11999 ", 10000);
+	assert_true(file_wait_for(test_path("burst.out"), "waiting\n", 5000));   /* the follow is open */
+	file_put(test_path("go"), "");
+	bool done = file_wait_for(test_path("burst.out"), "tick 11999 ", 10000);
 	curl_background_stop(follower);
 	if (!done)
 		fail_msg("the follow did not reach the last line");
-	assert_int_equal(access(path_in("log/burst.log.1"), F_OK), 0);
-	text = read_text(path_in("burst.out"));
+	assert_int_equal(access(test_path("log/burst.log.1"), F_OK), 0);
+	text = file_text(test_path("burst.out"), NULL);
 	assert_int_equal(strncmp(text, "waiting\ntick 0 ", 15), 0);
 	assert_int_equal(check_ticks(text + 8), 12000);
 	free(text);
@@ -1562,22 +1312,22 @@ static void test_dmesg(void **state)
 	pid_t follower;
 
 	(void)state;
-	write_text(path_in("kmsg"), "6,1,1000,-;first line\n"
+	file_put(test_path("kmsg"), "6,1,1000,-;first line\n"
 				    " SUBSYSTEM=acpi\n"
 				    "6,2,2500000,-;second line\n"
 				    "4,3,12345678,-,caller=T1;third line\n");
 	expect(200, "GET", "/v1/dmesg?tail=2", "reader", NULL, NULL);
-	assert_string_equal(body_text(), "[2.500000] second line\n[12.345678] third line\n");
+	assert_string_equal(https_body(), "[2.500000] second line\n[12.345678] third line\n");
 	expect(200, "GET", "/v1/dmesg", "reader", NULL, NULL);
-	assert_string_equal(body_text(), "[0.001000] first line\n[2.500000] second line\n"
+	assert_string_equal(https_body(), "[0.001000] first line\n[2.500000] second line\n"
 					 "[12.345678] third line\n");
 	expect(400, "GET", "/v1/dmesg?follow=sometimes", "reader", NULL, NULL);
 	follower = curl_background("/v1/dmesg?tail=1&follow=1", "reader", "dmesg.out");
-	assert_true(wait_for_text("dmesg.out", "third line", 5000));
-	run("printf '6,4,13000000,-;fourth line\\n' >> %s/kmsg", dir);
-	assert_true(wait_for_text("dmesg.out", "[13.000000] fourth line\n", 5000));
+	assert_true(file_wait_for(test_path("dmesg.out"), "third line", 5000));
+	shell("printf '6,4,13000000,-;fourth line\\n' >> %s/kmsg", test_dir());
+	assert_true(file_wait_for(test_path("dmesg.out"), "[13.000000] fourth line\n", 5000));
 	curl_background_stop(follower);
-	char *text = read_text(path_in("dmesg.out"));
+	char *text = file_text(test_path("dmesg.out"), NULL);
 	assert_string_equal(text, "[12.345678] third line\n[13.000000] fourth line\n");
 	free(text);
 }
@@ -1588,7 +1338,7 @@ static const char *try_state(void)
 	json_t *body;
 
 	expect(200, "GET", "/v1/health", "reader", NULL, NULL);
-	body = body_json();
+	body = https_body_json();
 	snprintf(state_text, sizeof state_text, "%s", json_string_value(json_object_get(
 		json_object_get(body, "try"), "state")));
 	json_decref(body);
@@ -1602,14 +1352,14 @@ static void test_try_revert(void **state)
 	int status = -1;
 
 	(void)state;
-	before = read_text(path_in("state/config.yaml"));
+	before = file_text(test_path("state/config.yaml"), NULL);
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-2\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-2\""));
 	write_config("config4.yaml", "node-4", "server");   /* another identity: a daemon restart */
 	expect(400, "POST", "/v1/config?mode=try&timeout=soon", "admin", "config4.yaml", NULL);
 	expect(400, "POST", "/v1/config?timeout=2s", "admin", "config4.yaml", NULL);
 	watcher = curl_background("/v1/resources/machinestatus?watch=1", "reader", "watch3.out");
-	assert_true(wait_for_text("watch3.out", "\"kind\":\"machinestatus\"", 5000));
+	assert_true(file_wait_for(test_path("watch3.out"), "\"kind\":\"machinestatus\"", 5000));
 	expect(200, "POST", "/v1/config?mode=try&timeout=2s", "admin", "config4.yaml", NULL);
 	/* the restart with the new identity ends open streams (clients reconnect) */
 	for (int i = 0; i < 100 && waitpid(watcher, &status, WNOHANG) != watcher; i++)
@@ -1618,31 +1368,31 @@ static void test_try_revert(void **state)
 		curl_background_stop(watcher);
 		fail_msg("a watch stream kept the daemon from restarting with the new identity");
 	}
-	assert_non_null(strstr(body_text(), "\"state\":\"pending\""));
-	assert_non_null(strstr(body_text(), "\"timeout\":\"2s\""));
+	assert_non_null(strstr(https_body(), "\"state\":\"pending\""));
+	assert_non_null(strstr(https_body(), "\"timeout\":\"2s\""));
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-4\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-4\""));
 	assert_string_equal(try_state(), "pending");
 	expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"state\":\"pending\""));
-	assert_true(wait_for_text("cairnd.log",
+	assert_non_null(strstr(https_body(), "\"state\":\"pending\""));
+	assert_true(file_wait_for(test_path("cairnd.log"),
 				  "cairnd: try: not confirmed in 2s: reverted to the previous config", 5000));
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-2\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-2\""));
 	assert_string_equal(try_state(), "reverted");
-	assert_int_equal(access(path_in("state/config.yaml.try"), F_OK), -1);
-	after = read_text(path_in("state/config.yaml"));
+	assert_int_equal(access(test_path("state/config.yaml.try"), F_OK), -1);
+	after = file_text(test_path("state/config.yaml"), NULL);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
 	for (int i = 0; i < 50; i++) {
 		expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
-		if (strstr(body_text(), "\"state\":\"reverted\""))
+		if (strstr(https_body(), "\"state\":\"reverted\""))
 			break;
 		sleep_ms(100);
 	}
-	assert_non_null(strstr(body_text(), "\"state\":\"reverted\""));
-	assert_non_null(strstr(body_text(), "\"source\":\"try revert\""));
+	assert_non_null(strstr(https_body(), "\"state\":\"reverted\""));
+	assert_non_null(strstr(https_body(), "\"source\":\"try revert\""));
 }
 
 static void test_try_confirm(void **state)
@@ -1657,27 +1407,27 @@ static void test_try_confirm(void **state)
 	assert_string_equal(try_state(), "confirmed");
 	sleep_ms(2500);
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-4\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-4\""));
 	assert_string_equal(try_state(), "confirmed");
-	after = read_text(path_in("state/config.yaml"));
-	sent = read_text(path_in("config4.yaml"));
+	after = file_text(test_path("state/config.yaml"), NULL);
+	sent = file_text(test_path("config4.yaml"), NULL);
 	assert_string_equal(after, sent);
 	free(after);
 	free(sent);
-	assert_int_equal(access(path_in("state/config.yaml.try"), F_OK), -1);
+	assert_int_equal(access(test_path("state/config.yaml.try"), F_OK), -1);
 	/* a try still pending when cairnd stops is reverted when it starts again */
 	expect(200, "POST", "/v1/config?mode=try&timeout=1m", "admin", "config2.yaml", NULL);
-	assert_int_equal(access(path_in("state/config.yaml.try"), F_OK), 0);
+	assert_int_equal(access(test_path("state/config.yaml.try"), F_OK), 0);
 	assert_int_equal(stop_cairnd(), 0);
 	start_cairnd();
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-4\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-4\""));
 	assert_string_equal(try_state(), "reverted");
-	assert_true(wait_for_text("cairnd.log",
+	assert_true(file_wait_for(test_path("cairnd.log"),
 				  "cairnd: try: pending when cairnd stopped: reverted to the previous config", 100));
-	assert_int_equal(access(path_in("state/config.yaml.try"), F_OK), -1);
-	after = read_text(path_in("state/config.yaml"));
-	sent = read_text(path_in("config4.yaml"));
+	assert_int_equal(access(test_path("state/config.yaml.try"), F_OK), -1);
+	after = file_text(test_path("state/config.yaml"), NULL);
+	sent = file_text(test_path("config4.yaml"), NULL);
 	assert_string_equal(after, sent);
 	free(after);
 	free(sent);
@@ -1691,27 +1441,27 @@ static void test_staged(void **state)
 	(void)state;
 	write_config("config5.yaml", "node-5", "server2");
 	expect(200, "POST", "/v1/config?mode=staged", "admin", "config5.yaml", NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_string_equal(json_string_value(json_object_get(body, "effective")), "next boot");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(body, "changes"), 0)),
 			    "~ MachineConfig/node-1 .spec.hostname: \"node-4\" -> \"node-5\"");
 	json_decref(body);
-	after = read_text(path_in("state/config.yaml"));
-	sent = read_text(path_in("config5.yaml"));
+	after = file_text(test_path("state/config.yaml"), NULL);
+	sent = file_text(test_path("config5.yaml"), NULL);
 	assert_string_equal(after, sent);
 	free(after);
 	free(sent);
 	/* the running config is unchanged until the next start */
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-4\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-4\""));
 	expect(200, "GET", "/v1/health", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"staged\":true"));
+	assert_non_null(strstr(https_body(), "\"staged\":true"));
 	assert_int_equal(stop_cairnd(), 0);
 	start_cairnd();
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-5\""));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-5\""));
 	expect(200, "GET", "/v1/health", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"staged\":false"));
+	assert_non_null(strstr(https_body(), "\"staged\":false"));
 }
 
 static void test_services_and_reboot(void **state)
@@ -1723,7 +1473,7 @@ static void test_services_and_reboot(void **state)
 	(void)state;
 	wait_service_state("sleeper", "ready");
 	expect(200, "GET", "/v1/services", "reader", NULL, NULL);
-	body = body_json();
+	body = https_body_json();
 	assert_int_equal(json_array_size(json_object_get(body, "services")), 3);
 	service = find_service(body, "sleeper");
 	assert_non_null(service);
@@ -1732,7 +1482,7 @@ static void test_services_and_reboot(void **state)
 	expect(403, "POST", "/v1/reboot", "reader", NULL, NULL);
 	assert_int_equal(waitpid(init_pid, &status, WNOHANG), 0);
 	expect(202, "POST", "/v1/reboot", "operator", NULL, NULL);
-	assert_non_null(strstr(body_text(), "rebooting"));
+	assert_non_null(strstr(https_body(), "rebooting"));
 	for (int i = 0; i < 1000 && waitpid(init_pid, &status, WNOHANG) != init_pid; i++)
 		sleep_ms(10);
 	if (!WIFEXITED(status)) {
@@ -1745,7 +1495,7 @@ static void test_services_and_reboot(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	/* an open watch does not keep cairnd from stopping */
 	watcher = curl_background("/v1/resources/machinestatus?watch=1", "reader", "watch2.out");
-	assert_true(wait_for_text("watch2.out", "\"rebooting\"", 5000));
+	assert_true(file_wait_for(test_path("watch2.out"), "\"rebooting\"", 5000));
 	assert_int_equal(stop_cairnd(), 0);
 	curl_background_stop(watcher);
 }
@@ -1763,11 +1513,11 @@ static void http_start(void)
 	http_pid = fork();
 	assert_true(http_pid >= 0);
 	if (http_pid == 0) {
-		int fd = open(path_in("http.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int fd = open(test_path("http.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execlp("python3", "python3", "-m", "http.server", port_text, "--bind", "127.0.0.1",
-		       "--directory", path_in("www"), (char *)NULL);
+		       "--directory", test_path("www"), (char *)NULL);
 		_exit(127);
 	}
 }
@@ -1793,18 +1543,18 @@ static void make_sysfs(void)
 	char path[600];
 
 	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-		run("mkdir -p %s/sys/class/net/%s", dir, links[i].name);
+		shell("mkdir -p %s/sys/class/net/%s", test_dir(), links[i].name);
 		snprintf(path, sizeof path, "sys/class/net/%s/type", links[i].name);
-		write_text(path_in(path), links[i].type);
+		file_put(test_path(path), links[i].type);
 		snprintf(path, sizeof path, "sys/class/net/%s/ifindex", links[i].name);
-		write_text(path_in(path), links[i].index);
+		file_put(test_path(path), links[i].index);
 		snprintf(path, sizeof path, "sys/class/net/%s/address", links[i].name);
-		write_text(path_in(path), links[i].address);
+		file_put(test_path(path), links[i].address);
 		if (links[i].device)
-			run("mkdir -p %s/sys/class/net/%s/device", dir, links[i].name);
+			shell("mkdir -p %s/sys/class/net/%s/device", test_dir(), links[i].name);
 	}
-	run("mkdir -p %s/sys/class/dmi/id %s/www", dir, dir);
-	write_text(path_in("sys/class/dmi/id/product_uuid"), "4C4C4544-0042-3510-8052-B4C04F4B4E31\n");
+	shell("mkdir -p %s/sys/class/dmi/id %s/www", test_dir(), test_dir());
+	file_put(test_path("sys/class/dmi/id/product_uuid"), "4C4C4544-0042-3510-8052-B4C04F4B4E31\n");
 }
 
 static void test_source_url(void **state)
@@ -1813,12 +1563,12 @@ static void test_source_url(void **state)
 
 	(void)state;
 	make_sysfs();
-	http_port = free_port();
-	run("cp %s/config1.yaml '%s/www/52:54:00:ab:cd:ef.yaml'", dir, dir);
+	http_port = port_free();
+	shell("cp %s/config1.yaml '%s/www/52:54:00:ab:cd:ef.yaml'", test_dir(), test_dir());
 	snprintf(cmdline, sizeof cmdline, "console=ttyS0 cairn.config=http://127.0.0.1:%d/${mac}.yaml quiet\n",
 		 http_port);
-	write_text(path_in("cmdline-url"), cmdline);
-	mkdir(path_in("state-url"), 0700);
+	file_put(test_path("cmdline-url"), cmdline);
+	mkdir(test_path("state-url"), 0700);
 	cairnd_state = "state-url";
 	cairnd_log = "cairnd-url.log";
 	cairnd_cmdline = "cmdline-url";
@@ -1826,19 +1576,19 @@ static void test_source_url(void **state)
 	/* no server yet: the first attempt fails, with the reason; maintenance meanwhile */
 	snprintf(cmdline, sizeof cmdline, "attempt 1: http://127.0.0.1:%d/52:54:00:ab:cd:ef.yaml: ",
 		 http_port);
-	assert_true(wait_for_text("cairnd-url.log", cmdline, 5000));
-	assert_true(wait_for_text("cairnd-url.log", "retrying in 1s", 1000));
+	assert_true(file_wait_for(test_path("cairnd-url.log"), cmdline, 5000));
+	assert_true(file_wait_for(test_path("cairnd-url.log"), "retrying in 1s", 1000));
 	expect(403, "GET", "/v1/version", "insecure", NULL, NULL);
 	http_start();
-	assert_true(wait_for_text("cairnd-url.log", "config stored", 8000));
+	assert_true(file_wait_for(test_path("cairnd-url.log"), "config stored", 8000));
 	wait_secure();
-	stored = read_text(path_in("state-url/config.yaml"));
-	sent = read_text(path_in("config1.yaml"));
+	stored = file_text(test_path("state-url/config.yaml"), NULL);
+	sent = file_text(test_path("config1.yaml"), NULL);
 	assert_string_equal(stored, sent);
 	free(stored);
 	free(sent);
 	expect(200, "GET", "/v1/resources/machinestatus", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"source\":\"cairn.config\""));
+	assert_non_null(strstr(https_body(), "\"source\":\"cairn.config\""));
 	assert_int_equal(stop_cairnd(), 0);
 }
 
@@ -1847,21 +1597,21 @@ static void test_source_url_invalid(void **state)
 	char cmdline[256];
 
 	(void)state;
-	write_text(path_in("www/4c4c4544-0042-3510-8052-b4c04f4b4e31.yaml"),
+	file_put(test_path("www/4c4c4544-0042-3510-8052-b4c04f4b4e31.yaml"),
 		   "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\nspec:\n  role: boss\n");
 	snprintf(cmdline, sizeof cmdline, "cairn.config=http://127.0.0.1:%d/${uuid}.yaml\n", http_port);
-	write_text(path_in("cmdline-bad"), cmdline);
-	mkdir(path_in("state-bad"), 0700);
+	file_put(test_path("cmdline-bad"), cmdline);
+	mkdir(test_path("state-bad"), 0700);
 	cairnd_state = "state-bad";
 	cairnd_log = "cairnd-bad.log";
 	cairnd_cmdline = "cmdline-bad";
 	start_cairnd();
-	assert_true(wait_for_text("cairnd-bad.log", "config rejected: staying in maintenance mode", 5000));
-	assert_true(wait_for_text("cairnd-bad.log",
+	assert_true(file_wait_for(test_path("cairnd-bad.log"), "config rejected: staying in maintenance mode", 5000));
+	assert_true(file_wait_for(test_path("cairnd-bad.log"),
 				  "cairnd: cairn.config: cairn.config:4: document 1 (MachineConfig): .spec.role: ",
 				  1000));
 	expect(403, "GET", "/v1/version", "insecure", NULL, NULL);
-	assert_int_equal(access(path_in("state-bad/config.yaml"), F_OK), -1);
+	assert_int_equal(access(test_path("state-bad/config.yaml"), F_OK), -1);
 	/* no try without a config to return to */
 	expect(400, "POST", "/v1/config?mode=try", "insecure", "config1.yaml", NULL);
 	assert_int_equal(stop_cairnd(), 0);
@@ -1873,29 +1623,29 @@ static void test_source_inline(void **state)
 	char *stored, *sent;
 
 	(void)state;
-	run("printf 'cairn.debug cairn.config.inline=' > %s/cmdline-inline && base64 -w0 %s/config2.yaml "
-	    ">> %s/cmdline-inline", dir, dir, dir);
-	mkdir(path_in("state-inline"), 0700);
+	shell("printf 'cairn.debug cairn.config.inline=' > %s/cmdline-inline && base64 -w0 %s/config2.yaml "
+	    ">> %s/cmdline-inline", test_dir(), test_dir(), test_dir());
+	mkdir(test_path("state-inline"), 0700);
 	cairnd_state = "state-inline";
 	cairnd_log = "cairnd-inline.log";
 	cairnd_cmdline = "cmdline-inline";
 	start_cairnd();
 	expect(200, "GET", "/v1/health", "admin", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"mode\":\"secure\""));
+	assert_non_null(strstr(https_body(), "\"mode\":\"secure\""));
 	expect(200, "GET", "/v1/config", "reader", NULL, NULL);
-	assert_non_null(strstr(body_text(), "\"hostname\":\"node-2\""));
-	stored = read_text(path_in("state-inline/config.yaml"));
-	sent = read_text(path_in("config2.yaml"));
+	assert_non_null(strstr(https_body(), "\"hostname\":\"node-2\""));
+	stored = file_text(test_path("state-inline/config.yaml"), NULL);
+	sent = file_text(test_path("config2.yaml"), NULL);
 	assert_string_equal(stored, sent);
 	free(stored);
 	free(sent);
 	assert_int_equal(stop_cairnd(), 0);
 	/* not base64: logged, maintenance */
-	write_text(path_in("cmdline-inline"), "cairn.config.inline=%%%not-base64\n");
+	file_put(test_path("cmdline-inline"), "cairn.config.inline=%%%not-base64\n");
 	cairnd_state = "state-inline2";
-	mkdir(path_in("state-inline2"), 0700);
+	mkdir(test_path("state-inline2"), 0700);
 	start_cairnd();
-	assert_true(wait_for_text("cairnd-inline.log", "not valid base64", 2000));
+	assert_true(file_wait_for(test_path("cairnd-inline.log"), "not valid base64", 2000));
 	expect(403, "GET", "/v1/version", "insecure", NULL, NULL);
 	assert_int_equal(stop_cairnd(), 0);
 }

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "harness.h"
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <jansson.h>
@@ -29,32 +31,9 @@
 #error "CAIRNCTL_HOST: the path of the cairnctl binary under test"
 #endif
 
-static char dir[64];
 static char out_text[65536], err_text[65536];
 
 /* ---- helpers ---- */
-
-static char *path_of(const char *name)
-{
-	static char paths[8][512];
-	static int next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, 512, "%s/%s", dir, name);
-	return p;
-}
-
-static void read_into(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, size - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-}
 
 static char *slurp(const char *path)
 {
@@ -68,15 +47,6 @@ static char *slurp(const char *path)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 /* Runs cairnctl with the NULL-terminated arguments in the temporary folder; its stdout and
@@ -94,14 +64,14 @@ static int run(const char *arg, ...)
 		argv[argc++] = a;
 	va_end(ap);
 	argv[argc] = NULL;
-	snprintf(out_path, sizeof out_path, "%s/.stdout", dir);
-	snprintf(err_path, sizeof err_path, "%s/.stderr", dir);
+	snprintf(out_path, sizeof out_path, "%s/.stdout", test_dir());
+	snprintf(err_path, sizeof err_path, "%s/.stderr", test_dir());
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (out < 0 || err < 0 || chdir(dir) < 0)
+		if (out < 0 || err < 0 || chdir(test_dir()) < 0)
 			_exit(127);
 		/* A sanitizer finding exits 99, which no test expects. */
 		setenv("ASAN_OPTIONS", "detect_leaks=1:exitcode=99", 1);
@@ -113,8 +83,8 @@ static int run(const char *arg, ...)
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	read_into(out_path, out_text, sizeof out_text);
-	read_into(err_path, err_text, sizeof err_text);
+	file_read_into(out_path, out_text, sizeof out_text);
+	file_read_into(err_path, err_text, sizeof err_text);
 	assert_true(WIFEXITED(status));   /* no crash, no sanitizer abort */
 	return WEXITSTATUS(status);
 }
@@ -227,23 +197,17 @@ static json_t *read_cairnconfig(const char *path)
 	return value;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/test_ctl.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	return test_dir_make("test-ctl");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_dir_remove();
+	return 0;
 }
 
 /* ---- tests ---- */
@@ -259,14 +223,14 @@ static void test_gen_config_writes_files(void **state)
 	for (size_t i = 0; i < 5; i++) {
 		char name[64];
 		snprintf(name, sizeof name, "out/%s", files[i]);
-		assert_int_equal(mode_of(path_of(name)), modes[i]);
+		assert_int_equal(mode_of(test_path(name)), modes[i]);
 	}
 	for (int n = 1; n <= 2; n++) {
 		char name[64], node[16];
 		json_t *config;
 		snprintf(name, sizeof name, "out/n%d.yaml", n);
 		snprintf(node, sizeof node, "n%d", n);
-		config = decode_node(path_of(name));
+		config = decode_node(test_path(name));
 		assert_int_equal(json_array_size(config), 1);
 		assert_string_equal(spec_string(config, "hostname", NULL), node);
 		assert_string_equal(spec_string(config, "role", NULL),
@@ -276,7 +240,7 @@ static void test_gen_config_writes_files(void **state)
 		json_decref(config);
 	}
 	/* Those five files and nothing else: no temporary file is left behind. */
-	DIR *folder = opendir(path_of("out"));
+	DIR *folder = opendir(test_path("out"));
 	struct dirent *entry;
 	int entries = 0;
 	assert_non_null(folder);
@@ -295,9 +259,9 @@ static void test_gen_config_certificates(void **state)
 
 	assert_int_equal(gen_lab("out"), 0);
 	assert_int_equal(gen_lab("other"), 0);   /* a second cluster, another CA */
-	ca_file = slurp(path_of("out/ca.crt"));
-	n1 = decode_node(path_of("out/n1.yaml"));
-	n2 = decode_node(path_of("out/n2.yaml"));
+	ca_file = slurp(test_path("out/ca.crt"));
+	n1 = decode_node(test_path("out/n1.yaml"));
+	n2 = decode_node(test_path("out/n2.yaml"));
 	ca = spec_string(n1, "identity", "ca");
 	assert_string_equal(ca, ca_file);
 
@@ -309,7 +273,7 @@ static void test_gen_config_certificates(void **state)
 	sans_of(spec_string(n2, "identity", "cert"), sans, sizeof sans);
 	assert_string_equal(sans, "DNS:n2,IP:10.0.0.2");
 
-	client = read_cairnconfig(path_of("out/cairnconfig"));
+	client = read_cairnconfig(test_path("out/cairnconfig"));
 	assert_string_equal(json_string_value(json_object_get(client, "context")), "lab");
 	context = json_object_get(json_object_get(client, "contexts"), "lab");
 	assert_non_null(context);
@@ -326,19 +290,19 @@ static void test_gen_config_certificates(void **state)
 			       "BEGIN PRIVATE KEY"));
 
 	/* The check can fail: nothing chains to the other cluster's CA. */
-	char *other_ca = slurp(path_of("other/ca.crt"));
+	char *other_ca = slurp(test_path("other/ca.crt"));
 	assert_false(chains_to(admin, other_ca));
 	assert_false(chains_to(spec_string(n1, "identity", "cert"), other_ca));
 	free(other_ca);
 
 	/* certtool agrees. */
 	char command[1024];
-	write_text(path_of("admin.crt"), admin);
+	file_put(test_path("admin.crt"), admin);
 	snprintf(command, sizeof command, "certtool --verify --load-ca-certificate %s "
-		 "--infile %s >/dev/null 2>&1", path_of("out/ca.crt"), path_of("admin.crt"));
+		 "--infile %s >/dev/null 2>&1", test_path("out/ca.crt"), test_path("admin.crt"));
 	assert_int_equal(system(command), 0);
 	snprintf(command, sizeof command, "certtool --verify --load-ca-certificate %s "
-		 "--infile %s >/dev/null 2>&1", path_of("other/ca.crt"), path_of("admin.crt"));
+		 "--infile %s >/dev/null 2>&1", test_path("other/ca.crt"), test_path("admin.crt"));
 	assert_int_not_equal(system(command), 0);
 
 	json_decref(client);
@@ -353,19 +317,19 @@ static void test_gen_config_refuses_overwrite(void **state)
 	(void)state;
 
 	assert_int_equal(gen_lab("out"), 0);
-	before = slurp(path_of("out/n1.yaml"));
+	before = slurp(test_path("out/n1.yaml"));
 	assert_int_equal(gen_lab("out"), 1);
 	assert_non_null(strstr(err_text, "exists (use --force to overwrite)"));
 	assert_string_equal(out_text, "");
-	after = slurp(path_of("out/n1.yaml"));
+	after = slurp(test_path("out/n1.yaml"));
 	assert_string_equal(before, after);
 	free(after);
 
 	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=127.0.0.1:50001,n2=10.0.0.2",
 			     "--out", "out", "--force", NULL), 0);
-	after = slurp(path_of("out/n1.yaml"));
+	after = slurp(test_path("out/n1.yaml"));
 	assert_string_not_equal(before, after);   /* a new PKI */
-	assert_int_equal(mode_of(path_of("out/n1.yaml")), 0600);
+	assert_int_equal(mode_of(test_path("out/n1.yaml")), 0600);
 	free(after);
 	free(before);
 }
@@ -374,16 +338,16 @@ static void test_patch_applies_to_every_node(void **state)
 {
 	(void)state;
 
-	write_text(path_of("dns.yaml"), "spec:\n  network:\n    nameservers: [10.0.0.53, "
+	file_put(test_path("dns.yaml"), "spec:\n  network:\n    nameservers: [10.0.0.53, "
 		   "\"2001:db8::53\"]\n  sysctls:\n    vm.swappiness: 10\n");
-	write_text(path_of("no-api.yaml"), "spec:\n  api: null\n");   /* null deletes */
+	file_put(test_path("no-api.yaml"), "spec:\n  api: null\n");   /* null deletes */
 	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=127.0.0.1:50001,n2=10.0.0.2",
 			     "--out", "out", "--patch", "dns.yaml", "--patch", "no-api.yaml",
 			     NULL), 0);
 	for (int n = 1; n <= 2; n++) {
 		char name[64];
 		snprintf(name, sizeof name, "out/n%d.yaml", n);
-		json_t *config = decode_node(path_of(name));
+		json_t *config = decode_node(test_path(name));
 		const json_t *network = json_object_get(json_object_get(json_array_get(config, 0),
 									"spec"), "network");
 		json_t *want = json_pack("[s, s]", "10.0.0.53", "2001:db8::53");
@@ -402,7 +366,7 @@ static void test_patch_breaking_config_is_refused(void **state)
 {
 	(void)state;
 
-	write_text(path_of("mtu.yaml"), "# a bad MTU\nspec:\n  network:\n    interfaces:\n"
+	file_put(test_path("mtu.yaml"), "# a bad MTU\nspec:\n  network:\n    interfaces:\n"
 		   "      - name: eth0\n        mtu: 70000\n");
 	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=127.0.0.1:50001",
 			     "--out", "out", "--patch", "mtu.yaml", NULL), 1);
@@ -410,14 +374,14 @@ static void test_patch_breaking_config_is_refused(void **state)
 			       ".spec.network.interfaces[0].mtu: 70000 is out of range 68..65535"));
 	assert_non_null(strstr(err_text, "cairnctl: gen config: --patch mtu.yaml: makes n1.yaml "
 			       "invalid"));
-	assert_int_not_equal(access(path_of("out"), F_OK), 0);   /* nothing written */
+	assert_int_not_equal(access(test_path("out"), F_OK), 0);   /* nothing written */
 
 	/* A patch that is not YAML, or not a mapping. */
-	write_text(path_of("list.yaml"), "- a\n- b\n");
+	file_put(test_path("list.yaml"), "- a\n- b\n");
 	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=10.0.0.1", "--out", "out",
 			     "--patch", "list.yaml", NULL), 1);
 	assert_string_equal(err_text, "cairnctl: gen config: --patch list.yaml: not a mapping\n");
-	assert_int_not_equal(access(path_of("out"), F_OK), 0);
+	assert_int_not_equal(access(test_path("out"), F_OK), 0);
 }
 
 static void test_validate(void **state)
@@ -428,7 +392,7 @@ static void test_validate(void **state)
 	assert_int_equal(run("validate", "-f", "out/n1.yaml", NULL), 0);
 	assert_string_equal(out_text, "out/n1.yaml: valid\n");
 
-	write_text(path_of("bad.yaml"), "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\n"
+	file_put(test_path("bad.yaml"), "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\n"
 		   "spec:\n  role: boss\n  network:\n    interfaces:\n      - name: eth0\n"
 		   "        mtu: 10\n");
 	assert_int_equal(run("validate", "-f", "bad.yaml", NULL), 1);
@@ -459,17 +423,17 @@ static void test_gen_cert_roles(void **state)
 	assert_int_equal(gen_lab("out"), 0);
 	assert_int_equal(run("gen", "cert", "--ca-dir", "out", "--role", "reader", "--name",
 			     "bob", "--out", "certs", NULL), 0);
-	cert = slurp(path_of("certs/bob.crt"));
-	ca = slurp(path_of("out/ca.crt"));
+	cert = slurp(test_path("certs/bob.crt"));
+	ca = slurp(test_path("out/ca.crt"));
 	assert_dn(cert, GNUTLS_OID_X520_ORGANIZATION_NAME, "cairn:reader");
 	assert_dn(cert, GNUTLS_OID_X520_COMMON_NAME, "bob");
 	assert_true(chains_to(cert, ca));
-	assert_int_equal(mode_of(path_of("certs/bob.key")), 0600);
+	assert_int_equal(mode_of(test_path("certs/bob.key")), 0600);
 	free(cert);
 
 	assert_int_equal(run("gen", "cert", "--ca-dir", "out", "--role", "operator", "--name",
 			     "ops", "--out", "certs", NULL), 0);
-	cert = slurp(path_of("certs/ops.crt"));
+	cert = slurp(test_path("certs/ops.crt"));
 	assert_dn(cert, GNUTLS_OID_X520_ORGANIZATION_NAME, "cairn:operator");
 	free(cert);
 	free(ca);

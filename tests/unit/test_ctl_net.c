@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "harness.h"
 #include <jansson.h>
 
 #include "yaml_json.h"
@@ -37,71 +39,13 @@
 #define INIT_HOST_DEFAULT "build/init-host"
 #endif
 
-static char dir[64];
 static char out_text[1 << 18], err_text[1 << 16];
 static int ports[2];
-static pid_t cairnd_pids[2], init_pid;
+static pid_t init_pid;
+static struct cairnd cairnds[2];
 static char cairnctl_env[600];   /* the CAIRNCONFIG the runs use */
 
 /* ---- helpers ---- */
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static char *path_of(const char *name)
-{
-	static char paths[8][512];
-	static int next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, 512, "%s/%s", dir, name);
-	return p;
-}
-
-static void read_into(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, size - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-}
-
-static char *slurp(const char *path)
-{
-	char *buf = calloc(1, 1 << 20);
-
-	assert_non_null(buf);
-	read_into(path, buf, 1 << 20);
-	return buf;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void shell(const char *fmt, ...)
-{
-	char command[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(command, sizeof command, fmt, ap);
-	va_end(ap);
-	if (system(command) != 0)
-		fail_msg("command failed: %s", command);
-}
 
 /* Starts cairnctl with ARGV in the temporary folder, stdout and stderr to files. */
 static pid_t spawn(const char **argv)
@@ -110,9 +54,9 @@ static pid_t spawn(const char **argv)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		int out = open(path_of(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int err = open(path_of(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (out < 0 || err < 0 || chdir(dir) < 0)
+		int out = open(test_path(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(test_path(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (out < 0 || err < 0 || chdir(test_dir()) < 0)
 			_exit(127);
 		setenv("ASAN_OPTIONS", "detect_leaks=1:exitcode=99", 1);
 		setenv("LSAN_OPTIONS", "exitcode=99", 1);
@@ -133,8 +77,8 @@ static int collect(pid_t pid)
 	int status;
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	read_into(path_of(".stdout"), out_text, sizeof out_text);
-	read_into(path_of(".stderr"), err_text, sizeof err_text);
+	file_read_into(test_path(".stdout"), out_text, sizeof out_text);
+	file_read_into(test_path(".stderr"), err_text, sizeof err_text);
 	if (!WIFEXITED(status))
 		fail_msg("cairnctl died (signal %d)\nstderr: %s", WTERMSIG(status), err_text);
 	if (WEXITSTATUS(status) == 99)
@@ -181,13 +125,13 @@ static void run_for(int ms, const char *arg, ...)
 	sleep_ms(ms);
 	kill(pid, SIGINT);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	read_into(path_of(".stdout"), out_text, sizeof out_text);
-	read_into(path_of(".stderr"), err_text, sizeof err_text);
+	file_read_into(test_path(".stdout"), out_text, sizeof out_text);
+	file_read_into(test_path(".stderr"), err_text, sizeof err_text);
 }
 
 static void use_cairnconfig(const char *name)
 {
-	snprintf(cairnctl_env, sizeof cairnctl_env, "%s", path_of(name));
+	snprintf(cairnctl_env, sizeof cairnctl_env, "%s", test_path(name));
 }
 
 static void expect_ok(int rc)
@@ -244,99 +188,32 @@ static int count_lines(const char *text)
 
 /* ---- processes ---- */
 
-static int free_port(void)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET,
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof addr;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool open = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
-
-	close(fd);
-	return open;
-}
-
-static const char *binary(const char *env, const char *fallback)
-{
-	return getenv(env) && getenv(env)[0] ? getenv(env) : fallback;
-}
-
-/* cairnd number I (0 or 1) on ports[I], state in sI/, run folder sI/run. */
+/* cairnd number I (0 or 1) on ports[I], state in sI/state, run folder sI/run. */
 static void start_cairnd(int i)
 {
-	char listen[64], state[16], run_dir[16], log[16];
-	const char *cairnd = binary("CAIRND_HOST", CAIRND_HOST);
+	const char *extra[] = { "--no-controllers", NULL };
+	char state[16], run_dir[16], log[16];
 
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", ports[i]);
 	snprintf(state, sizeof state, "s%d/state", i + 1);
 	snprintf(run_dir, sizeof run_dir, "s%d/run", i + 1);
 	snprintf(log, sizeof log, "cairnd%d.log", i + 1);
-	mkdir(path_of(run_dir), 0755);
-	cairnd_pids[i] = fork();
-	assert_true(cairnd_pids[i] >= 0);
-	if (cairnd_pids[i] == 0) {
-		int fd = open(path_of(log), O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 2);
-		execl(cairnd, cairnd, "--no-controllers", "--listen", listen, "--state", path_of(state), "--run",
-		      path_of(run_dir), (char *)NULL);
-		_exit(127);
-	}
-	for (int n = 0; n < 500 && !port_open(ports[i]); n++)
-		sleep_ms(10);
-	assert_true(port_open(ports[i]));
+	cairnds[i].port = ports[i];
+	cairnds[i].run = i ? "s2/run" : "s1/run";
+	cairnds[i].kmsg = "/dev/kmsg";   /* dmesg reads the host's kernel log */
+	cairnd_start(&cairnds[i], state, log, extra);
 }
 
 static int stop_cairnd(int i)
 {
-	int status = -1;
-
-	if (cairnd_pids[i] <= 0)
-		return 0;
-	kill(cairnd_pids[i], SIGTERM);
-	for (int n = 0; n < 500 && waitpid(cairnd_pids[i], &status, WNOHANG) != cairnd_pids[i];
-	     n++)
-		sleep_ms(10);
-	if (!WIFEXITED(status)) {
-		kill(cairnd_pids[i], SIGKILL);
-		waitpid(cairnd_pids[i], &status, 0);
-	}
-	cairnd_pids[i] = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return cairnd_stop(&cairnds[i]);
 }
 
 /* init --host beside node 1's cairnd, supervising one sleeper service. */
 static void start_init(void)
 {
-	const char *init = binary("INIT_HOST", INIT_HOST_DEFAULT);
-
-	mkdir(path_of("svc"), 0755);
-	mkdir(path_of("log"), 0755);
-	write_text(path_of("svc/sleeper.service"), "command = /bin/sleep 1000\n");
-	init_pid = fork();
-	assert_true(init_pid >= 0);
-	if (init_pid == 0) {
-		int fd = open(path_of("init.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 2);
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execl(init, init, "--host", "--socket", path_of("s1/run/init.sock"), "--services",
-		      path_of("svc"), "--log-dir", path_of("log"), (char *)NULL);
-		_exit(127);
-	}
-	for (int n = 0; n < 500 && access(path_of("s1/run/init.sock"), F_OK) < 0; n++)
-		sleep_ms(10);
-	assert_int_equal(access(path_of("s1/run/init.sock"), F_OK), 0);
+	mkdir(test_path("svc"), 0755);
+	file_put(test_path("svc/sleeper.service"), "command = /bin/sleep 1000\n");
+	init_pid = init_start("s1/run", "svc");
 }
 
 /* A cairnconfig named NAME with the context of FROM (CA, endpoints) but the client
@@ -344,9 +221,9 @@ static void start_init(void)
 static void write_cairnconfig(const char *name, const char *from, const char *cert,
 			      const char *key)
 {
-	char err[YAML_JSON_ERROR_MAX], *text = slurp(path_of(from)), *yaml;
+	char err[YAML_JSON_ERROR_MAX], *text = file_text(test_path(from), NULL), *yaml;
 	json_t *root = NULL, *context;
-	char *cert_pem = slurp(path_of(cert)), *key_pem = slurp(path_of(key));
+	char *cert_pem = file_text(test_path(cert), NULL), *key_pem = file_text(test_path(key), NULL);
 
 	assert_int_equal(yaml_to_json(from, text, strlen(text), &root, NULL, err), 0);
 	context = json_object_get(json_object_get(root, "contexts"),
@@ -356,8 +233,8 @@ static void write_cairnconfig(const char *name, const char *from, const char *ce
 	json_object_set_new(context, "key", json_string(key_pem));
 	yaml = json_to_yaml(root, NULL);
 	assert_non_null(yaml);
-	write_text(path_of(name), yaml);
-	chmod(path_of(name), 0600);
+	file_put(test_path(name), yaml);
+	chmod(test_path(name), 0600);
 	free(yaml);
 	free(text);
 	free(cert_pem);
@@ -368,13 +245,13 @@ static void write_cairnconfig(const char *name, const char *from, const char *ce
 /* The PEM under KEY of the current context of the cairnconfig FROM, into file NAME. */
 static void extract_pem(const char *from, const char *key, const char *name)
 {
-	char err[YAML_JSON_ERROR_MAX], *text = slurp(path_of(from));
+	char err[YAML_JSON_ERROR_MAX], *text = file_text(test_path(from), NULL);
 	json_t *root = NULL, *context;
 
 	assert_int_equal(yaml_to_json(from, text, strlen(text), &root, NULL, err), 0);
 	context = json_object_get(json_object_get(root, "contexts"),
 				  json_string_value(json_object_get(root, "context")));
-	write_text(path_of(name), json_string_value(json_object_get(context, key)));
+	file_put(test_path(name), json_string_value(json_object_get(context, key)));
 	json_decref(root);
 	free(text);
 }
@@ -384,14 +261,13 @@ static int group_setup(void **state)
 	char nodes[128];
 
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/cairn-test-ctl-net.XXXXXX");
-	if (!mkdtemp(dir))
+	if (test_dir_make("test-ctl-net") < 0)
 		return -1;
-	mkdir(path_of("s1"), 0755);
-	mkdir(path_of("s2"), 0755);
-	ports[0] = free_port();
+	mkdir(test_path("s1"), 0755);
+	mkdir(test_path("s2"), 0755);
+	ports[0] = port_free();
 	do
-		ports[1] = free_port();
+		ports[1] = port_free();
 	while (ports[1] == ports[0]);
 	snprintf(nodes, sizeof nodes, "n1=127.0.0.1:%d,n2=127.0.0.1:%d", ports[0], ports[1]);
 	use_cairnconfig("lab/cairnconfig");
@@ -412,14 +288,8 @@ static int group_teardown(void **state)
 	(void)state;
 	stop_cairnd(0);
 	stop_cairnd(1);
-	if (init_pid > 0) {
-		kill(init_pid, SIGKILL);
-		waitpid(init_pid, NULL, 0);
-	}
-	if (getenv("KEEP_TEST_DIR"))
-		fprintf(stderr, "test_ctl_net: kept %s\n", dir);
-	else
-		shell("rm -rf %s", dir);
+	child_stop(&init_pid, 100);
+	test_dir_remove();
 	return 0;
 }
 
@@ -521,12 +391,12 @@ static void test_secure_reads(void **state)
 
 static void test_dry_run_diff(void **state)
 {
-	char *config = slurp(path_of("lab/n1.yaml")), *at = strstr(config, "hostname: n1\n");
+	char *config = file_text(test_path("lab/n1.yaml"), NULL), *at = strstr(config, "hostname: n1\n");
 
 	(void)state;
 	assert_non_null(at);
 	memcpy(at, "hostname: nx", 12);
-	write_text(path_of("n1-renamed.yaml"), config);
+	file_put(test_path("n1-renamed.yaml"), config);
 	free(config);
 	expect_ok(run("apply-config", "-n", "n1", "-f", "n1-renamed.yaml", "--dry-run",
 		      "--mode", "no-reboot", NULL));
@@ -546,7 +416,7 @@ static void test_dry_run_diff(void **state)
 static void test_rejected_config(void **state)
 {
 	(void)state;
-	write_text(path_of("bad.yaml"),
+	file_put(test_path("bad.yaml"),
 		   "apiVersion: cairn.dev/v1alpha1\n"      /* 1 */
 		   "kind: MachineConfig\n"                 /* 2 */
 		   "metadata:\n"                           /* 3 */

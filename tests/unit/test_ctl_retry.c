@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "harness.h"
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
@@ -37,36 +39,12 @@
 #error "CAIRNCTL_HOST: the path of the cairnctl binary under test"
 #endif
 
-static char dir[64];
 static char out_text[1 << 16], err_text[1 << 16], conns_text[1 << 14];
 static char cairnconfig[600], address[64];
 static int listener = -1;
 static pid_t server_pid;
 
 /* ---- helpers ---- */
-
-static char *path_of(const char *name)
-{
-	static char paths[8][512];
-	static int next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, 512, "%s/%s", dir, name);
-	return p;
-}
-
-static size_t read_into(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, size - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return n;
-}
 
 #define ARGV_MAX 32
 
@@ -88,9 +66,9 @@ static int run(const char *arg, ...)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		int out = open(path_of(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int err = open(path_of(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (out < 0 || err < 0 || chdir(dir) < 0)
+		int out = open(test_path(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int err = open(test_path(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (out < 0 || err < 0 || chdir(test_dir()) < 0)
 			_exit(127);
 		close(listener);
 		setenv("ASAN_OPTIONS", "detect_leaks=1:exitcode=99", 1);
@@ -105,8 +83,8 @@ static int run(const char *arg, ...)
 		_exit(127);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	read_into(path_of(".stdout"), out_text, sizeof out_text);
-	read_into(path_of(".stderr"), err_text, sizeof err_text);
+	file_read_into(test_path(".stdout"), out_text, sizeof out_text);
+	file_read_into(test_path(".stderr"), err_text, sizeof err_text);
 	if (!WIFEXITED(status))
 		fail_msg("cairnctl died (signal %d)\nstderr: %s", WTERMSIG(status), err_text);
 	if (WEXITSTATUS(status) == 99)
@@ -253,10 +231,10 @@ static void start_server(const char *plan)
 {
 	char err[YAML_JSON_ERROR_MAX], text[1 << 16];
 	json_t *config = NULL;
-	size_t len = read_into(path_of("lab/n1.yaml"), text, sizeof text);
+	size_t len = file_read_into(test_path("lab/n1.yaml"), text, sizeof text);
 
 	assert_int_equal(yaml_to_json("n1.yaml", text, len, &config, NULL, err), 0);
-	unlink(path_of("conns"));
+	unlink(test_path("conns"));
 	server_pid = fork();
 	assert_true(server_pid >= 0);
 	if (server_pid == 0) {
@@ -264,7 +242,7 @@ static void start_server(const char *plan)
 		char *cert = identity_pem(config, "cert"), *key = identity_pem(config, "key");
 		gnutls_datum_t cert_d = { (unsigned char *)cert, (unsigned)strlen(cert) };
 		gnutls_datum_t key_d = { (unsigned char *)key, (unsigned)strlen(key) };
-		FILE *log = fopen(path_of("conns"), "w");
+		FILE *log = fopen(test_path("conns"), "w");
 		signal(SIGPIPE, SIG_IGN);
 		gnutls_certificate_allocate_credentials(&credentials);
 		if (!log || gnutls_certificate_set_x509_key_mem(credentials, &cert_d, &key_d,
@@ -287,7 +265,7 @@ static void stop_server(void)
 {
 	kill(server_pid, SIGKILL);
 	waitpid(server_pid, NULL, 0);
-	read_into(path_of("conns"), conns_text, sizeof conns_text);
+	file_read_into(test_path("conns"), conns_text, sizeof conns_text);
 }
 
 static size_t count_lines(const char *text)
@@ -392,8 +370,7 @@ static int group_setup(void **state)
 	char nodes[128];
 
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/cairn-test-ctl-retry.XXXXXX");
-	if (!mkdtemp(dir))
+	if (test_dir_make("test-ctl-retry") < 0)
 		return -1;
 	listener = socket(AF_INET, SOCK_STREAM, 0);
 	if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof addr) < 0 ||
@@ -401,7 +378,7 @@ static int group_setup(void **state)
 		return -1;
 	snprintf(address, sizeof address, "127.0.0.1:%d", ntohs(addr.sin_port));
 	snprintf(nodes, sizeof nodes, "n1=%s", address);
-	snprintf(cairnconfig, sizeof cairnconfig, "%s", path_of("lab/cairnconfig"));
+	snprintf(cairnconfig, sizeof cairnconfig, "%s", test_path("lab/cairnconfig"));
 	if (run("gen", "config", "lab", "--nodes", nodes, "--out", "lab", NULL) != 0) {
 		fprintf(stderr, "gen config failed: %s", err_text);
 		return -1;
@@ -409,20 +386,11 @@ static int group_setup(void **state)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_teardown(void **state)
 {
 	(void)state;
 	close(listener);
-	if (!getenv("KEEP_TEST_DIR"))
-		nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_dir_remove();
 	return 0;
 }
 

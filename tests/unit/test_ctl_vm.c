@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "harness.h"
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
@@ -59,50 +61,13 @@
 
 #define BULK_SIZE (256 * 1024)
 
-static char dir[64];
 static char out_text[1 << 20], err_text[1 << 16];
 static int cairnd_port, fake_port;
-static pid_t cairnd_pid, fake_pid, init_pid;
+static pid_t fake_pid, init_pid;
+static struct cairnd cairnd;
 static char cairnconfig[600];
 
 /* ---- helpers ---- */
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *path_of(const char *name)
-{
-	static char paths[8][512];
-	static int next;
-	char *p = paths[next++ % 8];
-
-	snprintf(p, 512, "%s/%s", dir, name);
-	return p;
-}
-
-static size_t read_into(const char *path, char *buf, size_t size)
-{
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, size - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return n;
-}
 
 static void write_bytes(const char *path, const char *data, size_t len)
 {
@@ -129,7 +94,7 @@ static char *output_path(const char *tag, const char *stream)
 	char name[64];
 
 	snprintf(name, sizeof name, "%s.%s", tag, stream);
-	return path_of(name);
+	return test_path(name);
 }
 
 /* Starts cairnctl with ARGV in the temporary folder: stdin from STDIN_FILE (NULL:
@@ -143,9 +108,9 @@ static pid_t spawn_tagged(const char **argv, const char *stdin_file, int tty, co
 	if (pid == 0) {
 		int out = open(output_path(tag, "stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int err = open(output_path(tag, "stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int in = tty >= 0 ? tty : open(stdin_file ? path_of(stdin_file) : "/dev/null",
+		int in = tty >= 0 ? tty : open(stdin_file ? test_path(stdin_file) : "/dev/null",
 					       O_RDONLY);
-		if (out < 0 || err < 0 || in < 0 || chdir(dir) < 0)
+		if (out < 0 || err < 0 || in < 0 || chdir(test_dir()) < 0)
 			_exit(127);
 		if (tty >= 0) {
 			setsid();
@@ -169,8 +134,8 @@ static int collect_tagged(pid_t pid, const char *tag)
 	int status;
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	read_into(output_path(tag, "stdout"), out_text, sizeof out_text);
-	read_into(output_path(tag, "stderr"), err_text, sizeof err_text);
+	file_read_into(output_path(tag, "stdout"), out_text, sizeof out_text);
+	file_read_into(output_path(tag, "stderr"), err_text, sizeof err_text);
 	if (!WIFEXITED(status))
 		fail_msg("cairnctl died (signal %d)\nstderr: %s", WTERMSIG(status), err_text);
 	if (WEXITSTATUS(status) == 99)
@@ -228,72 +193,15 @@ static int count_lines(const char *text)
 
 /* ---- cairnd ---- */
 
-static int free_port(void)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET,
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof addr;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
-	close(fd);
-	return ntohs(addr.sin_port);
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool open = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
-
-	close(fd);
-	return open;
-}
-
 /* cairnd for node n1; WITH_VM: its VM controller too (else --no-controllers). */
 static void start_cairnd(bool with_vm)
 {
-	const char *cairnd = getenv("CAIRND_HOST") && getenv("CAIRND_HOST")[0] ?
-		getenv("CAIRND_HOST") : CAIRND_HOST;
-	char listen[64];
+	const char *vm[] = { "--controllers", "vm", "--vm-state", test_path("vms"), NULL },
+		   *none[] = { "--no-controllers", NULL };
 
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", cairnd_port);
-	mkdir(path_of("run"), 0755);
-	cairnd_pid = fork();
-	assert_true(cairnd_pid >= 0);
-	if (cairnd_pid == 0) {
-		int fd = open(path_of("cairnd.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 2);
-		if (with_vm)
-			execl(cairnd, cairnd, "--controllers", "vm", "--listen", listen, "--state",
-			      path_of("state"), "--run", path_of("run"), "--vm-state",
-			      path_of("vms"), (char *)NULL);
-		else
-			execl(cairnd, cairnd, "--no-controllers", "--listen", listen, "--state",
-			      path_of("state"), "--run", path_of("run"), (char *)NULL);
-		_exit(127);
-	}
-	for (int n = 0; n < 500 && !port_open(cairnd_port); n++)
-		sleep_ms(10);
-	assert_true(port_open(cairnd_port));
-}
-
-static void stop_child(pid_t *pid)
-{
-	int status;
-
-	if (*pid <= 0)
-		return;
-	kill(*pid, SIGTERM);
-	for (int n = 0; n < 300 && waitpid(*pid, &status, WNOHANG) != *pid; n++)
-		sleep_ms(10);
-	if (kill(*pid, 0) == 0) {
-		kill(*pid, SIGKILL);
-		waitpid(*pid, &status, 0);
-	}
-	*pid = 0;
+	cairnd.port = cairnd_port;
+	cairnd.kmsg = "/dev/kmsg";
+	cairnd_start(&cairnd, "state", "cairnd.log", with_vm ? vm : none);
 }
 
 /* ---- the console server: the contract's upgrade over mTLS, one connection at a time ----
@@ -414,7 +322,7 @@ static void serve_connection(gnutls_certificate_credentials_t credentials, int f
 	char head[8192], name[64] = "";
 	size_t len = 0;
 	unsigned verify = 1;
-	FILE *received = fopen(path_of("received"), "w");
+	FILE *received = fopen(test_path("received"), "w");
 	int rc;
 
 	gnutls_init(&session, GNUTLS_SERVER);
@@ -461,7 +369,7 @@ static void start_fake_server(void)
 {
 	char err[YAML_JSON_ERROR_MAX], text[1 << 16];
 	json_t *config = NULL;
-	size_t len = read_into(path_of("lab/fake.yaml"), text, sizeof text);
+	size_t len = file_read_into(test_path("lab/fake.yaml"), text, sizeof text);
 	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)fake_port),
 				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int listener = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -502,16 +410,15 @@ static int group_setup(void **state)
 	char nodes[128];
 
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/cairn-test-ctl-vm.XXXXXX");
-	if (!mkdtemp(dir))
+	if (test_dir_make("test-ctl-vm") < 0)
 		return -1;
-	cairnd_port = free_port();
+	cairnd_port = port_free();
 	do
-		fake_port = free_port();
+		fake_port = port_free();
 	while (fake_port == cairnd_port);
 	snprintf(nodes, sizeof nodes, "n1=127.0.0.1:%d,fake=127.0.0.1:%d", cairnd_port,
 		 fake_port);
-	snprintf(cairnconfig, sizeof cairnconfig, "%s", path_of("lab/cairnconfig"));
+	snprintf(cairnconfig, sizeof cairnconfig, "%s", test_path("lab/cairnconfig"));
 	if (run("gen", "config", "lab", "--nodes", nodes, "--out", "lab", NULL) != 0) {
 		fprintf(stderr, "gen config failed: %s", err_text);
 		return -1;
@@ -529,19 +436,11 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char command[128];
-
 	(void)state;
-	stop_child(&cairnd_pid);
-	stop_child(&fake_pid);
-	stop_child(&init_pid);
-	if (getenv("KEEP_TEST_DIR")) {
-		fprintf(stderr, "test_ctl_vm: kept %s\n", dir);
-	} else {
-		snprintf(command, sizeof command, "rm -rf %s", dir);
-		if (system(command) != 0)
-			fprintf(stderr, "test_ctl_vm: cannot remove %s\n", dir);
-	}
+	child_stop(&cairnd.pid, 3000);
+	child_stop(&fake_pid, 3000);
+	child_stop(&init_pid, 3000);
+	test_dir_remove();
 	return 0;
 }
 
@@ -648,7 +547,7 @@ static void test_console_refused_and_down(void **state)
 				      "is not running: state: shutdown\n");
 	/* nothing listens: the retries of every command, then one line */
 	char address[32];
-	snprintf(address, sizeof address, "127.0.0.1:%d", free_port());
+	snprintf(address, sizeof address, "127.0.0.1:%d", port_free());
 	assert_int_equal(run("vm", "console", "x", "-n", address, "--retries", "1", NULL), 1);
 	char wanted[160];
 	snprintf(wanted, sizeof wanted, "cairnctl: %s: vm console x: cannot connect: Connection "
@@ -669,17 +568,17 @@ static void test_console_piped(void **state)
 
 	(void)state;
 	/* both ways: the banner that came with the 101, then the echo of stdin */
-	write_bytes(path_of("hello.txt"), "hello\nworld\n", 12);
+	write_bytes(test_path("hello.txt"), "hello\nworld\n", 12);
 	start = now_ms();
 	expect_ok(run_with("hello.txt", "vm", "console", "echo", "-n", "fake", "--timeout",
 			   "1500ms", NULL));
 	assert_true(now_ms() - start >= 1400);
 	assert_string_equal(out_text, "echo console\r\nHELLO\nWORLD\n");
 	assert_string_equal(err_text, "");   /* no hint, no escape: stdin is not a terminal */
-	read_into(path_of("received"), received, sizeof received);
+	file_read_into(test_path("received"), received, sizeof received);
 	assert_string_equal(received, "hello\nworld\n");
 	/* after stdin's end the output still comes, until the node closes (before --timeout) */
-	write_bytes(path_of("ping.txt"), "ping\n", 5);
+	write_bytes(test_path("ping.txt"), "ping\n", 5);
 	start = now_ms();
 	expect_ok(run_with("ping.txt", "vm", "console", "late", "-n", "fake", "--timeout", "20s",
 			   NULL));
@@ -700,7 +599,7 @@ static void test_console_piped(void **state)
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(WTERMSIG(status), SIGINT);
 	/* the escape byte is data when stdin is not a terminal */
-	write_bytes(path_of("escape.txt"), "a\x1dq\n", 4);
+	write_bytes(test_path("escape.txt"), "a\x1dq\n", 4);
 	expect_ok(run_with("escape.txt", "vm", "console", "late", "-n", "fake", "--timeout", "20s",
 			   NULL));
 	assert_string_equal(out_text, "late: a\x1dq\n");
@@ -715,10 +614,10 @@ static void test_console_bulk(void **state)
 	assert_non_null(data);
 	for (size_t i = 0; i < BULK_SIZE; i++)
 		data[i] = (char)((i * 7 + i / 1000) & 0xff);
-	write_bytes(path_of("bulk.bin"), data, BULK_SIZE);
+	write_bytes(test_path("bulk.bin"), data, BULK_SIZE);
 	expect_ok(run_with("bulk.bin", "vm", "console", "bulk", "-n", "fake", "--timeout", "30s",
 			   NULL));
-	len = read_into(output_path("", "stdout"), out_text, sizeof out_text);
+	len = file_read_into(output_path("", "stdout"), out_text, sizeof out_text);
 	assert_int_equal(len, BULK_SIZE);
 	assert_memory_equal(out_text, data, BULK_SIZE);
 	/* one record, then the node is quiet and stays connected: all of it by --timeout */
@@ -769,7 +668,7 @@ static void wait_received(const char *want, size_t len)
 	size_t got = 0;
 
 	for (int i = 0; i < 300; i++) {
-		got = read_into(path_of("received"), received, sizeof received);
+		got = file_read_into(test_path("received"), received, sizeof received);
 		if (got == len && memcmp(received, want, len) == 0)
 			return;
 		sleep_ms(10);
@@ -814,24 +713,8 @@ static void test_console_terminal(void **state)
 
 static void start_init(void)
 {
-	const char *init = getenv("INIT_HOST") && getenv("INIT_HOST")[0] ? getenv("INIT_HOST") :
-		INIT_HOST_DEFAULT;
-
-	mkdir(path_of("run/services"), 0755);
-	mkdir(path_of("log"), 0755);
-	init_pid = fork();
-	assert_true(init_pid >= 0);
-	if (init_pid == 0) {
-		int fd = open(path_of("init.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 2);
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execl(init, init, "--host", "--socket", path_of("run/init.sock"), "--services",
-		      path_of("run/services"), "--log-dir", path_of("log"), (char *)NULL);
-		_exit(127);
-	}
-	for (int n = 0; n < 500 && access(path_of("run/init.sock"), F_OK) < 0; n++)
-		sleep_ms(10);
-	assert_int_equal(access(path_of("run/init.sock"), F_OK), 0);
+	mkdir(test_path("run/services"), 0755);
+	init_pid = init_start("run", "run/services");
 }
 
 static void test_console_end_to_end(void **state)
@@ -853,16 +736,16 @@ static void test_console_end_to_end(void **state)
 		skip();
 	}
 	start_init();
-	stop_child(&cairnd_pid);
+	child_stop(&cairnd.pid, 3000);
 	start_cairnd(true);
-	len = read_into(path_of("lab/n1.yaml"), config, sizeof config);
+	len = file_read_into(test_path("lab/n1.yaml"), config, sizeof config);
 	snprintf(vm, sizeof vm, "---\napiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\n"
 		 "metadata:\n  name: web-1\nspec:\n  node: n1\n  memory: 128Mi\n  boot:\n"
 		 "    kernel: %s/vmlinuz\n    initrd: %s/initramfs.img\n"
 		 "    cmdline: \"console=ttyS0 panic=-1 cairn.guest.hostname=web-1\"\n",
 		 GUEST_DIR, GUEST_DIR);
 	snprintf(config + len, sizeof config - len, "%s", vm);
-	write_bytes(path_of("n1-vm.yaml"), config, strlen(config));
+	write_bytes(test_path("n1-vm.yaml"), config, strlen(config));
 	for (int i = 0; i < 100 && run("health", "-n", "n1", NULL) != 0; i++)
 		sleep_ms(50);
 	expect_ok(run("apply-config", "-n", "n1", "-f", "n1-vm.yaml", NULL));
@@ -882,7 +765,7 @@ static void test_console_end_to_end(void **state)
 	expect_in(err_text, "cairnctl: n1: HTTP 400: quit is not a read-only monitor command");
 	/* both ways through cairnd's relay: the line comes back once the guest is up (its
 	 * tty's echo, and guest-init's "echo LINE" with its state) */
-	write_bytes(path_of("ping.txt"), "cairnctl-ping\n", 14);
+	write_bytes(test_path("ping.txt"), "cairnctl-ping\n", 14);
 	for (int i = 0; i < 30 && !echoed; i++) {
 		expect_ok(run_with("ping.txt", "vm", "console", "web-1", "--timeout", "2s", NULL));
 		echoed = strstr(out_text, "cairnctl-ping") != NULL;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "harness.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,28 +24,9 @@
 
 #include "initctl.h"
 
-#ifndef INIT_HOST_DEFAULT
-#define INIT_HOST_DEFAULT "build/init-host"
-#endif
 
-static char dir[64], sock[128];
+static char sock[512];
 static pid_t init_pid;
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* The `list` line of service NAME as initctl parses it; false when PID 1 does not list it. */
 static bool find_service(const char *name, struct initctl_service *out)
@@ -70,41 +53,18 @@ static bool find_service(const char *name, struct initctl_service *out)
 
 static int setup(void **state)
 {
-	const char *binary = getenv("INIT_HOST") ? getenv("INIT_HOST") : INIT_HOST_DEFAULT;
-	char svc[128], log[128], console[128], path[200];
-
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/cairn-initctl-XXXXXX");
-	if (!mkdtemp(dir))
+	if (test_dir_make("test-initctl") < 0)
 		return -1;
-	snprintf(svc, sizeof svc, "%s/svc", dir);
-	snprintf(log, sizeof log, "%s/log", dir);
-	snprintf(sock, sizeof sock, "%s/sock", dir);
-	snprintf(console, sizeof console, "%s/console.log", dir);
-	mkdir(svc, 0755);
-	mkdir(log, 0755);
-	snprintf(path, sizeof path, "%s/sleeper.service", svc);
-	write_text(path, "command = /bin/sleep 1000\n");
-	init_pid = fork();
-	if (init_pid < 0)
-		return -1;
-	if (init_pid == 0) {
-		int fd = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-
-		dup2(fd, 2);
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execl(binary, binary, "--host", "--socket", sock, "--services", svc, "--log-dir", log,
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
-		sleep_ms(10);
-	return access(sock, F_OK);
+	snprintf(sock, sizeof sock, "%s", test_path("run/init.sock"));
+	mkdir(test_path("svc"), 0755);
+	file_put(test_path("svc/sleeper.service"), "command = /bin/sleep 1000\n");
+	init_pid = init_start("run", "svc");
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	json_t *lines = NULL;
 	char *error = NULL;
 	int status;
@@ -120,8 +80,8 @@ static int teardown(void **state)
 		kill(init_pid, SIGKILL);
 		waitpid(init_pid, NULL, WNOHANG);
 	}
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	test_dir_remove();
+	return 0;
 }
 
 static void test_list_and_status(void **state)
@@ -184,7 +144,7 @@ static void test_refused_and_unreachable(void **state)
 	assert_int_equal(initctl_request(sock, "frobnicate", &lines, &error), -2);
 	free(error);
 	/* no socket there */
-	snprintf(path, sizeof path, "%s/nothing.sock", dir);
+	snprintf(path, sizeof path, "%s/nothing.sock", test_dir());
 	assert_int_equal(initctl_request(path, "list", &lines, &error), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_non_null(strstr(error, "nothing.sock"));
@@ -207,7 +167,7 @@ static void test_no_reply(void **state)
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	(void)state;
-	snprintf(addr.sun_path, sizeof addr.sun_path, "%s/mute.sock", dir);
+	snprintf(addr.sun_path, sizeof addr.sun_path, "%s/mute.sock", test_dir());
 	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
 	assert_int_equal(listen(fd, 4), 0);
 	assert_int_equal(initctl_request_timeout(addr.sun_path, "list", 100, &lines, &error), -1);

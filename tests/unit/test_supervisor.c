@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "harness.h"
 #include <dirent.h>
 #include <stdbool.h>
 #include <errno.h>
@@ -25,27 +27,6 @@ static char dir[256];
 static pid_t init_pid;
 static const char *cgroup_root;   /* passed as --cgroup-root when set */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* Writes DIR/svc/NAME.service; "@" in TEXT stands for the test folder. */
 static void write_service(const char *name, const char *text)
 {
@@ -59,7 +40,7 @@ static void write_service(const char *name, const char *text)
 	}
 	body[n] = '\0';
 	snprintf(path, sizeof path, "%s/svc/%s.service.tmp", dir, name);
-	write_text(path, body);
+	file_put(path, body);
 	char final[512];
 	snprintf(final, sizeof final, "%s/svc/%s.service", dir, name);
 	assert_int_equal(rename(path, final), 0);

@@ -38,6 +38,7 @@
 #include <config.h>
 #include <gnutls/gnutls.h>
 
+#include "harness.h"
 #include "resources.h"
 #include "svcdef.h"
 #include "vm.h"
@@ -53,61 +54,19 @@
 #define VM_STOP_HOST "build/cairn-vm-stop"
 #endif
 
-static char dir[256];
 static char repo[512];          /* where out/ is: the working directory */
 static pid_t init_pid;
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
-static char *path_in(const char *name)
-{
-	static char paths[8][512];
-	static int next;
-	char *path = paths[next++ % 8];
-
-	snprintf(path, 512, "%s/%s", dir, name);
-	return path;
-}
-
-static int run(const char *format, ...)
-{
-	char command[2048];
-	va_list args;
-
-	va_start(args, format);
-	vsnprintf(command, sizeof command, format, args);
-	va_end(args);
-	return system(command);
-}
-
 static void start_init(void)
 {
-	const char *binary = getenv("INIT_HOST") ? getenv("INIT_HOST") : INIT_HOST_DEFAULT;
-
-	init_pid = fork();
-	assert_true(init_pid >= 0);
-	if (init_pid == 0) {
-		int fd = open(path_in("init.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 2);
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execl(binary, binary, "--host", "--socket", path_in("run/init.sock"), "--services",
-		      path_in("run/services"), "--log-dir", path_in("log"), (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500 && access(path_in("run/init.sock"), F_OK) < 0; i++)
-		sleep_ms(10);
-	assert_int_equal(access(path_in("run/init.sock"), F_OK), 0);
+	init_pid = init_start("run", "run/services");
 }
 
 static struct vm_ctl *open_ctl(void)
 {
 	struct vm_env env = {
-		.run_dir = path_in("run"), .services_dir = path_in("run/services"),
-		.init_socket = path_in("run/init.sock"), .state_dir = path_in("state"),
+		.run_dir = test_path("run"), .services_dir = test_path("run/services"),
+		.init_socket = test_path("run/init.sock"), .state_dir = test_path("state"),
 		.kvm = 0, .powerdown_timeout_ms = 2000, .stop_command = VM_STOP_HOST,
 	};
 	struct vm_ctl *ctl = vm_open(&env);
@@ -263,12 +222,12 @@ static void test_render(void **state)
 	assert_non_null(strstr(text, "stop_signal = TERM\n"));
 	/* PID 1 stops it through ACPI (2 s in this test's env, +5 s before SIGKILL), QEMU
 	 * sandboxed, with a second monitor for the stop command */
-	snprintf(path, sizeof path, "stop_command = %s %s/vm/web/stop.sock 2\n", VM_STOP_HOST, path_in("run"));
+	snprintf(path, sizeof path, "stop_command = %s %s/vm/web/stop.sock 2\n", VM_STOP_HOST, test_path("run"));
 	assert_non_null(strstr(text, path));
 	assert_non_null(strstr(text, "stop_timeout = 7s\n"));
 	assert_non_null(strstr(text, "no_new_privs = yes\n"));
 	assert_non_null(strstr(text, " -sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny "));
-	snprintf(path, sizeof path, "-qmp unix:%s/vm/web/stop.sock,server=on,wait=off", path_in("run"));
+	snprintf(path, sizeof path, "-qmp unix:%s/vm/web/stop.sock,server=on,wait=off", test_path("run"));
 	assert_non_null(strstr(text, path));
 	vm_nic_mac("web", NULL, 0, mac1);
 	vm_nic_mac("web", NULL, 0, mac2);
@@ -281,7 +240,7 @@ static void test_render(void **state)
 	assert_true(strlen(tap) <= 15);
 	assert_non_null(strstr(text, tap));
 	/* PID 1's own parser accepts it */
-	snprintf(path, sizeof path, "%s/vm-web.service", dir);
+	snprintf(path, sizeof path, "%s/vm-web.service", test_dir());
 	if (svcdef_parse(path, text, strlen(text), &def, &errors) < 0)
 		fail_msg("definition rejected: %s\n%s", errors.text, text);
 	assert_string_equal(def.argv[0], "/usr/bin/qemu-system-x86_64");
@@ -347,7 +306,7 @@ static const char *init_says(const char *request)
 	size_t index;
 
 	text[0] = '\0';
-	if (vm_init_request(path_in("run/init.sock"), request, &lines) == 0)
+	if (vm_init_request(test_path("run/init.sock"), request, &lines) == 0)
 		json_array_foreach(lines, index, line)
 			snprintf(text + strlen(text), sizeof text - strlen(text), "%s\n",
 				 json_string_value(line));
@@ -386,14 +345,14 @@ static void test_lifecycle(void **state)
 	assert_string_equal(item_string(item, "accel"), "tcg");
 	json_decref(item);
 	/* files: the definition, both disks (raw at its size, qcow2), the sockets */
-	assert_int_equal(access(path_in("run/services/vm-web.service"), F_OK), 0);
-	assert_int_equal(stat(path_in("state/web/root.raw"), &st), 0);
+	assert_int_equal(access(test_path("run/services/vm-web.service"), F_OK), 0);
+	assert_int_equal(stat(test_path("state/web/root.raw"), &st), 0);
 	assert_int_equal(st.st_size, 16 * 1024 * 1024);
-	assert_int_equal(run("qemu-img info -U %s | grep -q 'file format: qcow2'", path_in("state/web/data.qcow2")), 0);
-	assert_int_equal(access(path_in("run/vm/web/qmp.sock"), F_OK), 0);
+	assert_int_equal(shell_status("qemu-img info -U %s | grep -q 'file format: qcow2'", test_path("state/web/data.qcow2")), 0);
+	assert_int_equal(access(test_path("run/vm/web/qmp.sock"), F_OK), 0);
 	/* the tap is on the bridge (in this test's network namespace) */
 	vm_tap_name("web", 0, tap);
-	assert_int_equal(run("ip -o link show dev %s | grep -q 'master br-test'", tap), 0);
+	assert_int_equal(shell_status("ip -o link show dev %s | grep -q 'master br-test'", tap), 0);
 	/* the monitor: the read-only subset only */
 	assert_int_equal(vm_monitor(ctl, "web", "query-status", &reply, &message), 0);
 	assert_string_equal(json_string_value(json_object_get(reply, "status")), "running");
@@ -405,7 +364,7 @@ static void test_lifecycle(void **state)
 	free(message);
 	/* the console socket */
 	assert_int_equal(vm_console_path(ctl, "web", path, sizeof path), 0);
-	assert_string_equal(path, path_in("run/vm/web/console.sock"));
+	assert_string_equal(path, test_path("run/vm/web/console.sock"));
 	assert_int_equal(vm_console_path(ctl, "nope", path, sizeof path), -1);
 	/* QEMU killed from outside: PID 1 restarts it, the controller reconnects */
 	assert_int_equal(kill((pid_t)first_pid, SIGKILL), 0);
@@ -418,7 +377,7 @@ static void test_lifecycle(void **state)
 	assert_string_equal(item_string(item, "last_exit"), "stopped (no guest poweroff within 2 s)");
 	assert_true(json_is_null(json_object_get(item, "pid")));
 	json_decref(item);
-	assert_int_not_equal(access(path_in("run/services/vm-web.service"), F_OK), 0);
+	assert_int_not_equal(access(test_path("run/services/vm-web.service"), F_OK), 0);
 	assert_int_equal(vm_console_path(ctl, "web", path, sizeof path), -2);
 	assert_int_equal(vm_monitor(ctl, "web", "query-status", &reply, &message), -3);
 	free(message);
@@ -475,10 +434,10 @@ static void test_lifecycle(void **state)
 	json_decref(pass_until(ctl, config, "web", "running", has_pid, 30000));
 	/* removal: stopped, definition and RUN/vm/web gone, the disks stay */
 	pass_until(ctl, empty, "web", NULL, NULL, 30000);
-	assert_int_not_equal(access(path_in("run/services/vm-web.service"), F_OK), 0);
-	assert_int_not_equal(access(path_in("run/vm/web"), F_OK), 0);
-	assert_int_equal(access(path_in("state/web/root.raw"), F_OK), 0);
-	assert_int_equal(access(path_in("state/web/data.qcow2"), F_OK), 0);
+	assert_int_not_equal(access(test_path("run/services/vm-web.service"), F_OK), 0);
+	assert_int_not_equal(access(test_path("run/vm/web"), F_OK), 0);
+	assert_int_equal(access(test_path("state/web/root.raw"), F_OK), 0);
+	assert_int_equal(access(test_path("state/web/data.qcow2"), F_OK), 0);
 	assert_int_equal(if_nametoindex(tap), 0);
 	vm_close(ctl);
 	json_decref(config);
@@ -504,23 +463,23 @@ static void test_guest_poweroff(void **state)
 	struct vm_ctl *ctl;
 
 	(void)state;
-	if (access("out/vmlinuz", R_OK) < 0 || run("command -v musl-gcc >/dev/null") != 0) {
+	if (access("out/vmlinuz", R_OK) < 0 || shell_status("command -v musl-gcc >/dev/null") != 0) {
 		fprintf(stderr, "test_vm: no out/vmlinuz or musl-gcc: skipped\n");
 		skip();
 	}
-	assert_int_equal(run("mkdir -p %s/trivial && musl-gcc -static -Os -o %s/trivial/init tests/lab/trivial-init.c && "
-			     "cd %s/trivial && echo init | cpio -o -H newc --quiet > ../trivial.img", dir, dir, dir), 0);
+	assert_int_equal(shell_status("mkdir -p %s/trivial && musl-gcc -static -Os -o %s/trivial/init tests/lab/trivial-init.c && "
+			     "cd %s/trivial && echo init | cpio -o -H newc --quiet > ../trivial.img", test_dir(), test_dir(), test_dir()), 0);
 	snprintf(yaml, sizeof yaml,
 		 "apiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: tiny\n"
 		 "spec:\n  node: node-1\n  memory: 128Mi\n  restartPolicy: never\n  boot:\n"
 		 "    kernel: %s/out/vmlinuz\n    initrd: %s\n    cmdline: console=ttyS0 panic=-1 quiet\n",
-		 repo, path_in("trivial.img"));
+		 repo, test_path("trivial.img"));
 	config = config_with(yaml);
 	ctl = open_ctl();
 	item = pass_until(ctl, config, "tiny", "stopped", guest_off, 60000);
 	assert_false(json_is_true(json_object_get(item, "desired_running")));
 	json_decref(item);
-	assert_int_not_equal(access(path_in("run/services/vm-tiny.service"), F_OK), 0);
+	assert_int_not_equal(access(test_path("run/services/vm-tiny.service"), F_OK), 0);
 	pass_until(ctl, NULL, "tiny", NULL, NULL, 10000);
 	json_decref(config);
 	/* restartPolicy always: the poweroff becomes a reset, and the guest boots again */
@@ -528,7 +487,7 @@ static void test_guest_poweroff(void **state)
 		 "apiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: loop\n"
 		 "spec:\n  node: node-1\n  memory: 128Mi\n  restartPolicy: always\n  boot:\n"
 		 "    kernel: %s/out/vmlinuz\n    initrd: %s\n    cmdline: console=ttyS0 panic=-1 quiet\n",
-		 repo, path_in("trivial.img"));
+		 repo, test_path("trivial.img"));
 	config = config_with(yaml);
 	item = pass_until(ctl, config, "loop", "running", guest_reset, 60000);
 	json_decref(item);
@@ -546,25 +505,25 @@ static void test_kvm_fallback(void **state)
 	json_t *config, *item;
 	struct vm_ctl *ctl;
 	struct vm_env env = {
-		.run_dir = path_in("run"), .services_dir = path_in("run/services"),
-		.init_socket = path_in("run/init.sock"), .state_dir = path_in("state"),
+		.run_dir = test_path("run"), .services_dir = test_path("run/services"),
+		.init_socket = test_path("run/init.sock"), .state_dir = test_path("state"),
 		.kvm = 1, .powerdown_timeout_ms = 2000, .stop_command = VM_STOP_HOST,
 	};
 	int usable = vm_kvm_probe(reason, sizeof reason);
 
 	(void)state;
-	if (access("out/vmlinuz", R_OK) < 0 || run("command -v musl-gcc >/dev/null") != 0) {
+	if (access("out/vmlinuz", R_OK) < 0 || shell_status("command -v musl-gcc >/dev/null") != 0) {
 		fprintf(stderr, "test_vm: no out/vmlinuz or musl-gcc: skipped\n");
 		skip();
 	}
 	fprintf(stderr, "test_vm: this host's KVM: %s (%s)\n", usable ? "usable" : "not usable", reason);
-	assert_int_equal(run("mkdir -p %s/trivial && musl-gcc -static -Os -o %s/trivial/init tests/lab/trivial-init.c && "
-			     "cd %s/trivial && echo init | cpio -o -H newc --quiet > ../trivial.img", dir, dir, dir), 0);
+	assert_int_equal(shell_status("mkdir -p %s/trivial && musl-gcc -static -Os -o %s/trivial/init tests/lab/trivial-init.c && "
+			     "cd %s/trivial && echo init | cpio -o -H newc --quiet > ../trivial.img", test_dir(), test_dir(), test_dir()), 0);
 	snprintf(yaml, sizeof yaml,
 		 "apiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\nmetadata:\n  name: accel\n"
 		 "spec:\n  node: node-1\n  memory: 128Mi\n  restartPolicy: never\n  boot:\n"
 		 "    kernel: %s/out/vmlinuz\n    initrd: %s\n    cmdline: console=ttyS0 panic=-1 quiet\n",
-		 repo, path_in("trivial.img"));
+		 repo, test_path("trivial.img"));
 	config = config_with(yaml);
 	ctl = vm_open(&env);
 	assert_non_null(ctl);
@@ -610,11 +569,11 @@ static void test_guest_graceful_stop(void **state)
 		 "  nics:\n    - bridge: br-guest\n", repo, repo);
 	config = config_with(yaml);
 	/* the bridge exists already (the controller only adds the tap), with the host's end */
-	assert_int_equal(run("ip link add name br-guest type bridge && ip addr add 10.123.0.1/24 dev br-guest && "
+	assert_int_equal(shell_status("ip link add name br-guest type bridge && ip addr add 10.123.0.1/24 dev br-guest && "
 			     "ip link set dev br-guest up"), 0);
 	ctl = open_ctl();
 	json_decref(pass_until(ctl, config, "guest", "running", has_pid, 30000));
-	assert_true(console_wait(&console, path_in("run/vm/guest/console.sock"), "cairn-guest: up", 60000));
+	assert_true(console_wait(&console, test_path("run/vm/guest/console.sock"), "cairn-guest: up", 60000));
 	/* the NIC: the generated MAC in the guest, and a ping over tap and bridge answered */
 	vm_nic_mac("guest", NULL, 0, mac);
 	snprintf(needle, sizeof needle, "eth0 %s", mac);
@@ -625,8 +584,8 @@ static void test_guest_graceful_stop(void **state)
 	vm_close(ctl);
 	{
 		struct vm_env env = {
-			.run_dir = path_in("run"), .services_dir = path_in("run/services"),
-			.init_socket = path_in("run/init.sock"), .state_dir = path_in("state"),
+			.run_dir = test_path("run"), .services_dir = test_path("run/services"),
+			.init_socket = test_path("run/init.sock"), .state_dir = test_path("state"),
 			.kvm = 0, .powerdown_timeout_ms = 30000, .stop_command = VM_STOP_HOST,
 		};
 		ctl = vm_open(&env);
@@ -638,7 +597,7 @@ static void test_guest_graceful_stop(void **state)
 	assert_true(console_wait(&console, NULL, "power button", 1000));
 	/* PID 1's stop command did it: QEMU quit once the guest was off, no SIGTERM */
 	{
-		char *log = file_read(path_in("log/vm-guest.log"));
+		char *log = file_read(test_path("log/vm-guest.log"));
 		if (!log || !strstr(log, "cairn-vm-stop: power button pressed (1)") ||
 		    !strstr(log, "cairn-vm-stop: the guest powered off after") || strstr(log, "sending TERM"))
 			fail_msg("vm-guest.log does not show a graceful stop:\n%s", log ? log : "(none)");
@@ -678,8 +637,8 @@ static void test_unprivileged(void **state)
 		"spec:\n  node: node-1\n  memory: 64Mi\n  boot:\n    disk: root\n"
 		"  disks:\n    - name: root\n      size: 16Mi\n      format: raw\n";
 	struct vm_env env = {
-		.run_dir = path_in("run"), .services_dir = path_in("run/services"),
-		.init_socket = path_in("run/init.sock"), .state_dir = path_in("state"),
+		.run_dir = test_path("run"), .services_dir = test_path("run/services"),
+		.init_socket = test_path("run/init.sock"), .state_dir = test_path("state"),
 		.kvm = 0, .powerdown_timeout_ms = 2000, .stop_command = VM_STOP_HOST, .user = "nobody",
 	};
 	struct passwd *pw = getpwnam("nobody");
@@ -695,13 +654,13 @@ static void test_unprivileged(void **state)
 		fprintf(stderr, "test_vm: no user nobody on this host: skipped\n");
 		skip();
 	}
-	assert_int_equal(chmod(dir, 0711), 0);   /* the user passes through to its own folders */
+	assert_int_equal(chmod(test_dir(), 0711), 0);   /* the user passes through to its own folders */
 	ctl = vm_open(&env);
 	assert_non_null(ctl);
 	item = pass_until(ctl, config, "sandy", "running", has_pid, 30000);
 	pid = (long)json_integer_value(json_object_get(item, "pid"));
 	json_decref(item);
-	text = file_read(path_in("run/services/vm-sandy.service"));
+	text = file_read(test_path("run/services/vm-sandy.service"));
 	assert_non_null(strstr(text, "\nuser = nobody\n"));
 	free(text);
 	fprintf(stderr, "test_vm: QEMU %ld: Uid %s", pid, proc_status(pid, "Uid"));
@@ -712,18 +671,18 @@ static void test_unprivileged(void **state)
 	assert_string_equal(proc_status(pid, "CapEff"), "0000000000000000");
 	assert_string_equal(proc_status(pid, "NoNewPrivs"), "1");
 	assert_string_equal(proc_status(pid, "Seccomp"), "2");
-	assert_int_equal(stat(path_in("state/sandy/root.raw"), &st), 0);
+	assert_int_equal(stat(test_path("state/sandy/root.raw"), &st), 0);
 	assert_int_equal(st.st_uid, pw->pw_uid);
-	assert_int_equal(stat(path_in("state/sandy"), &st), 0);
+	assert_int_equal(stat(test_path("state/sandy"), &st), 0);
 	assert_int_equal(st.st_uid, pw->pw_uid);
-	assert_int_equal(stat(path_in("run/vm/sandy/qmp.sock"), &st), 0);
+	assert_int_equal(stat(test_path("run/vm/sandy/qmp.sock"), &st), 0);
 	assert_int_equal(st.st_uid, pw->pw_uid);
 	/* the stop command runs as the same user and reaches the second monitor */
 	assert_int_equal(vm_action(ctl, "sandy", "stop", &error), 0);
 	item = pass_until(ctl, config, "sandy", "stopped", NULL, 30000);
 	assert_string_equal(item_string(item, "last_exit"), "stopped (no guest poweroff within 2 s)");
 	json_decref(item);
-	log = file_read(path_in("log/vm-sandy.log"));
+	log = file_read(test_path("log/vm-sandy.log"));
 	if (!log || !strstr(log, "cairn-vm-stop: power button pressed (1)"))
 		fail_msg("vm-sandy.log lacks the stop command's press:\n%s", log ? log : "(none)");
 	free(log);
@@ -734,72 +693,16 @@ static void test_unprivileged(void **state)
 
 /* --- through cairnd: the API endpoints and the console relay over TLS ----------------- */
 
-static int port;
-static pid_t cairnd_pid;
+static struct cairnd cairnd;
 
-static void make_cert(const char *name, const char *template_text, bool ca)
-{
-	FILE *file;
-	char template[600];
-
-	snprintf(template, sizeof template, "%s/%s.tmpl", dir, name);
-	file = fopen(template, "w");
-	assert_non_null(file);
-	fputs(template_text, file);
-	fclose(file);
-	assert_int_equal(run("certtool --no-text --generate-privkey --key-type=ecdsa --outfile %s/%s.key >/dev/null 2>&1",
-			     dir, name), 0);
-	if (ca)
-		assert_int_equal(run("cd %s && certtool --no-text --generate-self-signed --load-privkey %s.key "
-				     "--template %s.tmpl --outfile %s.pem >/dev/null 2>&1", dir, name, name, name), 0);
-	else
-		assert_int_equal(run("cd %s && certtool --no-text --generate-certificate --load-privkey %s.key "
-				     "--load-ca-certificate ca.pem --load-ca-privkey ca.key --template %s.tmpl "
-				     "--outfile %s.pem >/dev/null 2>&1", dir, name, name, name), 0);
-}
-
-/* PEM file NAME as a YAML block scalar under KEY, appended to OUT. */
-static void append_pem(char *out, size_t size, const char *key, const char *name)
-{
-	char path[600], line[256];
-	FILE *file;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	file = fopen(path, "r");
-	assert_non_null(file);
-	snprintf(out + strlen(out), size - strlen(out), "    %s: |\n", key);
-	while (fgets(line, sizeof line, file))
-		snprintf(out + strlen(out), size - strlen(out), "      %s", line);
-	fclose(file);
-}
-
-/* curl as CLIENT; the HTTP status, the body in DIR/body. */
+/* METHOD URL on cairnd as CLIENT, with DATA as the body (text, or @PATH for a file). */
 static int curl(const char *method, const char *url, const char *client, const char *data,
 		const char *extra)
 {
-	char command[3072], code[16] = "";
-	FILE *pipe;
-
-	snprintf(command, sizeof command,
-		 "curl -sS --max-time 10 -o %s/body -w '%%{http_code}' -X %s --cacert %s/ca.pem "
-		 "--cert %s/%s.pem --key %s/%s.key %s%s%s %s 'https://127.0.0.1:%d%s' 2>%s/curl.err",
-		 dir, method, dir, dir, client, dir, client, data ? "--data-binary '" : "",
-		 data ? data : "", data ? "'" : "", extra ? extra : "", port, url, dir);
-	pipe = popen(command, "r");
-	assert_non_null(pipe);
-	if (!fgets(code, sizeof code, pipe))
-		code[0] = '\0';
-	pclose(pipe);
-	return atoi(code);
-}
-
-static json_t *body_json(void)
-{
-	json_error_t error;
-	json_t *json = json_load_file(path_in("body"), 0, &error);
-
-	assert_non_null(json);
-	return json;
+	if (data && data[0] != '@')
+		file_put(test_path("request"), data);
+	return https(cairnd.port, method, url, client,
+		     data ? (data[0] == '@' ? data + 1 : "request") : NULL, extra);
 }
 
 /* The API's view of VM NAME's item (a new reference). */
@@ -809,7 +712,7 @@ static json_t *api_item(const char *name)
 	size_t index;
 
 	assert_int_equal(curl("GET", "/v1/resources/vms", "operator", NULL, NULL), 200);
-	body = body_json();
+	body = https_body_json();
 	json_array_foreach(json_object_get(body, "items"), index, item)
 		if (strcmp(item_string(item, "id"), name) == 0)
 			found = json_incref(item);
@@ -827,15 +730,15 @@ struct tls_client {
 
 static void tls_open(struct tls_client *client, const char *name)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)cairnd.port),
 				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char cert[600], key[600], ca[600];
 	int rc;
 
 	memset(client, 0, sizeof *client);
-	snprintf(ca, sizeof ca, "%s/ca.pem", dir);
-	snprintf(cert, sizeof cert, "%s/%s.pem", dir, name);
-	snprintf(key, sizeof key, "%s/%s.key", dir, name);
+	snprintf(ca, sizeof ca, "%s/ca.pem", test_dir());
+	snprintf(cert, sizeof cert, "%s/%s.pem", test_dir(), name);
+	snprintf(key, sizeof key, "%s/%s.key", test_dir(), name);
 	gnutls_certificate_allocate_credentials(&client->credentials);
 	gnutls_certificate_set_x509_trust_file(client->credentials, ca, GNUTLS_X509_FMT_PEM);
 	assert_int_equal(gnutls_certificate_set_x509_key_file(client->credentials, cert, key,
@@ -898,11 +801,8 @@ static void test_api(void **state)
 {
 	char config[16384], listen[600];
 	const char *upgrade = "-H 'Connection: Upgrade' -H 'Upgrade: cairn-console'";
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t addr_len = sizeof addr;
 	struct tls_client console;
 	json_t *item, *body;
-	int fd, status = -1;
 	FILE *file;
 
 	(void)state;
@@ -910,18 +810,15 @@ static void test_api(void **state)
 		fprintf(stderr, "test_vm: no out/guest or %s: skipped\n", CAIRND_HOST);
 		skip();
 	}
-	make_cert("ca", "cn = \"cairn test CA\"\nca\ncert_signing_key\nexpiration_days = 2\n", true);
-	make_cert("server", "cn = \"node-1\"\nip_address = \"127.0.0.1\"\nexpiration_days = 2\n"
-		  "tls_www_server\nsigning_key\n", false);
-	make_cert("operator", "cn = \"op\"\norganization = \"cairn:operator\"\nexpiration_days = 2\n"
-		  "tls_www_client\nsigning_key\n", false);
-	make_cert("admin", "cn = \"admin\"\norganization = \"cairn:admin\"\nexpiration_days = 2\n"
-		  "tls_www_client\nsigning_key\n", false);
+	cert_ca("ca");
+	cert_server("server", "ca");
+	cert_client("operator", "ca", "cairn:operator");
+	cert_client("admin", "ca", "cairn:admin");
 	snprintf(config, sizeof config, "%s  identity:\n", machine);
-	append_pem(config, sizeof config, "ca", "ca.pem");
-	append_pem(config, sizeof config, "cert", "server.pem");
-	append_pem(config, sizeof config, "key", "server.key");
-	file = fopen(path_in("huge.yaml"), "w");
+	pem_append(config, sizeof config, "ca", "ca.pem");
+	pem_append(config, sizeof config, "cert", "server.pem");
+	pem_append(config, sizeof config, "key", "server.key");
+	file = fopen(test_path("huge.yaml"), "w");
 	assert_non_null(file);
 	fprintf(file, "%s---\napiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\nmetadata:\n"
 		"  name: huge\nspec:\n  node: node-1\n  memory: 1024Gi\n  boot:\n    kernel: /boot/none\n",
@@ -932,27 +829,14 @@ static void test_api(void **state)
 		 "spec:\n  node: node-1\n  memory: 128Mi\n  running: false\n  boot:\n"
 		 "    kernel: %s/out/guest/vmlinuz\n    initrd: %s/out/guest/initramfs.img\n"
 		 "    cmdline: console=ttyS0 panic=-1\n", repo, repo);
-	mkdir(path_in("cstate"), 0700);
-	file = fopen(path_in("cstate/config.yaml"), "w");
+	mkdir(test_path("cstate"), 0700);
+	file = fopen(test_path("cstate/config.yaml"), "w");
 	assert_non_null(file);
 	fputs(config, file);
 	fclose(file);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &addr_len), 0);
-	close(fd);
-	port = ntohs(addr.sin_port);
-	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-	cairnd_pid = fork();
-	assert_true(cairnd_pid >= 0);
-	if (cairnd_pid == 0) {
-		int log = open(path_in("cairnd.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(log, 2);
-		execl(CAIRND_HOST, CAIRND_HOST, "--controllers", "vm", "--listen", listen, "--state",
-		      path_in("cstate"), "--run", path_in("run"), "--log-dir", path_in("log"),
-		      "--kmsg", path_in("kmsg"), "--cmdline", path_in("no-cmdline"), "--sysfs",
-		      path_in("sys"), "--vm-state", path_in("state"), (char *)NULL);
-		_exit(127);
+	{
+		const char *extra[] = { "--controllers", "vm", "--vm-state", test_path("state"), NULL };
+		cairnd_start(&cairnd, "cstate", "cairnd.log", extra);
 	}
 	for (int i = 0; i < 1000 && curl("GET", "/v1/version", "operator", NULL, NULL) != 200; i++)
 		sleep_ms(20);
@@ -968,16 +852,16 @@ static void test_api(void **state)
 	assert_int_equal(curl("POST", "/v1/vms/nope/start", "operator", NULL, NULL), 404);
 	assert_int_equal(curl("POST", "/v1/vms/con/monitor", "operator", "{\"execute\":\"query-status\"}", NULL), 409);
 	/* admission through the apply: refused, nothing changes */
-	snprintf(listen, sizeof listen, "@%s", path_in("huge.yaml"));
+	snprintf(listen, sizeof listen, "@%s", test_path("huge.yaml"));
 	assert_int_equal(curl("POST", "/v1/config", "admin", listen, NULL), 400);
-	body = body_json();
+	body = https_body_json();
 	assert_non_null(strstr(json_string_value(json_array_get(json_object_get(body, "details"), 0)),
 			       "(VirtualMachine) huge: needs 1048672 MiB but node-1 has "));
 	json_decref(body);
 	assert_null(api_item("huge"));
 	/* start, then attach to the console before the kernel says anything */
 	assert_int_equal(curl("POST", "/v1/vms/con/start", "operator", NULL, NULL), 202);
-	body = body_json();
+	body = https_body_json();
 	assert_string_equal(json_string_value(json_object_get(body, "action")), "start");
 	json_decref(body);
 	for (int i = 0; i < 200; i++) {
@@ -990,18 +874,18 @@ static void test_api(void **state)
 	}
 	/* QEMU makes its console socket a moment after it starts; until then the endpoint
 	 * answers 409 "the VM is starting" (cairnctl asks again on it) */
-	for (int i = 0; i < 300 && access(path_in("run/vm/con/console.sock"), F_OK) < 0; i++)
+	for (int i = 0; i < 300 && access(test_path("run/vm/con/console.sock"), F_OK) < 0; i++)
 		sleep_ms(50);
 	tls_open(&console, "operator");
 	tls_send(&console, "GET /v1/vms/con/console HTTP/1.1\r\nHost: node-1\r\n"
 		 "Connection: Upgrade\r\nUpgrade: cairn-console\r\n\r\n");
 	if (!tls_wait(&console, "101 Switching Protocols", 10000))
-		{ char cmd[700]; snprintf(cmd, sizeof cmd, "tail -30 %s; ls -la %s", path_in("cairnd.log"), path_in("run/vm/con")); system(cmd); fail_msg("console: no 101 in: %s", console.seen); }
+		{ char cmd[700]; snprintf(cmd, sizeof cmd, "tail -30 %s; ls -la %s", test_path("cairnd.log"), test_path("run/vm/con")); system(cmd); fail_msg("console: no 101 in: %s", console.seen); }
 	if (!tls_wait(&console, "cairn-guest: up", 90000))
 		fail_msg("console: no 'cairn-guest: up' in: %s", console.seen);
 	/* the monitor through the API */
 	assert_int_equal(curl("POST", "/v1/vms/con/monitor", "operator", "{\"execute\":\"query-status\"}", NULL), 200);
-	body = body_json();
+	body = https_body_json();
 	assert_string_equal(json_string_value(json_object_get(json_object_get(body, "return"), "status")), "running");
 	json_decref(body);
 	assert_int_equal(curl("POST", "/v1/vms/con/monitor", "operator", "{\"execute\":\"quit\"}", NULL), 400);
@@ -1021,23 +905,15 @@ static void test_api(void **state)
 		assert_true(i < 299);
 		sleep_ms(100);
 	}
-	kill(cairnd_pid, SIGTERM);
-	for (int i = 0; i < 1000 && waitpid(cairnd_pid, &status, WNOHANG) != cairnd_pid; i++)
-		sleep_ms(10);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	cairnd_pid = 0;
+	assert_int_equal(cairnd_stop(&cairnd), 0);
 }
 
 static int group_setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof dir, "/tmp/cairn-test-vm.XXXXXX");
-	if (!mkdtemp(dir) || !getcwd(repo, sizeof repo))
+	if (test_dir_make("test-vm") < 0 || !getcwd(repo, sizeof repo))
 		return -1;
-	mkdir(path_in("run"), 0755);
-	mkdir(path_in("run/services"), 0755);
-	mkdir(path_in("log"), 0755);
+	mkdir(test_path("run/services"), 0755);
 	resources_init();
 	start_init();
 	return 0;
@@ -1046,21 +922,9 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (cairnd_pid > 0) {
-		kill(cairnd_pid, SIGKILL);
-		waitpid(cairnd_pid, NULL, 0);
-	}
-	if (init_pid > 0) {
-		kill(init_pid, SIGTERM);   /* host mode: stops its services (QEMU too), exits */
-		for (int i = 0; i < 300 && waitpid(init_pid, NULL, WNOHANG) != init_pid; i++)
-			sleep_ms(10);
-		kill(init_pid, SIGKILL);
-		waitpid(init_pid, NULL, 0);
-	}
-	if (getenv("KEEP_TEST_DIR"))
-		fprintf(stderr, "test_vm: kept %s\n", dir);
-	else
-		run("rm -rf %s", dir);
+	child_stop(&cairnd.pid, 100);
+	child_stop(&init_pid, 3000);   /* host mode: SIGTERM stops its services (QEMU too) */
+	test_dir_remove();
 	return 0;
 }
 

@@ -10,9 +10,11 @@ UNIT_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
 	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
 	-Iinit -Ilib/cmdline
 
-$(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB) $(wildcard init/*.h) $(CMDLINE_HDRS) $(CMDLINE_LIB_SAN)
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB) $(wildcard init/*.h) $(CMDLINE_HDRS) $(CMDLINE_LIB_SAN) \
+		$(UNIT_HARNESS)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB) $(CMDLINE_LIB_SAN) -lcmocka
+	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ $< tests/unit/harness.c $(UNIT_LIB) $(CMDLINE_LIB_SAN) \
+		-lcmocka -ljansson
 
 # Each program's output also goes to $(BUILD)/unit/NAME.log; the closing line counts cmocka's
 # test cases: passed, failed, and skipped (a skipped test printed why on its own line).
