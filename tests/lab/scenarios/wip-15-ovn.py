@@ -9,10 +9,10 @@ Network `blue`; vm1 on node-2 and vm2 on node-3 ping each other over Geneve. The
 no DHCP client: the NICs carry static `ip:` (OVN's port security needs the same address) and
 the guest gets it on its command line; OVN's DHCP_Options exist but are not exercised here.
 Only cairnctl drives the nodes."""
-import os, sys, time
+import os, subprocess, sys, time
 import yaml
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
-from lab import Node, Scenario, need, cairnctl, cairnctl_json, wait_until, items
+from lab import Node, Scenario, need, cairnctl, cairnctl_json, wait_until, items, out
 
 GUEST = "/usr/share/cairn/guest"
 N = 3
@@ -83,8 +83,10 @@ with Scenario("ovn") as s:
     print(f"lab: ovn: ports up {time.monotonic() - t0:.1f} s", flush=True)
     for name, (k, ip, peer) in VMS.items():
         def reached(name=name, k=k, peer=peer):
-            p = cairnctl("-n", f"node-{k + 1}", "vm", "console", name, "--timeout", "5s",
-                         config=cc)
-            return f"reached {peer}" in (p.stdout + p.stderr) or f"{peer} answers" in p.stdout
+            # the guest's `status` line says "reached PEER" once a ping was answered
+            p = subprocess.run([out("cairnctl"), "--cairnconfig", cc, "-n", f"node-{k + 1}", "vm",
+                                "console", name, "--timeout", "5s"], input="status\n",
+                               capture_output=True, text=True, timeout=60)
+            return f"reached {peer}" in p.stdout
         s.must(f"{name} on node-{k + 1} pings {peer} over Geneve", wait_until, "ping",
                reached, 300, 10)
