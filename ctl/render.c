@@ -29,6 +29,9 @@ static const struct kind_order {
 	{ "sysctls", false, false, { "id", "desired", "actual", "error", NULL } },
 	{ "vms", true, true, { "name", "state", "qmp_status", "accel", "cpus", "memory_mib", "pid",
 			       "uptime_s", "restarts", "last_exit", "error", NULL } },
+	{ "networks", false, false, { "id", "cidr", "gateway", "in_nb", "ports", "error", NULL } },
+	{ "chassis", false, false, { "id", "hostname", "encap", "encap_ip", NULL } },
+	{ "ports", false, false, { "id", "vm", "type", "chassis", "up", NULL } },
 };
 
 json_t *table_new(const char *const *header)

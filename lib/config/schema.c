@@ -188,6 +188,29 @@ static bool valid_role(const char *value, struct config_check *check)
 static const struct config_schema string_role = {
 	.type = CONFIG_STRING, .what = "a role", .validator = valid_role };
 
+/* .spec.ovn: the node's part in OVN (services/ovn/). A node that is not central names the
+ * central one's address. */
+static void check_ovn(struct config_decoder *decoder, const struct ynode *node, json_t *ovn)
+{
+	if (!json_is_true(json_object_get(ovn, "central")) && !json_object_get(ovn, "centralAddress"))
+		config_decoder_error(decoder, node->line, "centralAddress",
+				     "is required when central is not true");
+}
+static const struct config_schema ovn_ipv4 = {
+	.type = CONFIG_STRING, .what = "an IPv4 address", .validator = config_valid_ipv4 };
+static const struct config_schema ovn_bridge_mappings = {
+	.type = CONFIG_MAP, .items = &string_interface,
+	.key_validator = config_valid_physical_network, .max_items = 16 };
+static const struct config_field ovn_fields[] = {
+	{ "central", &boolean, false },
+	{ "address", &ovn_ipv4, true },
+	{ "centralAddress", &ovn_ipv4, false },
+	{ "bridgeMappings", &ovn_bridge_mappings, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema ovn = {
+	.type = CONFIG_OBJECT, .fields = ovn_fields, .check = check_ovn };
+
 static const struct config_field machine_spec_fields[] = {
 	{ "hostname", &string_hostname, false },
 	{ "role", &string_role, true },
@@ -198,6 +221,7 @@ static const struct config_field machine_spec_fields[] = {
 	{ "sysctls", &sysctls, false },
 	{ "api", &api, false },
 	{ "identity", &identity, false },
+	{ "ovn", &ovn, false },
 	{ NULL, NULL, false },
 };
 static const struct config_schema machine_spec = {

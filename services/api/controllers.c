@@ -4,6 +4,7 @@
  * under services/ and a row here (README.md and the folder's README show this table). */
 #include "libvirt.h"
 #include "network.h"
+#include "ovn.h"
 #include "runtime.h"
 #include "vm_controller.h"
 
@@ -33,6 +34,8 @@ const struct controller controller_table[] = {
 	  libvirtd_init, libvirtd_reconcile, NULL, NULL },
 	{ "vm", KINDS("MachineConfig", "VirtualMachine"), NONE, KINDS("vms"),
 	  vm_controller_init, vm_controller_reconcile, vm_controller_fd, vm_controller_halt },
+	{ "ovn", KINDS("MachineConfig", "Network", "VirtualMachine"), NONE,
+	  KINDS("networks", "chassis", "ports"), ovn_init, ovn_reconcile, ovn_fd, ovn_halt },
 };
 
 const size_t controller_count = sizeof controller_table / sizeof controller_table[0];

@@ -10,7 +10,8 @@
 
 const char *const resource_kinds[] = {
 	"links", "addresses", "routes", "services", "hostname", "time", "resolvers",
-	"sysctls", "modules", "dhcp", "machinestatus", "vms", "interfaces", NULL,
+	"sysctls", "modules", "dhcp", "machinestatus", "vms", "interfaces", "networks", "chassis",
+	"ports", NULL,
 };
 
 #define KIND_COUNT (sizeof resource_kinds / sizeof resource_kinds[0] - 1)

@@ -8,9 +8,11 @@ BUILD ?= build
 CC ?= gcc
 
 CTRL_SRCS := $(sort $(wildcard services/network/*.c services/libvirt/*.c))
-CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h)) services/api/resources.h \
+# services/ovn: the ovn controller and the NB reconcile (lib/ovsdb comes with VM_SRCS)
+CTRL_SRCS += $(sort $(wildcard services/ovn/*.c))
+CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h services/ovn/*.h lib/ovsdb/*.h)) services/api/resources.h \
 	services/api/controller.h services/api/runtime.h
-CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/network -Iservices/libvirt -Iservices/api -Ilib/config -Ilib/fileio \
+CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/network -Iservices/libvirt -Iservices/ovn -Ilib/ovsdb -Iservices/api -Ilib/config -Ilib/fileio \
 	-Ilib/initctl -Ilib/runcmd
 CTRL_LIBS := -lnl-route-3 -lnl-3
 

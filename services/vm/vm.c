@@ -348,10 +348,42 @@ static int prepare_nics(struct vm_ctl *ctl, struct vm *vm)
 
 	json_array_foreach(nics, index, nic) {
 		char *bridge = (char *)json_string_value(json_object_get(nic, "bridge")), tap[16];
+		const char *network = json_string_value(json_object_get(nic, "network"));
 
-		if (index >= VM_NICS_MAX || !bridge)
+		if (index >= VM_NICS_MAX || (!bridge && !network))
 			break;
 		vm_tap_name(vm->name, index, tap);
+		if (!bridge) {
+			/* an OVN Network: the tap on br-int, bound to the NIC's logical port */
+			char port[300], error[1200];
+			/* = services/ovn/nb.h ovn_nb_port_name() */
+			snprintf(port, sizeof port, "cairn_vm_%s_%zu", vm->name, index);
+			if (if_nametoindex(tap) != 0 && !tap_owned(ctl, tap) &&
+			    run_ip(ctl, vm, (char *[]){ "link", "del", "dev", tap, NULL }) < 0)
+				return -1;
+			if (if_nametoindex(tap) == 0) {
+				char owner[16];
+				snprintf(owner, sizeof owner, "%u", (unsigned)ctl->uid);
+				if (tun_ready(ctl, vm) < 0 ||
+				    run_ip(ctl, vm, (char *[]){ "tuntap", "add", "dev", tap, "mode", "tap", "user", owner, NULL }) < 0)
+					return -1;
+				vm->nic_attached[index] = false;
+			}
+			if (!vm->nic_attached[index]) {
+				int rc = vm_ovs_port_add(tap, port, error, sizeof error);
+				if (rc < 0) {
+					vm_set_error(vm, "%s", error);
+					return -1;
+				}
+				if (run_ip(ctl, vm, (char *[]){ "link", "set", "dev", tap, "up", NULL }) < 0)
+					return -1;
+				vm->nic_attached[index] = true;
+				char what[360];
+				snprintf(what, sizeof what, "tap %s on br-int (iface-id %s)", tap, port);
+				vm_changed(ctl, vm, what);
+			}
+			continue;
+		}
 		if (if_nametoindex(bridge) == 0) {
 			if (run_ip(ctl, vm, (char *[]){ "link", "add", "name", bridge, "type", "bridge", NULL }) < 0 ||
 			    run_ip(ctl, vm, (char *[]){ "link", "set", "dev", bridge, "up", NULL }) < 0)
@@ -392,6 +424,9 @@ static void remove_taps(struct vm_ctl *ctl, struct vm *vm)
 		vm_tap_name(vm->name, index, tap);
 		if (if_nametoindex(tap) == 0)
 			continue;
+		if (json_string_value(json_object_get(json_array_get(json_object_get(vm->spec, "nics"), index),
+						      "network")))
+			vm_ovs_port_remove(tap);
 		char *argv[] = { ctl->ip, "link", "del", "dev", tap, NULL };
 		vm_run(argv, 10000, &output);
 		free(output);

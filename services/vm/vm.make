@@ -7,10 +7,11 @@ CC ?= gcc
 
 # vm_controller.c: the adapter to cairnd's controller table (services/api/controller.h)
 VM_CTRL_SRCS := services/vm/vm_controller.c
-VM_SRCS := $(filter-out $(VM_CTRL_SRCS) services/vm/cairn-vm-stop.c,$(sort $(wildcard services/vm/*.c))) lib/qmp/qmp.c lib/qmp/qmp_commands.c lib/qmp/qmp_frame.c
+VM_SRCS := $(filter-out $(VM_CTRL_SRCS) services/vm/cairn-vm-stop.c,$(sort $(wildcard services/vm/*.c))) lib/qmp/qmp.c lib/qmp/qmp_commands.c lib/qmp/qmp_frame.c \
+	$(OVSDB_SRC)
 VM_HDRS := $(sort $(wildcard services/vm/*.h)) $(wildcard lib/qmp/*.h) services/api/resources.h \
 	$(FILEIO_HDRS) $(INITCTL_HDRS) $(RUNCMD_HDRS)
-VM_CFLAGS := -Iservices/vm -Ilib/qmp -Iservices/api -Ilib/fileio -Ilib/initctl -Ilib/runcmd
+VM_CFLAGS := -Iservices/vm -Ilib/qmp -Ilib/ovsdb -Iservices/api -Ilib/fileio -Ilib/initctl -Ilib/runcmd
 VM_LIBS := -ljansson -lpthread
 
 # cairn-vm-stop: the stop_command of every vm-NAME.service (shipped as /usr/sbin/cairn-vm-stop,

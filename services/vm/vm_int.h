@@ -103,6 +103,11 @@ long long vm_disk_size_mib(const json_t *disk);
 void vm_nic_mac(const char *name, const json_t *nic, size_t index, char mac[18]);
 /* The tap name of NIC INDEX of VM NAME: "vm" + 8 hex digits of a hash of NAME + "n" + INDEX. */
 void vm_tap_name(const char *name, size_t index, char tap[16]);
+/* ovs_port.c: TAP as a port of br-int in the node's Open_vSwitch database with
+ * external_ids:iface-id=IFACE_ID. 1 added or changed, 0 already so, -1 with ERROR. */
+int vm_ovs_port_add(const char *tap, const char *iface_id, char *error, size_t size);
+/* Removes TAP's port from br-int, if there is one (best effort: no database, nothing to do). */
+void vm_ovs_port_remove(const char *tap);
 /* The disk file STATE_DIR/NAME/DISK.FORMAT (malloc'd). */
 char *vm_disk_path(const char *state_dir, const char *name, const json_t *disk);
 /* The service definition text of VM NAME (malloc'd), or NULL with *error (static); KVM picks

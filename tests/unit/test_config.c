@@ -218,7 +218,7 @@ static void test_error_unknown_and_duplicate_keys(void **state)
 		"      - name: eth0\n"
 		"        vlan: []\n",
 		"config.yaml:5: document 1 (MachineConfig): .spec.hostnmae: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn)\n"
 		"config.yaml:6: document 1 (MachineConfig): .spec.role: duplicate key (first on line 4)\n"
 		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].vlan: unknown key "
 		"(expected one of: name, mac, dhcp, addresses, routes, mtu, vlans)\n");
@@ -632,9 +632,9 @@ static void test_duplicates_at_scale(void **state)
 	assert_errors(HEAD "spec:\n  role: worker\n  hostname: a\n  sysctls: {}\n  api: {}\n"
 		"  time: {}\n  kernel: {}\n  network: {}\n  a1: 1\n  a2: 2\n  role: controlplane\n",
 		"config.yaml:11: document 1 (MachineConfig): .spec.a1: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn)\n"
 		"config.yaml:12: document 1 (MachineConfig): .spec.a2: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn)\n"
 		"config.yaml:13: document 1 (MachineConfig): .spec.role: duplicate key (first on line 4)\n");
 
 	/* 300 VLANs all with id 7: each repeats every one before it; 100 kept, the rest counted. */
