@@ -1,18 +1,23 @@
 # tests/unit/unit.mk - `make unit`: cmocka unit tests under ASan/UBSan. Pure parsers are
 # linked in directly; test_supervisor drives the real $(BUILD)/init-host binary.
 
-BUILD ?= build
-CC ?= gcc
+# Flags and object rules in mk/flags.mk; lib/*/*.mk, services/ and ctl/ add explicit rules.
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 UNIT_LIB := init/control.c init/logring.c init/modindex.c init/svcdef.c init/units.c
-UNIT_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
-	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-	-Iinit -Ilib/cmdline
+INC_tests/unit := -Iinit -Ilib/cmdline
 
-$(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB) $(wildcard init/*.h) $(CMDLINE_HDRS) $(CMDLINE_LIB_SAN)
-	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB) $(CMDLINE_LIB_SAN) -lcmocka
+# The daemon-level tests' shared helpers (harness.h), linked into every test that starts
+# processes or daemons (those with an explicit rule name $(UNIT_HARNESS) themselves).
+$(UNIT_HARNESS): tests/unit/harness.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) $(DEPFLAGS) -DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
+		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' -c -o $@ $<
+$(BUILD)/unit/test_supervisor: $(UNIT_HARNESS)
+
+$(BUILD)/unit/%: $(BUILD)/obj/san/tests/unit/%.o $(call OBJ,san,$(UNIT_LIB)) $(CMDLINE_LIB_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(if $(filter $(UNIT_HARNESS),$^),-ljansson)
 
 # Each program's output also goes to $(BUILD)/unit/NAME.log; the closing line counts cmocka's
 # test cases: passed, failed, and skipped (a skipped test printed why on its own line).
