@@ -80,6 +80,6 @@ LINK_OBJS = $(filter %.o,$^) $(filter %.a,$^)
 # The daemon-level unit tests' shared helpers (tests/unit/harness.c, rule in tests/unit/unit.mk).
 UNIT_HARNESS := $(BUILD)/unit/harness.o
 
-# Keep every object, also those only a pattern rule names (make would delete them as
-# intermediate files and rebuild them next time).
-.SECONDARY:
+# Keep the objects only a pattern rule names (a test's own object in unit.mk and fuzz.mk):
+# make would delete them as intermediate files and rebuild them next time.
+.PRECIOUS: $(BUILD)/obj/%.o
