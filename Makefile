@@ -25,11 +25,10 @@ HOST_PACKAGES := build-essential musl-tools libcmocka-dev clang libclang-rt-14-d
 	libjansson-dev libyaml-dev libgnutls28-dev libmicrohttpd-dev libcurl4-gnutls-dev gnutls-bin curl \
 	libnl-3-dev libnl-route-3-dev chrony iproute2 busybox openvswitch-common openvswitch-switch ovn-central
 
+# Compiler flags (release, ASan/UBSan, musl, libFuzzer) are defined once in mk/flags.mk, with
+# the object pattern rules and the library archive template every fragment uses.
+include mk/flags.mk
 include $(sort $(wildcard lib/*/*.mk))
-# tests/unit/harness.c: what the daemon-level unit tests share (a temp folder, processes,
-# ports, PID 1 and cairnd, certificates, HTTPS calls); see harness.h. Defined before the
-# includes, whose test rules name it.
-UNIT_HARNESS := tests/unit/harness.c tests/unit/harness.h
 
 include init/init.mk
 include $(sort $(wildcard services/*/*.mk ctl/*.mk))
@@ -37,6 +36,8 @@ include tests/unit/unit.mk
 include tests/fuzz/fuzz.mk
 include image/image.mk
 include tests/lab/lab.mk
+# The dependency files of the objects (-MMD -MP): a header change rebuilds what includes it.
+-include $(shell find $(BUILD)/obj $(BUILD)/unit -name '*.d' 2>/dev/null)
 
 .PHONY: all artifacts deps check clean distclean help
 # deps first, then the artifacts in a second make: with -j, nothing compiles before the

@@ -2,66 +2,60 @@
 # $(BUILD)/lib/libcairnconfig.a), $(BUILD)/cairnctl-host (the same sources under ASan/UBSan,
 # which tests/unit/test_ctl.c and test_ctl_net.c run), and the explicit rules of
 # $(BUILD)/unit/test_ctl, $(BUILD)/unit/test_ctl_net, $(BUILD)/unit/test_ctl_retry and
-# $(BUILD)/unit/test_ctl_vm.
+# $(BUILD)/unit/test_ctl_vm. Flags and object rules in mk/flags.mk.
 # Included by the top Makefile after lib/config/config.mk and before tests/unit/unit.mk.
-
-OUT ?= out
-BUILD ?= build
-CC ?= gcc
 
 CTL_SRCS := $(sort $(wildcard ctl/*.c))
 CTL_HDRS := $(sort $(wildcard ctl/*.h))
 CTL_VERSION := 0.1.0
 CTL_LIBS := -lcurl -lgnutls -lyaml -ljansson
-CTL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Ilib/config -Ilib/fileio -Ictl \
-	-DCAIRN_VERSION='"$(CTL_VERSION)"'
-CTL_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+INC_ctl := -Ilib/config -Ilib/fileio -Ictl -DCAIRN_VERSION='"$(CTL_VERSION)"'
 
-$(OUT)/cairnctl: $(CTL_SRCS) $(CTL_HDRS) $(FILEIO_HDRS) $(BUILD)/lib/libcairnconfig.a $(FILEIO_LIB)
-	@mkdir -p $(OUT)
-	$(CC) $(CTL_CFLAGS) -O2 -o $@ $(CTL_SRCS) $(BUILD)/lib/libcairnconfig.a $(FILEIO_LIB) $(CTL_LIBS)
+$(OUT)/cairnctl: $(call OBJ,rel,$(CTL_SRCS)) $(CONFIG_LIB) $(FILEIO_LIB)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(LINK_OBJS) $(CTL_LIBS)
 
-$(BUILD)/cairnctl-host: $(CTL_SRCS) $(CTL_HDRS) $(CONFIG_SRCS) $(CONFIG_HDRS) $(FILEIO_HDRS) $(FILEIO_LIB_SAN)
-	@mkdir -p $(BUILD)
-	$(CC) $(CTL_CFLAGS) -O1 $(CTL_SAN) -o $@ $(CTL_SRCS) $(CONFIG_SRCS) $(FILEIO_LIB_SAN) $(CTL_LIBS)
+$(BUILD)/cairnctl-host: $(call OBJ,san,$(CTL_SRCS)) $(CONFIG_LIB_SAN) $(FILEIO_LIB_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) $(CTL_LIBS)
+
+# The tests of cairnctl: each runs $(BUILD)/cairnctl-host and links ctl/yaml_json.c.
+CTL_TEST_OBJS := $(BUILD)/obj/san/ctl/yaml_json.o $(UNIT_HARNESS) $(CONFIG_LIB_SAN)
+CTL_TEST_DEFS := -Ilib/config -Ictl -DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"'
 
 # Explicit, so it wins over unit.mk's pattern rule; it depends on the binary it runs.
-$(BUILD)/unit/test_ctl: tests/unit/test_ctl.c $(UNIT_HARNESS) $(BUILD)/cairnctl-host $(CONFIG_SRCS) $(CONFIG_HDRS)
-	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
-		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
-		-Itests/unit -o $@ tests/unit/test_ctl.c tests/unit/harness.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+$(BUILD)/obj/san/tests/unit/test_ctl.o: DEFS := $(CTL_TEST_DEFS)
+$(BUILD)/unit/test_ctl: $(BUILD)/obj/san/tests/unit/test_ctl.o $(CTL_TEST_OBJS) $(BUILD)/cairnctl-host
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(CTL_LIBS)
 
 # The network commands against the real cairnd and init --host on 127.0.0.1.
-$(BUILD)/unit/test_ctl_net: tests/unit/test_ctl_net.c $(UNIT_HARNESS) $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
-		$(BUILD)/init-host $(CONFIG_SRCS) $(CONFIG_HDRS)
-	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
-		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
-		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
-		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
-		-Itests/unit -o $@ tests/unit/test_ctl_net.c tests/unit/harness.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+$(BUILD)/obj/san/tests/unit/test_ctl_net.o: DEFS := $(CTL_TEST_DEFS) \
+	-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
+	-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"'
+$(BUILD)/unit/test_ctl_net: $(BUILD)/obj/san/tests/unit/test_ctl_net.o $(CTL_TEST_OBJS) \
+		$(BUILD)/cairnctl-host $(BUILD)/cairnd-host $(BUILD)/init-host
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(CTL_LIBS)
 
 # The retry of a connection closed before the request went out, against the test's own TLS
 # server (GnuTLS).
-$(BUILD)/unit/test_ctl_retry: tests/unit/test_ctl_retry.c $(UNIT_HARNESS) $(BUILD)/cairnctl-host \
-		$(CONFIG_SRCS) $(CONFIG_HDRS)
-	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config \
-		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
-		-Itests/unit -o $@ tests/unit/test_ctl_retry.c tests/unit/harness.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+$(BUILD)/obj/san/tests/unit/test_ctl_retry.o: DEFS := $(CTL_TEST_DEFS)
+$(BUILD)/unit/test_ctl_retry: $(BUILD)/obj/san/tests/unit/test_ctl_retry.o $(CTL_TEST_OBJS) \
+		$(BUILD)/cairnctl-host
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(CTL_LIBS)
 
 # The vm commands against the real cairnd, vm console against the test's own mTLS console
 # server (GnuTLS), and end to end with a VM of $(OUT)/guest (skipped when it is not built).
-$(BUILD)/unit/test_ctl_vm: tests/unit/test_ctl_vm.c $(UNIT_HARNESS) $(BUILD)/cairnctl-host $(BUILD)/cairnd-host \
-		$(BUILD)/init-host $(CONFIG_SRCS) $(CONFIG_HDRS)
-	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g $(CTL_SAN) -Ilib/config -Ictl \
-		-DCAIRNCTL_HOST='"$(abspath $(BUILD)/cairnctl-host)"' \
-		-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
-		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
-		-DGUEST_DIR='"$(abspath $(OUT)/guest)"' \
-		-Itests/unit -o $@ tests/unit/test_ctl_vm.c tests/unit/harness.c ctl/yaml_json.c $(CONFIG_SRCS) -lcmocka $(CTL_LIBS)
+$(BUILD)/obj/san/tests/unit/test_ctl_vm.o: DEFS := $(CTL_TEST_DEFS) \
+	-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
+	-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' \
+	-DGUEST_DIR='"$(abspath $(OUT)/guest)"'
+$(BUILD)/unit/test_ctl_vm: $(BUILD)/obj/san/tests/unit/test_ctl_vm.o $(CTL_TEST_OBJS) \
+		$(BUILD)/cairnctl-host $(BUILD)/cairnd-host $(BUILD)/init-host
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(CTL_LIBS)
 
 .PHONY: cairnctl
 cairnctl: $(OUT)/cairnctl

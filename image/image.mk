@@ -93,7 +93,7 @@ $(OUT)/pxe/boot.ipxe: image/boot.ipxe
 # 7. the test guest (image/guest/): the node's own kernel and a tiny initramfs whose static PID 1
 # prints markers on ttyS0, addresses eth0, pings, and powers off on the ACPI power button. The
 # root image carries both in /usr/share/cairn/guest/ for VMs and lab scenarios to boot.
-GUEST_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Os -static
+GUEST_CFLAGS := $(CFLAGS_MUSL) -static
 guest: $(GUEST_OUTPUTS)
 $(BUILD)/guest/guest-init: image/guest/guest-init.c $(INIT_UAPI)/.stamp
 	@mkdir -p $(BUILD)/guest

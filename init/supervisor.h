@@ -30,6 +30,7 @@
 #define SUPERVISOR_DIRS_MAX 8
 #define SVC_PROBE_INTERVAL_MS 50
 #define SVC_STABLE_MS 60000
+#define SVC_STOP_GRACE_MS 5000      /* after a stop command that succeeded, before the signal */
 #define SVC_LOGFILE_MAX (1024 * 1024)
 
 enum svc_state {

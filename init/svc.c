@@ -275,7 +275,11 @@ void svc_on_deadline(struct svc *svc, int64_t now)
 		probe_readiness(svc, now);
 		break;
 	case SVC_STOPPING:
-		if (svc->pid > 0 && !svc->signalled) {
+		if (svc->pid > 0 && !svc->signalled && svc->stop_pid <= 0) {
+			svc_log_note(svc, "still running after its stop command: sending %s",
+				     units_signal_name(svc->def.stop_signal));
+			send_stop_signal(svc);
+		} else if (svc->pid > 0 && !svc->signalled) {
 			svc_log_note(svc, "stop command did not finish within %u ms: sending %s",
 				     svc->def.stop_timeout_ms, units_signal_name(svc->def.stop_signal));
 			kill_stop_command(svc);
@@ -403,6 +407,15 @@ static void on_stop_exit(struct svc *svc, int status)
 	svc->stop_pid = 0;
 	if (svc->state != SVC_STOPPING || svc->pid <= 0 || svc->signalled)
 		return;   /* the main process is gone already, or the timeout came first */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		/* done: the main process is on its way out (QEMU closes its monitor before it has
+		 * exited); it gets a little time before the stop signal */
+		int64_t grace = now_ms() + SVC_STOP_GRACE_MS;
+		if (svc->deadline_ms == 0 || grace < svc->deadline_ms)
+			svc->deadline_ms = grace;
+		svc_log_note(svc, "stop command done (status 0): waiting for the service to exit");
+		return;
+	}
 	describe_exit(status, how, sizeof how);
 	svc_log_note(svc, "stop command exited (%s) with the service still running: sending %s",
 		     how, units_signal_name(svc->def.stop_signal));

@@ -2,13 +2,11 @@
 # DNS, hostname, time, sysctls, modules) and services/libvirt's libvirtd controller: the
 # sources for cairnd and the unit test, which needs root (it runs in its own network and UTS
 # namespaces). Included only from services/api/api.mk (.make, not .mk: the top Makefile's
-# services/*/*.mk wildcard does not include it a second time).
-
-BUILD ?= build
-CC ?= gcc
+# services/*/*.mk wildcard does not include it a second time). Flags and object rules in
+# mk/flags.mk; the include flags of services/ in api.mk.
 
 CTRL_SRCS := $(sort $(wildcard services/network/*.c services/libvirt/*.c))
-# services/ovn: the ovn controller and the NB reconcile (lib/ovsdb comes with VM_SRCS)
+# services/ovn: the ovn controller and the NB reconcile (lib/ovsdb: linked as its archive)
 CTRL_SRCS += $(sort $(wildcard services/ovn/*.c))
 CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h services/ovn/*.h lib/ovsdb/*.h)) services/api/resources.h \
 	services/api/controller.h services/api/runtime.h
@@ -27,16 +25,12 @@ CTRL_TEST_INIT := init/svcdef.c init/units.c
 # (which names the VM controller too, so its sources are linked). The hook script is a
 # prerequisite too: the test runs it.
 CTRL_TEST_RUNTIME := services/api/runtime.c services/api/controllers.c
-$(BUILD)/unit/test_ctrl: tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_HDRS) $(CTRL_TEST_RESOURCES) \
-		$(CTRL_TEST_RUNTIME) $(VM_SRCS) $(VM_CTRL_SRCS) $(VM_HDRS) \
-		$(CONFIG_SRCS) $(CONFIG_HDRS) $(CTRL_TEST_INIT) init/svcdef.h init/units.h \
-		$(FILEIO_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN)
-	@mkdir -p $(BUILD)/unit
-	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
-		-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-		$(CTRL_CFLAGS) $(VM_CFLAGS) -Iinit $(CTRL_TEST_DEFS) \
-		-DCTRL_UDHCPC_SCRIPT='"$(abspath rootfs/overlay/usr/lib/cairn/udhcpc.script)"' \
-		-o $@ tests/unit/test_ctrl.c $(CTRL_SRCS) $(CTRL_TEST_RUNTIME) $(VM_SRCS) $(VM_CTRL_SRCS) \
-		$(CTRL_TEST_RESOURCES) $(CONFIG_SRCS) \
-		$(CTRL_TEST_INIT) $(FILEIO_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) \
-		-lcmocka $(CTRL_LIBS) -ljansson -lyaml -pthread
+$(BUILD)/obj/san/tests/unit/test_ctrl.o: DEFS := $(CTRL_CFLAGS) $(VM_CFLAGS) -Iinit $(CTRL_TEST_DEFS) \
+	-DCTRL_UDHCPC_SCRIPT='"$(abspath rootfs/overlay/usr/lib/cairn/udhcpc.script)"'
+$(BUILD)/unit/test_ctrl: $(BUILD)/obj/san/tests/unit/test_ctrl.o $(UNIT_HARNESS) \
+		$(call OBJ,san,$(CTRL_SRCS) $(CTRL_TEST_RUNTIME) $(VM_SRCS) $(VM_CTRL_SRCS) \
+			$(CTRL_TEST_RESOURCES) $(CTRL_TEST_INIT)) \
+		$(CONFIG_LIB_SAN) $(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) $(FILEIO_LIB_SAN) \
+		rootfs/overlay/usr/lib/cairn/udhcpc.script
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(CTRL_LIBS) -ljansson -lyaml -pthread

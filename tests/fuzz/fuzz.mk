@@ -1,19 +1,17 @@
 # tests/fuzz/fuzz.mk - `make fuzz`: libFuzzer harnesses for the pure parsers (cmdline,
 # svcdef, control), each run for FUZZ_SECONDS from the seed corpus in corpus/NAME/.
 
-BUILD ?= build
-CLANG ?= clang
 FUZZ_SECONDS ?= 30
 
 # Other fragments (lib/*/*.mk, included first) add their own names and explicit build rules.
+# Flags (clang, libFuzzer + ASan/UBSan) and object rules in mk/flags.mk.
 FUZZ_NAMES += cmdline svcdef control
-FUZZ_LIB := lib/cmdline/cmdline.c init/control.c init/svcdef.c init/units.c
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined -Iinit -Ilib/cmdline
+FUZZ_LIB := init/control.c init/svcdef.c init/units.c
+INC_tests/fuzz := -Iinit -Ilib/cmdline
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard init/*.h) lib/cmdline/cmdline.h
-	@mkdir -p $(BUILD)/fuzz
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB)
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/tests/fuzz/fuzz_%.o $(call OBJ,fuzz,$(FUZZ_LIB)) $(CMDLINE_LIB_FUZZ)
+	@mkdir -p $(@D)
+	$(CLANG) $(LDFLAGS_FUZZ) -o $@ $(LINK_OBJS)
 
 .PHONY: fuzz
 fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_NAMES))

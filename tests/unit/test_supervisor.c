@@ -424,6 +424,34 @@ static void test_stop_command_graceful(void **state)
 	stop_init();
 }
 
+/* The main process that takes a moment to exit after the stop command's USR1 (as QEMU does
+ * after its monitor answered `quit`). */
+#define SLOW_EXIT_MAIN "command = /bin/sh -c 'echo $$ > @/main.pid; trap \"echo got TERM\" TERM; " \
+	"trap \"echo got USR1; sleep 1; exit 0\" USR1; echo up; while :; do sleep 0.05; done'\n"
+
+/* A stop command that succeeds and exits before the main process: the main process gets a
+ * grace period to exit by itself, and no stop signal comes. */
+static void test_stop_command_done_first(void **state)
+{
+	char reply[2048];
+	(void)state;
+	write_service("vm", SLOW_EXIT_MAIN
+		      "stop_command = /bin/sh -c 'kill -USR1 $(cat @/main.pid); exit 0'\n"
+		      "stop_timeout = 20s\n");
+	start_init();
+	assert_true(wait_state("vm", "ready", 3000));
+	assert_true(wait_file("main.pid", 3000));
+	sleep_ms(200);
+	assert_int_equal(ctl("stop vm", reply, sizeof reply), 0);
+	assert_true(wait_state("vm", "stopped", 10000));
+	assert_string_equal(status_field("vm", "last_exit"), "status 0");
+	assert_int_equal(ctl("logs vm", reply, sizeof reply), 0);
+	assert_non_null(strstr(reply, "stop command done (status 0): waiting for the service to exit"));
+	assert_non_null(strstr(reply, "got USR1"));
+	assert_null(strstr(reply, "got TERM"));
+	stop_init();
+}
+
 /* A stop command that fails: the stop signal follows at once, then SIGKILL as before. */
 static void test_stop_command_fails(void **state)
 {
@@ -788,6 +816,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backoff_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_timeout_kills, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_command_graceful, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_command_done_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_command_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_command_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_command_at_shutdown, setup, teardown),

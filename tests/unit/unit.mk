@@ -1,20 +1,23 @@
 # tests/unit/unit.mk - `make unit`: cmocka unit tests under ASan/UBSan. Pure parsers are
 # linked in directly; test_supervisor drives the real $(BUILD)/init-host binary.
 
-BUILD ?= build
-CC ?= gcc
+# Flags and object rules in mk/flags.mk; lib/*/*.mk, services/ and ctl/ add explicit rules.
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(sort $(wildcard tests/unit/test_*.c)))
 UNIT_LIB := init/control.c init/logring.c init/modindex.c init/svcdef.c init/units.c
-UNIT_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
-	-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined \
-	-Iinit -Ilib/cmdline
+INC_tests/unit := -Iinit -Ilib/cmdline
 
-$(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB) $(wildcard init/*.h) $(CMDLINE_HDRS) $(CMDLINE_LIB_SAN) \
-		$(UNIT_HARNESS)
-	@mkdir -p $(BUILD)/unit
-	$(CC) $(UNIT_CFLAGS) -Itests/unit -o $@ $< tests/unit/harness.c $(UNIT_LIB) $(CMDLINE_LIB_SAN) \
-		-lcmocka -ljansson
+# The daemon-level tests' shared helpers (harness.h), linked into every test that starts
+# processes or daemons (those with an explicit rule name $(UNIT_HARNESS) themselves).
+$(UNIT_HARNESS): tests/unit/harness.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_SAN) $(DEPFLAGS) -DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
+		-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"' -c -o $@ $<
+$(BUILD)/unit/test_supervisor: $(UNIT_HARNESS)
+
+$(BUILD)/unit/%: $(BUILD)/obj/san/tests/unit/%.o $(call OBJ,san,$(UNIT_LIB)) $(CMDLINE_LIB_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(if $(filter $(UNIT_HARNESS),$^),-ljansson)
 
 # Each program's output also goes to $(BUILD)/unit/NAME.log; the closing line counts cmocka's
 # test cases: passed, failed, and skipped (a skipped test printed why on its own line).
@@ -24,8 +27,8 @@ unit: $(addprefix $(BUILD)/unit/,$(UNIT_TESTS)) $(BUILD)/init-host
 	for t in $(UNIT_TESTS); do \
 		echo "== $$t"; \
 		INIT_HOST=$(abspath $(BUILD)/init-host) ASAN_OPTIONS=detect_leaks=1 \
-			$(BUILD)/unit/$$t > >(tee $(BUILD)/unit/$$t.log) 2>&1 || failed="$$failed $$t"; \
-		wait; \
+			$(BUILD)/unit/$$t 2>&1 | tee $(BUILD)/unit/$$t.log; \
+		[ "$${PIPESTATUS[0]}" = 0 ] || failed="$$failed $$t"; \
 		p=$$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' $(BUILD)/unit/$$t.log | tail -1); \
 		f=$$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' $(BUILD)/unit/$$t.log | tail -1); \
 		s=$$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' $(BUILD)/unit/$$t.log | tail -1); \
