@@ -19,7 +19,7 @@
 
 #include <yaml.h>
 
-#include "../../lib/config/config.h"
+#include "config.h"
 
 #define HEAD "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\n"
 /* Room kept for the closing text of a shape. */

@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../lib/ovsdb/ovsdb.h"
-#include "../../lib/ovsdb/ovsdb_proto.h"
+#include "ovsdb.h"
+#include "ovsdb_proto.h"
 
 static void check_error(const struct ovsdb_error *err)
 {

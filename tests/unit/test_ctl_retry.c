@@ -33,7 +33,7 @@
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 
-#include "../../ctl/yaml_json.h"
+#include "yaml_json.h"
 
 #ifndef CAIRNCTL_HOST
 #error "CAIRNCTL_HOST: the path of the cairnctl binary under test"

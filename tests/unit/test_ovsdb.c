@@ -24,9 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/ovsdb/ovsdb.h"
-#include "../../lib/ovsdb/ovsdb_internal.h"
-#include "../../lib/ovsdb/ovsdb_proto.h"
+#include "ovsdb.h"
+#include "ovsdb_internal.h"
+#include "ovsdb_proto.h"
 
 #define NB_SCHEMA "/usr/share/ovn/ovn-nb.ovsschema"
 #define VS_SCHEMA "/usr/share/openvswitch/vswitch.ovsschema"
