@@ -2,7 +2,7 @@
 """Powerdown: services a, b (needs a), c (needs b) run; an ACPI power button press (QMP
 system_powerdown) makes PID 1 stop them in reverse order, c then b then a, power off, and
 QEMU exits by itself."""
-import os, sys, time
+import os, re, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from lab import Scenario, need, with_services
 
@@ -30,8 +30,10 @@ with Scenario("powerdown") as s:
     print(f"     power button to QEMU exit: {time.monotonic() - pressed:.1f} s")
 
     def where(text):
+        # "stopping NAME", "stopped NAME (signal TERM)": PID 1 says how each one ended
         lines = node.grep(r"cairn: shutdown: ")
-        return next((i for i, line in enumerate(lines) if line.endswith(text)), None)
+        return next((i for i, line in enumerate(lines)
+                     if re.search(r"shutdown: " + re.escape(text) + r"( \(.*\))?$", line)), None)
     order = [where(f"{verb} {name}") for name in "cba" for verb in ("stopping", "stopped")]
     print(f"     shutdown lines: {node.grep(r'cairn: shutdown: ')}")
     s.check("c, b, a are each stopping then stopped", None not in order, f"positions {order}")
