@@ -195,11 +195,19 @@ with Scenario("vms") as s:
             str(svcs)[:300])
 
     def listing():
+        # the lister also ran at boot, before any VM folder existed: only a run started here
+        # counts (its lines come after the ones already in the log)
+        def lines():
+            logs = cairnctl("-n", "node-1", "logs", "vmls", config=cc).stdout
+            return [l for l in logs.splitlines() if "run:" in l or "disks:" in l]
+        before = len(lines())
         p = cairnctl("-n", "node-1", "service", "vmls", "start", config=cc)
-        time.sleep(1)
-        logs = cairnctl("-n", "node-1", "logs", "vmls", config=cc).stdout
-        lines = [l for l in logs.splitlines() if "run:" in l or "disks:" in l]
-        return p.returncode == 0 and len(lines) >= 2 and "\n".join(lines[-2:])
+        for _ in range(20):
+            time.sleep(0.5)
+            now = lines()
+            if p.returncode == 0 and len(now) >= before + 2:
+                return "\n".join(now[-2:])
+        return False
     text = s.must("service vmls lists the VM folders on the node", wait_until, "vmls", listing, 30, 1)
     run_line = next((l for l in text.splitlines() if "run:" in l), "")
     if "vm1" not in run_line:   # say why: the whole log of the lister
