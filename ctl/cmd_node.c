@@ -176,14 +176,14 @@ int ctl_cmd_service(struct ctl_globals *globals, int argc, char **argv)
 		if ((rc = net_option(globals, &options, c, optarg, argv)) != CTL_EXIT_OK)
 			return rc == CTL_DONE ? CTL_EXIT_OK : rc;
 	if (argc - optind != 2)
-		return ctl_usage_error("service", "expected NAME and start, stop or restart");
+		return ctl_usage_error("service", "expected NAME and start, stop, restart or kill");
 	name = argv[optind];
 	action = argv[optind + 1];
 	if (!valid_service_name(name))
 		return ctl_usage_error("service", "'%s' is not a service name", name);
 	if (strcmp(action, "start") != 0 && strcmp(action, "stop") != 0 &&
-	    strcmp(action, "restart") != 0)
-		return ctl_usage_error("service", "'%s' is not start, stop or restart", action);
+	    strcmp(action, "restart") != 0 && strcmp(action, "kill") != 0)
+		return ctl_usage_error("service", "'%s' is not start, stop, restart or kill", action);
 	snprintf(path, sizeof path, "/v1/services/%s/%s", name, action);
 	return net_command(globals, &options, "service",
 			   &(struct net_request){ .method = "POST", .path = path },

@@ -13,7 +13,7 @@ static const struct {
 	{ "start", CONTROL_START, 1 },     { "stop", CONTROL_STOP, 1 },
 	{ "restart", CONTROL_RESTART, 1 }, { "rescan", CONTROL_RESCAN, 0 },
 	{ "logs", CONTROL_LOGS, 2 },       { "reboot", CONTROL_REBOOT, 0 },
-	{ "poweroff", CONTROL_POWEROFF, 0 },
+	{ "poweroff", CONTROL_POWEROFF, 0 }, { "kill", CONTROL_KILL, 1 },
 };
 
 /* Returns the next space-separated word of [*p, end) and its length. */

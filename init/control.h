@@ -19,6 +19,7 @@ enum control_verb {
 	CONTROL_LOGS,
 	CONTROL_REBOOT,
 	CONTROL_POWEROFF,
+	CONTROL_KILL,       /* SIGKILL to the service's process, as a crash: its restart policy applies */
 };
 
 struct control_request {

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -165,7 +166,7 @@ static void run_request(const struct control_request *req)
 	size_t count = 0;
 
 	if (req->verb == CONTROL_STATUS || req->verb == CONTROL_START || req->verb == CONTROL_STOP ||
-	    req->verb == CONTROL_RESTART || req->verb == CONTROL_LOGS) {
+	    req->verb == CONTROL_RESTART || req->verb == CONTROL_LOGS || req->verb == CONTROL_KILL) {
 		if (!(svc = svc_find(req->name))) {
 			reply("error no such service: %s\n", req->name);
 			return;
@@ -215,6 +216,17 @@ static void run_request(const struct control_request *req)
 			svc_stop(svc);
 		else
 			svc_restart_request(svc);
+		reply("ok 0\n");
+		break;
+	case CONTROL_KILL:
+		/* a crash on purpose (failure tests, a hung daemon): the exit is seen as any other
+		 * and the restart policy applies */
+		if (svc->pid <= 0) {
+			reply("error %s is not running\n", svc->def.name);
+			return;
+		}
+		svc_log_note(svc, "sent KILL through the control socket");
+		kill(svc->pid, SIGKILL);
 		reply("ok 0\n");
 		break;
 	case CONTROL_RESCAN:

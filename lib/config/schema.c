@@ -192,20 +192,46 @@ static const struct config_schema string_role = {
  * central one's address. */
 static void check_ovn(struct config_decoder *decoder, const struct ynode *node, json_t *ovn)
 {
+	const json_t *mappings = json_object_get(ovn, "bridgeMappings");
+	const char *bridge, *name;
+	const json_t *nic, *mapped;
+
 	if (!json_is_true(json_object_get(ovn, "central")) && !json_object_get(ovn, "centralAddress"))
 		config_decoder_error(decoder, node->line, "centralAddress",
 				     "is required when central is not true");
+	/* a bridge port goes into a bridge Cairn makes: one named in bridgeMappings */
+	json_object_foreach(json_object_get(ovn, "bridgePorts"), bridge, nic) {
+		bool found = false;
+		json_object_foreach((json_t *)mappings, name, mapped)
+			found = found || (json_string_value(mapped) &&
+					   strcmp(json_string_value(mapped), bridge) == 0);
+		if (!found) {
+			const struct ynode *ports = node->type == YNODE_MAPPING ?
+				ynode_mapping_get(node, "bridgePorts") : NULL;
+			const struct ynode *at = ports && ports->type == YNODE_MAPPING ?
+				ynode_mapping_get(ports, bridge) : NULL;
+			char field[96];
+			snprintf(field, sizeof field, "bridgePorts.%.60s", bridge);
+			config_decoder_error(decoder, at ? at->line : node->line, field,
+					     "bridge %s is not a bridge of bridgeMappings", bridge);
+		}
+	}
 }
 static const struct config_schema ovn_ipv4 = {
 	.type = CONFIG_STRING, .what = "an IPv4 address", .validator = config_valid_ipv4 };
 static const struct config_schema ovn_bridge_mappings = {
 	.type = CONFIG_MAP, .items = &string_interface,
 	.key_validator = config_valid_physical_network, .max_items = 16 };
+static const struct config_schema ovn_bridge_ports = {
+	.type = CONFIG_MAP, .items = &string_interface,
+	.key_validator = config_valid_interface_name, .max_items = 16 };
 static const struct config_field ovn_fields[] = {
 	{ "central", &boolean, false },
 	{ "address", &ovn_ipv4, true },
 	{ "centralAddress", &ovn_ipv4, false },
 	{ "bridgeMappings", &ovn_bridge_mappings, false },
+	{ "bridgePorts", &ovn_bridge_ports, false },
+	{ "gateway", &boolean, false },
 	{ NULL, NULL, false },
 };
 static const struct config_schema ovn = {

@@ -103,7 +103,8 @@ void handle_services(struct api_server *server, const struct api_request *req,
 		reply_json(reply, 200, json_pack("{s:o}", "services", services));
 }
 
-/* POST /v1/services/NAME/ACTION: ACTION is the last path segment (start, stop, restart). */
+/* POST /v1/services/NAME/ACTION: ACTION is the last path segment (start, stop, restart, kill:
+ * SIGKILL to its process, as a crash; the restart policy applies). */
 void handle_service_action(struct api_server *server, const struct api_request *req,
 			   struct api_reply *reply)
 {

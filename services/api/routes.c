@@ -16,6 +16,7 @@ const struct api_route api_routes[] = {
 	{ "POST", "/v1/services/*/start",   ROLE_OPERATOR, false, handle_service_action },
 	{ "POST", "/v1/services/*/stop",    ROLE_OPERATOR, false, handle_service_action },
 	{ "POST", "/v1/services/*/restart", ROLE_OPERATOR, false, handle_service_action },
+	{ "POST", "/v1/services/*/kill",    ROLE_OPERATOR, false, handle_service_action },
 	{ "GET",  "/v1/resources",          ROLE_READER,   false, handle_resource_kinds },
 	{ "GET",  "/v1/resources/*",        ROLE_READER,   false, handle_resource_get },
 	{ "GET",  "/v1/logs/*",             ROLE_READER,   false, handle_logs },

@@ -21,6 +21,7 @@
 static const char *const nb_tables[] = {
 	"Logical_Switch", "Logical_Switch_Port", "DHCP_Options", "Port_Group", "ACL",
 	"Logical_Router", "Logical_Router_Port", "NAT", "Logical_Router_Static_Route",
+	"Gateway_Chassis",
 };
 #define NB_TABLES (sizeof nb_tables / sizeof nb_tables[0])
 
@@ -217,6 +218,8 @@ struct link {                   /* FROM's COLUMN holds TO (besides the parent re
 
 struct plan {
 	const struct ovsdb_cache *nb;
+	const json_t *gateways;         /* the gateway chassis' names, sorted (borrowed) */
+	bool gateways_known;            /* false: gateway_chassis columns are left as they are */
 	struct want *wants;
 	size_t count, cap;
 	struct link *links;
@@ -659,9 +662,20 @@ static void plan_router(struct plan *p, const char *router, struct network_wants
 	snprintf(lrp, sizeof lrp, "cairn_ext_%s_lrp", router);
 	object_mac(lrp, mac);
 	snprintf(network, sizeof network, "%s/%u", ext_address, ext_prefix);
-	want(p, "Logical_Router_Port", lrp, json_pack("{s:s, s:o, s:o}", "mac", mac, "networks",
-	     string_set(network, NULL), "external_ids", ids(first, router, NULL, NULL)), (long)lr,
-	     "ports");
+	size_t gw_port = want(p, "Logical_Router_Port", lrp, json_pack("{s:s, s:o, s:o}", "mac", mac,
+			      "networks", string_set(network, NULL), "external_ids",
+			      ids(first, router, NULL, NULL)), (long)lr, "ports");
+	/* the gateway port lives on the gateway chassis, the first by name preferred: NAT
+	 * happens there */
+	size_t gateway_count = json_array_size(p->gateways);
+	for (size_t i = 0; i < gateway_count; i++) {
+		const char *chassis = json_string_value(json_array_get(p->gateways, i));
+		char gw[OVN_NB_NAME_MAX + 80];
+		snprintf(gw, sizeof gw, "%s_%.64s", lrp, chassis);
+		want(p, "Gateway_Chassis", gw, json_pack("{s:s, s:I, s:o}", "chassis_name", chassis,
+		     "priority", (json_int_t)(gateway_count - i), "external_ids",
+		     ids(first, router, NULL, NULL)), (long)gw_port, "gateway_chassis");
+	}
 	want(p, "Logical_Router_Static_Route", NULL, json_pack("{s:s, s:s, s:o}", "ip_prefix",
 	     "0.0.0.0/0", "nexthop", json_string_value(json_object_get(external, "gateway")),
 	     "external_ids", ids(first, router, NULL, NULL)), (long)lr, "static_routes");
@@ -844,6 +858,7 @@ static const struct {
 	{ "Logical_Router", "ports", "Logical_Router_Port" },
 	{ "Logical_Router", "nat", "NAT" },
 	{ "Logical_Router", "static_routes", "Logical_Router_Static_Route" },
+	{ "Logical_Router_Port", "gateway_chassis", "Gateway_Chassis" },
 };
 
 static void build(struct plan *p, struct ovsdb_txn *txn, struct ovn_nb_result *r)
@@ -893,6 +908,8 @@ static void build(struct plan *p, struct ovsdb_txn *txn, struct ovn_nb_result *r
 		 * references to rows that are not Cairn's stay */
 		for (size_t k = 0; k < sizeof ref_columns / sizeof ref_columns[0]; k++) {
 			if (strcmp(ref_columns[k].table, w->table) != 0)
+				continue;
+			if (!p->gateways_known && strcmp(ref_columns[k].column, "gateway_chassis") == 0)
 				continue;
 			json_t *want_refs = targets(p, i, ref_columns[k].column);
 			const json_t *have = ovsdb_row_get(&row, ref_columns[k].column);
@@ -950,16 +967,41 @@ struct ovsdb_cache *ovn_nb_monitor(struct ovsdb *c, struct ovsdb_error *err, int
 	return ovsdb_monitor(c, OVN_NB_DB, tables, NB_TABLES, err, timeout_ms);
 }
 
-int ovn_nb_reconcile(struct ovsdb *c, struct ovsdb_cache *nb, const json_t *config,
-		     int timeout_ms, struct ovn_nb_result *result)
+static int compare_strings(const void *a, const void *b)
 {
-	struct plan p = { .nb = nb, .result = result };
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+int ovn_nb_reconcile(struct ovsdb *c, struct ovsdb_cache *nb, const json_t *config,
+		     const json_t *gateways, int timeout_ms, struct ovn_nb_result *result)
+{
+	json_t *sorted = json_array();
+	struct plan p = { .nb = nb, .result = result, .gateways = sorted,
+			  .gateways_known = gateways != NULL };
+	json_t *item;
+	size_t index;
 	struct ovsdb_error err;
 	struct ovsdb_txn *txn;
 	size_t ops;
 	int rc = 0;
 
 	memset(result, 0, sizeof *result);
+	json_array_foreach((json_t *)gateways, index, item)
+		if (json_is_string(item) && json_string_length(item) > 0)
+			json_array_append(sorted, item);
+	if (json_array_size(sorted) > 1) {
+		json_t **items = calloc(json_array_size(sorted), sizeof *items);
+		size_t n = json_array_size(sorted);
+		if (!items)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			items[i] = json_incref(json_array_get(sorted, i));
+		qsort(items, n, sizeof *items, compare_strings);
+		json_array_clear(sorted);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(sorted, items[i]);
+		free(items);
+	}
 	plan_config(&p, config);
 	match(&p);
 	txn = ovsdb_txn_new(OVN_NB_DB);
@@ -982,6 +1024,7 @@ int ovn_nb_reconcile(struct ovsdb *c, struct ovsdb_cache *nb, const json_t *conf
 	}
 	ovsdb_txn_free(txn);
 	plan_free(&p);
+	json_decref(sorted);
 	if (rc == 0 && result->conflicts) {
 		if (result->conflicts > 1) {
 			size_t len = strlen(result->error);

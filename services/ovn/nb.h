@@ -8,7 +8,7 @@
  * cairn:network, cairn:router, cairn:vm, cairn:nic as README.md lists). Rows without that mark
  * are never changed or deleted, and references to them (a foreign port on a Cairn switch) are
  * kept. Only the columns README.md lists as managed are compared and set; other columns of
- * Cairn's rows (Logical_Switch_Port options, Logical_Router_Port gateway_chassis, ...) are left
+ * Cairn's rows (Logical_Switch_Port options, Logical_Router_Port enabled, ...) are left
  * to whoever sets them.
  *
  * STATE: none kept between calls. Everything comes from the config and the cache, so a new
@@ -51,14 +51,17 @@ struct ovn_nb_result {
 struct ovsdb_cache *ovn_nb_monitor(struct ovsdb *c, struct ovsdb_error *err, int timeout_ms);
 
 /* One pass: CONFIG is lib/config's decoded config (a JSON array of documents; borrowed), NB
- * the cache from ovn_nb_monitor() on C. Returns the number of operations sent (0: the NB
+ * the cache from ovn_nb_monitor() on C. GATEWAYS is a JSON array of the names of the chassis
+ * that may host gateway ports (SB Chassis with enable-chassis-as-gw), preferred in name order;
+ * empty: none (routers with `external` then do no NAT); NULL: not known (SB is away), and the
+ * gateway ports keep the ones they have. Returns the number of operations sent (0: the NB
  * database already matches), or -1 with RESULT->error set: the transaction failed (nothing
  * changed; call again later: the next pass recomputes from the cache), or some objects could
  * not be made (a foreign row holds their name, a Network ran out of addresses) while the rest
  * was still applied. After a successful transaction the cache holds its effects (one echo
  * round trip waits for the server's updates). */
 int ovn_nb_reconcile(struct ovsdb *c, struct ovsdb_cache *nb, const json_t *config,
-		     int timeout_ms, struct ovn_nb_result *result);
+		     const json_t *gateways, int timeout_ms, struct ovn_nb_result *result);
 
 /* The logical switch port of VirtualMachine VM's NIC number NIC: "cairn_vm_VM_NIC". The VM
  * controller sets it as external_ids:iface-id on the NIC's OVS interface. */

@@ -4,10 +4,14 @@
  * database through lib/ovsdb; on the central node the NB database is reconciled from the
  * Network kind (nb.c). Publishes the resources networks, chassis and ports. A node without
  * `ovn` runs none of it. See README.md ("Wiring"). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -22,6 +26,7 @@
 #define OVN_LOCAL_SOCK OVN_RUN "/db.sock"
 #define OVN_NB_SOCK OVN_RUN "/ovnnb_db.sock"
 #define OVN_SB_SOCK OVN_RUN "/ovnsb_db.sock"
+#define OVN_USER "cairn-ovn"    /* the databases and northd: they parse what peers send */
 #define OVN_TIMEOUT_MS 5000
 #define OVN_CONNECT_MS 1000
 
@@ -50,6 +55,8 @@ struct ovn_state {
 	"restart_delay_max = 15s\n" \
 	"stop_timeout = 10s\n"
 #define OVN_LOG "-vconsole:info -vsyslog:off -vfile:off"
+/* The database servers and northd run as OVN_USER, with no way back to privileges. */
+#define OVN_UNPRIVILEGED "user = " OVN_USER "\nno_new_privs = yes\n"
 /* Makes the folders and, when missing, the database DB from SCHEMA, then runs ovsdb-server. */
 #define OVSDB_PREP(db, schema) \
 	"mkdir -p " OVN_RUN " " OVN_DB_DIR " && { [ -e " OVN_DB_DIR "/" db " ] || " \
@@ -60,7 +67,7 @@ static const char local_db_service[] =
 	"command = /bin/sh -c '" OVSDB_PREP("conf.db", "/usr/share/openvswitch/vswitch.ovsschema")
 	OVN_DB_DIR "/conf.db --remote=punix:" OVN_LOCAL_SOCK
 	" --unixctl=" OVN_RUN "/ovsdb-server.ctl " OVN_LOG "'\n"
-	"ready = socket:" OVN_LOCAL_SOCK "\n" OVN_ENV;
+	"ready = socket:" OVN_LOCAL_SOCK "\n" OVN_UNPRIVILEGED OVN_ENV;
 
 static int render_vswitchd(const struct controller_env *env, char **out)
 {
@@ -87,7 +94,7 @@ static int render_central_db(const char *which, const char *address, int port, c
 		"command = /bin/sh -c '" OVSDB_PREP("ovn%s_db.db", "/usr/share/ovn/ovn-%s.ovsschema")
 		OVN_DB_DIR "/ovn%s_db.db --remote=punix:" OVN_RUN "/ovn%s_db.sock --remote=ptcp:%d:%s"
 		" --unixctl=" OVN_RUN "/ovn%s_db.ctl " OVN_LOG "'\n"
-		"ready = socket:" OVN_RUN "/ovn%s_db.sock\n" OVN_ENV,
+		"ready = socket:" OVN_RUN "/ovn%s_db.sock\n" OVN_UNPRIVILEGED OVN_ENV,
 		which[0] == 'n' ? "Northbound" : "Southbound", which, which, which, which, which,
 		port, address, which, which);
 }
@@ -97,7 +104,56 @@ static const char northd_service[] =
 	"command = /usr/bin/ovn-northd --ovnnb-db=unix:" OVN_NB_SOCK " --ovnsb-db=unix:" OVN_SB_SOCK
 	" --unixctl=" OVN_RUN "/ovn-northd.ctl " OVN_LOG "\n"
 	"needs = ovn-nb ovn-sb\n"
-	"ready = socket:" OVN_RUN "/ovn-northd.ctl\n" OVN_ENV;
+	"ready = socket:" OVN_RUN "/ovn-northd.ctl\n" OVN_UNPRIVILEGED OVN_ENV;
+
+/* The run and database folders, made by cairnd (root) and given to OVN_USER, with what is in
+ * them (a database made by root before keeps working). */
+static int prepare_folders(struct ctrl_report *report)
+{
+	static const char *const folders[] = { "/run/cairn", OVN_RUN, "/var/lib/cairn", OVN_DB_DIR };
+	const struct passwd *pw = getpwnam(OVN_USER);
+	uid_t uid;
+	gid_t gid;
+
+	if (!pw) {
+		ctrl_fail(report, "folders", "no user %s in /etc/passwd: the OVN databases would run as "
+			  "root; not starting them", OVN_USER);
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	for (size_t i = 0; i < sizeof folders / sizeof folders[0]; i++)
+		if (mkdir(folders[i], 0755) < 0 && errno != EEXIST) {
+			ctrl_fail(report, "folders", "mkdir %s: %s", folders[i], strerror(errno));
+			return -1;
+		}
+	for (size_t i = 1; i < sizeof folders / sizeof folders[0]; i += 2) {
+		DIR *dir = opendir(folders[i]);
+		struct dirent *entry;
+		struct stat st;
+		if (stat(folders[i], &st) == 0 && (st.st_uid != uid || st.st_gid != gid) &&
+		    chown(folders[i], uid, gid) < 0) {
+			ctrl_fail(report, "folders", "chown %s: %s", folders[i], strerror(errno));
+			if (dir)
+				closedir(dir);
+			return -1;
+		}
+		while (dir && (entry = readdir(dir))) {
+			if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0 ||
+			    fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			/* the root daemons' control sockets stay theirs */
+			if (!S_ISREG(st.st_mode) || (st.st_uid == uid && st.st_gid == gid))
+				continue;
+			if (fchownat(dirfd(dir), entry->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+				ctrl_fail(report, "folders", "chown %s/%s: %s", folders[i], entry->d_name,
+					  strerror(errno));
+		}
+		if (dir)
+			closedir(dir);
+	}
+	return 0;
+}
 
 void *ovn_init(const struct controller_env *env)
 {
@@ -165,9 +221,13 @@ static int keep(struct ovsdb **c, struct ovsdb_cache **cache, const char *remote
 	return 0;
 }
 
-/* The chassis settings this node wants in Open_vSwitch's external_ids: KEY, VALUE pairs. */
+#define CHASSIS_KEYS 6
+#define GATEWAY_OPTION "enable-chassis-as-gw"
+
+/* The chassis settings this node wants in Open_vSwitch's external_ids: KEY, VALUE pairs (an
+ * empty VALUE: the key should be absent). */
 static void chassis_settings(const json_t *ovn, const char *hostname, const char *central_ip,
-			     char kv[5][2][512])
+			     char kv[CHASSIS_KEYS][2][512])
 {
 	const char *address = json_string_value(json_object_get(ovn, "address"));
 	const json_t *maps = json_object_get(ovn, "bridgeMappings");
@@ -192,24 +252,168 @@ static void chassis_settings(const json_t *ovn, const char *hostname, const char
 			break;
 		used += (size_t)n;
 	}
+	snprintf(kv[5][0], 512, "ovn-cms-options");
+	snprintf(kv[5][1], 512, "%s", json_is_true(json_object_get(ovn, "gateway")) ? GATEWAY_OPTION : "");
+}
+
+/* Whether bridge BRIDGE's ports hold one named NAME; its uuid into UUID. */
+static bool bridge_port(const struct ovsdb_cache *cache, const struct ovsdb_row *bridge,
+			const char *name, char uuid[37])
+{
+	const json_t *ports = ovsdb_row_get(bridge, "ports");
+	struct ovsdb_row port;
+
+	for (size_t i = 0; i < ovsdb_datum_set_size(ports); i++) {
+		const char *id = ovsdb_datum_uuid(ovsdb_datum_set_at(ports, i));
+		if (id && ovsdb_cache_get(cache, "Port", id, &port) &&
+		    strcmp(ovsdb_row_string(&port, "name") ? ovsdb_row_string(&port, "name") : "", name) == 0) {
+			snprintf(uuid, 37, "%s", id);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool owned_by_cairn(const struct ovsdb_row *row)
+{
+	const char *owner = ovsdb_row_map_string(row, "external_ids", OVN_NB_OWNER_KEY);
+	return owner && strcmp(owner, OVN_NB_OWNER) == 0;
+}
+
+/* Adds to T a port NAME (one interface, TYPE "" for a NIC or "internal") whose uuid-name is
+ * TAG, marked as Cairn's. */
+static void add_port(struct ovsdb_txn *t, const char *name, const char *type, const char *tag)
+{
+	char iface[48];
+
+	snprintf(iface, sizeof iface, "%s_i", tag);
+	ovsdb_txn_insert(t, "Interface", json_pack("{s:s, s:s}", "name", name, "type", type), iface);
+	ovsdb_txn_insert(t, "Port", json_pack("{s:s, s:o, s:o}", "name", name, "interfaces",
+					     ovsdb_named_uuid(iface), "external_ids",
+					     ovsdb_string_map(OVN_NB_OWNER_KEY, OVN_NB_OWNER, NULL)), tag);
+}
+
+/* The bridges of ovn.bridgeMappings, each with its internal port and its uplink NIC
+ * (ovn.bridgePorts), into T (nothing when they are as wanted); Cairn's bridges no longer named
+ * leave. Returns the number of bridges changed. */
+static unsigned plan_bridges(const struct ovsdb_cache *cache, const json_t *ovn, struct ovsdb_txn *t)
+{
+	const json_t *mappings = json_object_get(ovn, "bridgeMappings");
+	const json_t *uplinks = json_object_get(ovn, "bridgePorts");
+	json_t *add = json_array(), *drop = json_array();
+	const char *physical, *bridge_name;
+	const json_t *value;
+	struct ovsdb_rows it;
+	struct ovsdb_row row;
+	unsigned changed = 0, n = 0;
+
+	json_object_foreach((json_t *)mappings, physical, value) {
+		const char *bridge = json_string_value(value);
+		const char *nic = json_string_value(json_object_get(uplinks, bridge));
+		char tag[32], uplink_tag[32], uuid[37];
+		n++;
+		snprintf(tag, sizeof tag, "port%u", n);
+		snprintf(uplink_tag, sizeof uplink_tag, "uplink%u", n);
+		if (!bridge)
+			continue;
+		if (!ovsdb_cache_find(cache, "Bridge", "name", bridge, &row)) {
+			char bridge_tag[32];
+			json_t *ports = json_pack("[o]", ovsdb_named_uuid(tag));
+			snprintf(bridge_tag, sizeof bridge_tag, "bridge%u", n);
+			add_port(t, bridge, "internal", tag);
+			if (nic) {
+				add_port(t, nic, "", uplink_tag);
+				json_array_append_new(ports, ovsdb_named_uuid(uplink_tag));
+			}
+			ovsdb_txn_insert(t, "Bridge", json_pack("{s:s, s:o, s:o}", "name", bridge, "ports",
+				ovsdb_set(ports), "external_ids",
+				ovsdb_string_map(OVN_NB_OWNER_KEY, OVN_NB_OWNER, "cairn:physical-network",
+						 physical, NULL)), bridge_tag);
+			json_array_append_new(add, ovsdb_named_uuid(bridge_tag));
+			changed++;
+			continue;
+		}
+		/* the bridge is there: its uplink, and no other uplink of Cairn's */
+		json_t *in = json_array(), *out = json_array();
+		const json_t *ports = ovsdb_row_get(&row, "ports");
+		if (nic && !bridge_port(cache, &row, nic, uuid)) {
+			add_port(t, nic, "", uplink_tag);
+			json_array_append_new(in, ovsdb_named_uuid(uplink_tag));
+		}
+		for (size_t i = 0; i < ovsdb_datum_set_size(ports); i++) {
+			const char *id = ovsdb_datum_uuid(ovsdb_datum_set_at(ports, i));
+			struct ovsdb_row port;
+			const char *name;
+			if (!id || !ovsdb_cache_get(cache, "Port", id, &port) || !owned_by_cairn(&port))
+				continue;
+			name = ovsdb_row_string(&port, "name");
+			if (name && strcmp(name, bridge) != 0 && (!nic || strcmp(name, nic) != 0))
+				json_array_append_new(out, ovsdb_uuid(id));
+		}
+		if (json_array_size(in) || json_array_size(out)) {
+			json_t *mutations = json_array();
+			if (json_array_size(in))
+				json_array_append_new(mutations, ovsdb_mutation("ports", "insert",
+								ovsdb_set(json_incref(in))));
+			if (json_array_size(out))
+				json_array_append_new(mutations, ovsdb_mutation("ports", "delete",
+								ovsdb_set(json_incref(out))));
+			ovsdb_txn_mutate(t, "Bridge", ovsdb_where_uuid(row.uuid), mutations);
+			changed++;
+		}
+		json_decref(in);
+		json_decref(out);
+	}
+	/* Cairn's bridges that no mapping names any more */
+	for (ovsdb_rows_init(&it, cache, "Bridge"); ovsdb_rows_next(&it, &row);) {
+		bool wanted = false;
+		if (!owned_by_cairn(&row))
+			continue;
+		json_object_foreach((json_t *)mappings, bridge_name, value)
+			wanted = wanted || (json_string_value(value) &&
+					    strcmp(json_string_value(value), ovsdb_row_string(&row, "name") ?
+						   ovsdb_row_string(&row, "name") : "") == 0);
+		if (!wanted) {
+			json_array_append_new(drop, ovsdb_uuid(row.uuid));
+			changed++;
+		}
+	}
+	if (json_array_size(add) || json_array_size(drop)) {
+		json_t *mutations = json_array();
+		if (json_array_size(add))
+			json_array_append_new(mutations, ovsdb_mutation("bridges", "insert",
+							ovsdb_set(json_incref(add))));
+		if (json_array_size(drop))
+			json_array_append_new(mutations, ovsdb_mutation("bridges", "delete",
+							ovsdb_set(json_incref(drop))));
+		ovsdb_txn_mutate(t, "Open_vSwitch", json_array(), mutations);
+	}
+	json_decref(add);
+	json_decref(drop);
+	return changed;
 }
 
 /* Puts the chassis settings into the local Open_vSwitch row (inserting the row into a new
- * database: ovs-vswitchd waits for it). Only keys that differ are written. */
+ * database: ovs-vswitchd waits for it) and makes the mapped bridges. Only what differs is
+ * written, in one transaction. */
 static int set_chassis(struct ovn_state *s, struct ctrl_report *report, const json_t *ovn,
 		       const char *hostname, const char *central_ip)
 {
-	static const char *const columns[] = { "external_ids", NULL };
-	static const struct ovsdb_monitor_table tables[] = { { "Open_vSwitch", columns } };
+	static const char *const ovs_columns[] = { "external_ids", "bridges", NULL };
+	static const char *const bridge_columns[] = { "name", "ports", "external_ids", NULL };
+	static const char *const port_columns[] = { "name", "external_ids", NULL };
+	static const struct ovsdb_monitor_table tables[] = {
+		{ "Open_vSwitch", ovs_columns }, { "Bridge", bridge_columns }, { "Port", port_columns },
+	};
 	struct ovsdb_error err;
 	struct ovsdb_rows it;
 	struct ovsdb_row row;
-	char kv[5][2][512];
+	char kv[CHASSIS_KEYS][2][512];
 	bool have = false;
 	json_t *keys, *pairs;
-	unsigned changed = 0;
+	unsigned changed = 0, bridges = 0;
 
-	if (keep(&s->local, &s->local_cache, "unix:" OVN_LOCAL_SOCK, "Open_vSwitch", tables, 1,
+	if (keep(&s->local, &s->local_cache, "unix:" OVN_LOCAL_SOCK, "Open_vSwitch", tables, 3,
 		 &err) < 0)
 		return -1; /* ovsdb-server not up yet: the next pass tries again */
 	chassis_settings(ovn, hostname, central_ip, kv);
@@ -217,7 +421,7 @@ static int set_chassis(struct ovn_state *s, struct ctrl_report *report, const js
 	have = ovsdb_rows_next(&it, &row);
 	keys = json_array();
 	pairs = json_array();
-	for (size_t i = 0; i < 5; i++) {
+	for (size_t i = 0; i < CHASSIS_KEYS; i++) {
 		const char *now = have ? ovsdb_row_map_string(&row, "external_ids", kv[i][0]) : NULL;
 		if (!kv[i][1][0] && !now)
 			continue;
@@ -228,20 +432,25 @@ static int set_chassis(struct ovn_state *s, struct ctrl_report *report, const js
 			json_array_append_new(pairs, json_pack("[ss]", kv[i][0], kv[i][1]));
 		changed++;
 	}
-	if (have && !changed) {
-		json_decref(keys);
-		json_decref(pairs);
-		return 0;
-	}
 	struct ovsdb_txn *t = ovsdb_txn_new("Open_vSwitch");
 	if (!have) {
 		json_decref(keys);
 		ovsdb_txn_insert(t, "Open_vSwitch", json_pack("{s:o}", "external_ids", ovsdb_map(pairs)),
 				 NULL);
 	} else {
-		ovsdb_txn_mutate(t, "Open_vSwitch", json_array(),
-				 json_pack("[oo]", ovsdb_mutation("external_ids", "delete", ovsdb_set(keys)),
-					   ovsdb_mutation("external_ids", "insert", ovsdb_map(pairs))));
+		if (changed)
+			ovsdb_txn_mutate(t, "Open_vSwitch", json_array(),
+					 json_pack("[oo]", ovsdb_mutation("external_ids", "delete", ovsdb_set(keys)),
+						   ovsdb_mutation("external_ids", "insert", ovsdb_map(pairs))));
+		else {
+			json_decref(keys);
+			json_decref(pairs);
+		}
+		bridges = plan_bridges(s->local_cache, ovn, t);
+	}
+	if (ovsdb_txn_count(t) == 0) {
+		ovsdb_txn_free(t);
+		return 0;
 	}
 	int rc = ovsdb_transact(s->local, t, &err, OVN_TIMEOUT_MS);
 	ovsdb_txn_free(t);
@@ -249,9 +458,35 @@ static int set_chassis(struct ovn_state *s, struct ctrl_report *report, const js
 		ctrl_fail(report, "chassis", "%s", err.message);
 		return -1;
 	}
-	ctrl_changed(report, "chassis", "%u Open_vSwitch external_ids set (system-id %s, ovn-remote tcp:%s:6642)",
-		     have ? changed : 5, hostname, central_ip);
+	ovsdb_echo(s->local, NULL, OVN_TIMEOUT_MS);   /* the cache sees it before the next pass */
+	if (!have || changed)
+		ctrl_changed(report, "chassis", "%u Open_vSwitch external_ids set (system-id %s, "
+			     "ovn-remote tcp:%s:6642)", have ? changed : CHASSIS_KEYS, hostname, central_ip);
+	if (bridges)
+		ctrl_changed(report, "bridges", "%u bridge(s) of ovn.bridgeMappings made or changed",
+			     bridges);
 	return 1;
+}
+
+/* The names of the SB chassis that offer to host gateway ports (ovn-cms-options holds
+ * enable-chassis-as-gw, in other_config since OVN 22.09, in external_ids before). */
+static json_t *gateway_chassis(const struct ovsdb_cache *sb)
+{
+	json_t *names = json_array();
+	struct ovsdb_rows it;
+	struct ovsdb_row row;
+
+	if (!sb)
+		return names;
+	for (ovsdb_rows_init(&it, sb, "Chassis"); ovsdb_rows_next(&it, &row);) {
+		const char *options = ovsdb_row_map_string(&row, "other_config", "ovn-cms-options");
+		const char *name = ovsdb_row_string(&row, "name");
+		if (!options)
+			options = ovsdb_row_map_string(&row, "external_ids", "ovn-cms-options");
+		if (name && options && strstr(options, GATEWAY_OPTION))
+			json_array_append_new(names, json_string(name));
+	}
+	return names;
 }
 
 static void publish_status(struct ovn_state *s, const json_t *config)
@@ -277,10 +512,12 @@ static void publish_status(struct ovn_state *s, const json_t *config)
 			present = true;
 			nports = ovsdb_datum_set_size(ovsdb_row_get(&lsw, "ports"));
 		}
-		json_t *item = json_pack("{s:s?, s:O?, s:O?, s:b, s:I}", "id", name,
+		/* nb_uuid: the switch's row; the same after an NB restart shows the database kept */
+		json_t *item = json_pack("{s:s?, s:O?, s:O?, s:b, s:I, s:s?}", "id", name,
 					 "cidr", json_object_get(spec, "cidr"),
 					 "gateway", json_object_get(spec, "gateway"),
-					 "in_nb", present, "ports", (json_int_t)nports);
+					 "in_nb", present, "ports", (json_int_t)nports,
+					 "nb_uuid", present ? lsw.uuid : NULL);
 		if (item && s->nb_error[0])
 			json_object_set_new(item, "error", json_string(s->nb_error));
 		if (item)
@@ -298,9 +535,14 @@ static void publish_status(struct ovn_state *s, const json_t *config)
 				ip = ovsdb_row_string(&encap, "ip");
 				type = ovsdb_row_string(&encap, "type");
 			}
-			json_t *item = json_pack("{s:s?, s:s?, s:s?, s:s?}", "id", ovsdb_row_string(&row, "name"),
+			const char *options = ovsdb_row_map_string(&row, "other_config", "ovn-cms-options");
+			if (!options)
+				options = ovsdb_row_map_string(&row, "external_ids", "ovn-cms-options");
+			json_t *item = json_pack("{s:s?, s:s?, s:s?, s:s?, s:b}", "id",
+						 ovsdb_row_string(&row, "name"),
 						 "hostname", ovsdb_row_string(&row, "hostname"),
-						 "encap", type, "encap_ip", ip);
+						 "encap", type, "encap_ip", ip, "gateway",
+						 options && strstr(options, GATEWAY_OPTION));
 			if (item)
 				json_array_append_new(chassis, item);
 		}
@@ -330,7 +572,8 @@ static void publish_status(struct ovn_state *s, const json_t *config)
 
 int ovn_reconcile(void *state, const json_t *config, struct ctrl_report *report)
 {
-	static const char *const chassis_columns[] = { "name", "hostname", "encaps", NULL };
+	static const char *const chassis_columns[] = { "name", "hostname", "encaps", "other_config",
+						       "external_ids", NULL };
 	static const char *const encap_columns[] = { "ip", "type", NULL };
 	static const char *const binding_columns[] = { "logical_port", "type", "chassis", "up",
 						       "external_ids", NULL };
@@ -371,6 +614,10 @@ int ovn_reconcile(void *state, const json_t *config, struct ctrl_report *report)
 		snprintf(hostname, sizeof hostname, "localhost");
 
 	/* services */
+	if (prepare_folders(report) < 0) {
+		ctrl_account(report, 0, true);
+		return -1;
+	}
 	if (ctrl_service_write(report, "ovn-ovsdb-local", local_db_service) < 0)
 		failed = true;
 	if (render_vswitchd(s->env, &text) < 0 || ctrl_service_write(report, "ovn-vswitchd", text) < 0)
@@ -404,6 +651,14 @@ int ovn_reconcile(void *state, const json_t *config, struct ctrl_report *report)
 	if (rc > 0)
 		changes++;
 
+	/* SB: the chassis (gateways for NB) and the status */
+	char sb_remote[64];
+	if (central)
+		snprintf(sb_remote, sizeof sb_remote, "unix:" OVN_SB_SOCK);
+	else
+		snprintf(sb_remote, sizeof sb_remote, "tcp:%s:6642", central_ip ? central_ip : "0.0.0.0");
+	keep(&s->sb, &s->sb_cache, sb_remote, "OVN_Southbound", sb_tables, 3, &err);
+
 	/* NB: the central node reconciles the Network kind */
 	if (central) {
 		if (!s->nb) {
@@ -417,7 +672,11 @@ int ovn_reconcile(void *state, const json_t *config, struct ctrl_report *report)
 		}
 		if (s->nb && ovsdb_state(s->nb) == OVSDB_STATE_READY) {
 			struct ovn_nb_result r;
-			int ops = ovn_nb_reconcile(s->nb, s->nb_cache, config, OVN_TIMEOUT_MS, &r);
+			/* without SB the gateways are unknown (NULL): the ports keep theirs */
+			json_t *gateways = s->sb && ovsdb_state(s->sb) == OVSDB_STATE_READY ?
+				gateway_chassis(s->sb_cache) : NULL;
+			int ops = ovn_nb_reconcile(s->nb, s->nb_cache, config, gateways, OVN_TIMEOUT_MS, &r);
+			json_decref(gateways);
 			if (ops < 0) {
 				snprintf(s->nb_error, sizeof s->nb_error, "%s", r.error);
 				ctrl_fail(report, "northbound", "%s", r.error);
@@ -433,13 +692,6 @@ int ovn_reconcile(void *state, const json_t *config, struct ctrl_report *report)
 		}
 	}
 
-	/* SB: status */
-	char sb_remote[64];
-	if (central)
-		snprintf(sb_remote, sizeof sb_remote, "unix:" OVN_SB_SOCK);
-	else
-		snprintf(sb_remote, sizeof sb_remote, "tcp:%s:6642", central_ip ? central_ip : "0.0.0.0");
-	keep(&s->sb, &s->sb_cache, sb_remote, "OVN_Southbound", sb_tables, 3, &err);
 	publish_status(s, config);
 	ctrl_account(report, 0, failed);
 	return failed ? -1 : changes;

@@ -10,6 +10,8 @@ Reported, not asserted:
     about 5 s after it starts;
   - the API's figures (bench_api.py) and the VMs' (bench_vm.py), each against its own baseline;
   - the admin's `get hostname` under a hostile flood against idle (bench_api.flood_figures);
+  - OVN (bench_ovn.py): apply to first ping of a new Network and VM-to-VM TCP over Geneve
+    across nodes, each against two guests on one node's bridge;
   - the config decoder on its worst shapes against libyaml's parse alone (decode_figures()).
 """
 import os
@@ -18,6 +20,7 @@ import subprocess
 import time
 
 import bench_api
+import bench_ovn
 import bench_vm
 import lab
 
@@ -122,6 +125,7 @@ def main():
     if os.path.exists(lab.out("cairnd")) and os.path.exists(lab.out("cairnctl")):
         rows += bench_api.host_figures() + bench_api.converge_figure() + bench_vm.vm_figures()
         rows += bench_api.flood_figures()
+        rows += bench_ovn.ovn_figures()
     rows += decode_figures()
     width = max(len(r[0]) for r in rows)
     text = [f"Cairn bench ({time.strftime('%Y-%m-%d %H:%M')}, median of {RUNS})"]

@@ -2,6 +2,7 @@
 #   make lab-test [SCENARIO=name]   run the scenarios in tests/lab/scenarios/ (all, or one)
 #   make run [BOOT=direct|iso-bios|iso-uefi|pxe]   one node, console on this terminal
 #   make lab [N=3] [BOOT=...]       N nodes in the background; make lab-down stops them
+#   make lab N=3 OVN=1              the same, configured as an OVN cluster (README, "Your first network")
 #   make bench                      boot-time and memory figures, also into $(BUILD)/bench.txt
 # LAB_ACCEL=kvm|tcg skips the KVM probe; LAB_CPUS, LAB_MEM size the nodes.
 
@@ -10,6 +11,7 @@ LAB_ENV  := LAB_OUT=$(abspath $(OUT)) LAB_DIR=$(abspath $(BUILD))/lab \
             BENCH_TXT=$(abspath $(BUILD))/bench.txt
 N        ?= 3
 SCENARIO ?=
+OVN      ?=
 
 .PHONY: lab-test run lab lab-down bench lab-probe
 
@@ -20,7 +22,7 @@ run:
 	@$(LAB_ENV) $(LAB_PY) run
 
 lab:
-	@$(LAB_ENV) $(LAB_PY) up $(N)
+	@$(LAB_ENV) OVN=$(OVN) $(LAB_PY) up $(N)
 
 lab-down:
 	@$(LAB_ENV) $(LAB_PY) down

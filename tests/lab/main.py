@@ -4,6 +4,7 @@
   main.py probe            which accelerator works (KVM probe, cached in LAB_DIR/accel)
   main.py run              one node, serial console on this terminal (Ctrl-C or poweroff ends it)
   main.py up N             N nodes in the background on one vde_switch; prints where they are
+                           (OVN=1: an OVN cluster of N >= 2 nodes, configured: lab/ovn.py)
   main.py down             stop the nodes of `up` (QMP quit, then kill) and the switch
   main.py test [NAME]      run the scenarios (all, or those whose file name contains NAME)
   main.py bench            boot-time and memory figures (see bench.py)
@@ -52,9 +53,42 @@ def node_dirs():
     return sorted(glob.glob(os.path.join(lab.LAB_DIR, "node*", "info.json")))
 
 
+class _Detached:
+    """What lab.ovn.OvnCluster needs of a scenario, for nodes that outlive this process."""
+
+    def __init__(self):
+        self.dir = lab.LAB_DIR
+        self.switch = lab.Switch(lab.LAB_DIR, detached=True)
+
+
+def cmd_up_ovn(count):
+    """N nodes as lab/ovn.py makes them (node-1 central and gateway, node-2 with the outside
+    address), configured through cairnctl with OVN and no Network yet."""
+    from lab.ovn import OvnCluster
+    if count < 2:
+        sys.exit("lab: OVN=1 wants N >= 2 (node-1 central, the others chassis)")
+    lab.need("vmlinuz", "initramfs.img", "cairnctl")
+    c = OvnCluster(_Detached(), count, detached=True)
+    c.gen_config()
+    print(f"lab: {count} node(s) with OVN, accel {c.nodes[0].accel.upper()}")
+    for k, node in enumerate(c.nodes):
+        ms, rss, wall = node.wait_ready()
+        print(f"lab: node-{k + 1} ({node.name}) ready in {ms} ms, API 127.0.0.1:{node.port}, "
+              f"serial {node.serial}")
+    c.configure([])
+    lab.wait_until("every chassis in SB", lambda: len(c.get("chassis")) == count, 300, 5)
+    print(f"lab: OVN is up: {count} chassis, node-1 central and gateway (br-ext on the "
+          f"external segment), node-2 at 10.88.0.2 on it")
+    print(f"lab: node configs {c.folder}/node-K-ovn.yaml; client config: "
+          f"export CAIRNCONFIG={c.cc}")
+    print("lab: nodes stay up; `make lab-down` stops them")
+
+
 def cmd_up(count):
     if node_dirs():
         cmd_down()
+    if os.environ.get("OVN") == "1":
+        return cmd_up_ovn(count)
     boot = os.environ.get("BOOT", "direct")
     lab.need(*artifacts_for(boot))
     accel = lab.choose_accel()
@@ -113,16 +147,17 @@ def cmd_down():
             pass
         os.unlink(info_path)
         print(f"lab: {info['name']} stopped")
-    pidfile = os.path.join(lab.LAB_DIR, "switch.pid")
-    if os.path.exists(pidfile):
-        with open(pidfile) as f:
-            pid = int(f.read())
-        if cmdline(pid)[0].endswith(b"vde_switch"):
-            os.kill(pid, signal.SIGTERM)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(pidfile)
-        print("lab: switch stopped")
-    subprocess.run(["rm", "-rf", os.path.join(lab.LAB_DIR, "switch")])
+    for name in ("switch", "external"):
+        pidfile = os.path.join(lab.LAB_DIR, f"{name}.pid")
+        if os.path.exists(pidfile):
+            with open(pidfile) as f:
+                pid = int(f.read())
+            if cmdline(pid)[0].endswith(b"vde_switch"):
+                os.kill(pid, signal.SIGTERM)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(pidfile)
+            print(f"lab: {name} switch stopped")
+        subprocess.run(["rm", "-rf", os.path.join(lab.LAB_DIR, name)])
 
 
 def cmd_test(name=None):

@@ -1181,6 +1181,19 @@ static void test_service_actions(void **state)
 	}
 	assert_true(new_pid != pid);
 	assert_non_null(strstr(https_body(), "\"restarts\":0"));
+	/* kill: a crash on purpose; the supervisor restarts it and counts the restart */
+	expect(403, "POST", "/v1/services/sleeper/kill", "reader", NULL, NULL);
+	expect(202, "POST", "/v1/services/sleeper/kill", "operator", NULL, NULL);
+	assert_string_equal(https_body(), "{\"service\":\"sleeper\",\"action\":\"kill\"}\n");
+	pid = new_pid;
+	for (int i = 0; i < 200; i++) {
+		new_pid = wait_service_state("sleeper", "ready");
+		if (new_pid != pid && strstr(https_body(), "\"restarts\":1"))
+			break;
+		sleep_ms(50);
+	}
+	assert_true(new_pid != pid);
+	assert_non_null(strstr(https_body(), "\"restarts\":1"));
 	expect(404, "POST", "/v1/services/nothing/restart", "operator", NULL, NULL);
 	assert_non_null(strstr(https_body(), "no such service"));
 	expect(400, "POST", "/v1/services/bad%20name/stop", "operator", NULL, NULL);

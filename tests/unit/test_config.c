@@ -314,6 +314,40 @@ static void test_error_interface_match(void **state)
 		"config.yaml:15: document 1 (MachineConfig): .spec.network.interfaces[7].mac: \"52:54:00:aa:bb\" is not a MAC address (expected six hex pairs, aa:bb:cc:dd:ee:ff)\n");
 }
 
+/* .spec.ovn: centralAddress unless central; a bridge port names a mapped bridge. */
+static void test_ovn_machine(void **state)
+{
+	(void)state;
+	assert_int_equal(decode(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  ovn:\n"
+		"    central: true\n"
+		"    address: 10.77.1.1\n"
+		"    gateway: true\n"
+		"    bridgeMappings: {external: br-ext}\n"
+		"    bridgePorts: {br-ext: eth2}\n"), 0);
+	const json_t *ovn = json_object_get(json_object_get(json_array_get(config, 0), "spec"), "ovn");
+	assert_true(json_is_true(json_object_get(ovn, "gateway")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(ovn, "bridgePorts"),
+							      "br-ext")), "eth2");
+	json_decref(config);
+	config = NULL;
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  ovn:\n"
+		"    address: 10.77.1.2\n"
+		"    gateway: yes please\n"
+		"    bridgeMappings: {external: br-ext}\n"
+		"    bridgePorts:\n"
+		"      br-ext: eth2\n"
+		"      br-other: eth3\n",
+		"config.yaml:6: document 1 (MachineConfig): .spec.ovn.centralAddress: is required when central is not true\n"
+		"config.yaml:7: document 1 (MachineConfig): .spec.ovn.gateway: expected true or false, got \"yes please\"\n"
+		"config.yaml:11: document 1 (MachineConfig): .spec.ovn.bridgePorts.br-other: bridge br-other is not a bridge of bridgeMappings\n");
+}
+
 static void test_error_identity(void **state)
 {
 	(void)state;
@@ -1253,6 +1287,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_error_missing_required, teardown),
 		cmocka_unit_test_teardown(test_error_invalid_values, teardown),
 		cmocka_unit_test_teardown(test_error_interface_match, teardown),
+		cmocka_unit_test_teardown(test_ovn_machine, teardown),
 		cmocka_unit_test_teardown(test_error_identity, teardown),
 		cmocka_unit_test_teardown(test_error_documents, teardown),
 		cmocka_unit_test_teardown(test_error_duplicate_documents, teardown),

@@ -39,6 +39,10 @@ static void test_verbs(void **state)
 	assert_int_equal(req.verb, CONTROL_REBOOT);
 	assert_int_equal(parse("poweroff"), 0);
 	assert_int_equal(req.verb, CONTROL_POWEROFF);
+	assert_int_equal(parse("kill ovn-controller"), 0);
+	assert_int_equal(req.verb, CONTROL_KILL);
+	assert_string_equal(req.name, "ovn-controller");
+	assert_int_equal(parse("kill"), -1);
 	assert_string_equal(control_verb_name(CONTROL_LOGS), "logs");
 }
 

@@ -35,6 +35,7 @@ static struct {
 	pid_t pid;
 	struct ovsdb *c;
 	struct ovsdb_cache *nb;
+	json_t *gateways;       /* the gateway chassis the passes give; NULL: none */
 } srv;
 
 /* ---- the server (as in test_ovsdb.c) ---- */
@@ -199,7 +200,7 @@ static json_t *decode(const char *yaml)
 static int pass(const char *yaml, struct ovn_nb_result *r)
 {
 	json_t *config = decode(yaml);
-	int ops = ovn_nb_reconcile(srv.c, srv.nb, config, TIMEOUT, r);
+	int ops = ovn_nb_reconcile(srv.c, srv.nb, config, srv.gateways, TIMEOUT, r);
 
 	json_decref(config);
 	return ops;
@@ -256,7 +257,8 @@ static size_t count_owned(const char *table, const char *key, const char *value)
 
 static const char *const tables[] = {
 	"Logical_Switch", "Logical_Switch_Port", "DHCP_Options", "Port_Group", "ACL",
-	"Logical_Router", "Logical_Router_Port", "NAT", "Logical_Router_Static_Route", NULL,
+	"Logical_Router", "Logical_Router_Port", "NAT", "Logical_Router_Static_Route",
+	"Gateway_Chassis", NULL,
 };
 
 /* Every row of the monitored tables: {"TABLE uuid": columns}. */
@@ -705,6 +707,76 @@ static void test_addresses_stable(void **state)
 
 /* The MAC is the VM controller's (services/vm/render.c vm_nic_mac): FNV-1a 32 of the name,
  * then of the index, under 52:54:00. Computed here by hand for "web-1", NIC 0. */
+/* The gateway chassis: one Gateway_Chassis row per chassis on the router's external port,
+ * preferred by name; a changed set changes only those rows; a foreign one stays. */
+static void test_gateway_chassis(void **state)
+{
+	struct ovsdb_txn *txn;
+	struct ovsdb_error err;
+	struct ovn_nb_result r;
+	struct ovsdb_row row;
+	json_int_t priority = 0;
+
+	(void)state;
+	NEED_SERVER();
+	pass_ok(BASE);
+	row = must_row("Logical_Router_Port", "cairn_ext_blue_lrp");
+	assert_int_equal(ovsdb_datum_set_size(ovsdb_row_get(&row, "gateway_chassis")), 0);
+	srv.gateways = json_pack("[sss]", "node-b", "node-a", "");
+	assert_true(pass(BASE, &r) > 0);
+	assert_int_equal(r.inserts, 2);
+	assert_int_equal(r.mutates, 1);       /* the router port's gateway_chassis */
+	assert_int_equal(r.updates + r.deletes, 0);
+	row = must_row("Gateway_Chassis", "cairn_ext_blue_lrp_node-a");
+	assert_string_equal(ovsdb_row_string(&row, "chassis_name"), "node-a");
+	assert_true(json_is_integer(ovsdb_row_get(&row, "priority")));
+	priority = json_integer_value(ovsdb_row_get(&row, "priority"));
+	assert_int_equal(priority, 2);        /* the first by name is preferred */
+	row = must_row("Gateway_Chassis", "cairn_ext_blue_lrp_node-b");
+	assert_int_equal(json_integer_value(ovsdb_row_get(&row, "priority")), 1);
+	row = must_row("Logical_Router_Port", "cairn_ext_blue_lrp");
+	assert_int_equal(ovsdb_datum_set_size(ovsdb_row_get(&row, "gateway_chassis")), 2);
+	assert_int_equal(pass_ok(BASE), 0);   /* in sync */
+
+	/* someone adds a gateway chassis of their own (ovn-nbctl lrp-set-gateway-chassis) */
+	txn = ovsdb_txn_new("OVN_Northbound");
+	ovsdb_txn_insert(txn, "Gateway_Chassis", json_pack("{s:s, s:s, s:i}", "name",
+			 "cairn_ext_blue_lrp-manual", "chassis_name", "node-m", "priority", 5), "g");
+	ovsdb_txn_mutate(txn, "Logical_Router_Port", json_pack("[[s,s,s]]", "name", "==",
+			 "cairn_ext_blue_lrp"), json_pack("[o]", ovsdb_mutation("gateway_chassis",
+			 "insert", ovsdb_set(json_pack("[o]", ovsdb_named_uuid("g"))))));
+	assert_int_equal(ovsdb_transact(srv.c, txn, &err, TIMEOUT), 0);
+	ovsdb_txn_free(txn);
+	ovsdb_echo(srv.c, NULL, TIMEOUT);
+
+	/* node-a leaves: its row goes, node-b becomes the only one of Cairn's */
+	json_decref(srv.gateways);
+	srv.gateways = json_pack("[s]", "node-b");
+	assert_true(pass(BASE, &r) > 0);
+	assert_int_equal(r.inserts + r.deletes, 0);
+	assert_int_equal(r.mutates, 1);
+	assert_false(row_named("Gateway_Chassis", "cairn_ext_blue_lrp_node-a", &row));
+	row = must_row("Gateway_Chassis", "cairn_ext_blue_lrp_node-b");
+	assert_int_equal(json_integer_value(ovsdb_row_get(&row, "priority")), 1);
+	assert_true(row_named("Gateway_Chassis", "cairn_ext_blue_lrp-manual", &row));
+	row = must_row("Logical_Router_Port", "cairn_ext_blue_lrp");
+	assert_int_equal(ovsdb_datum_set_size(ovsdb_row_get(&row, "gateway_chassis")), 2);
+	assert_int_equal(pass_ok(BASE), 0);
+	/* gateways not known (SB away): the port keeps what it has */
+	json_decref(srv.gateways);
+	srv.gateways = NULL;
+	assert_int_equal(pass_ok(BASE), 0);
+	assert_true(row_named("Gateway_Chassis", "cairn_ext_blue_lrp_node-b", &row));
+	/* known and none: Cairn's row goes, the foreign one stays */
+	srv.gateways = json_array();
+	assert_true(pass(BASE, &r) > 0);
+	assert_int_equal(r.mutates, 1);
+	assert_false(row_named("Gateway_Chassis", "cairn_ext_blue_lrp_node-b", &row));
+	assert_true(row_named("Gateway_Chassis", "cairn_ext_blue_lrp-manual", &row));
+	json_decref(srv.gateways);
+	srv.gateways = NULL;
+}
+
 static void test_names_and_macs(void **state)
 {
 	char name[OVN_NB_NAME_MAX], mac[18], expected[18];
@@ -735,6 +807,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_remove_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_rows_survive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses_stable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_chassis, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

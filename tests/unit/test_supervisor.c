@@ -674,6 +674,18 @@ static void test_control_protocol(void **state)
 		sleep_ms(20);
 	assert_true(wait_state("echo", "ready", 3000));
 	assert_string_not_equal(status_field("echo", "pid"), pid);
+	/* kill: a crash on purpose, so the restart policy (always) brings a new process */
+	snprintf(pid, sizeof pid, "%s", status_field("echo", "pid"));
+	assert_int_equal(ctl("kill echo", reply, sizeof reply), 0);
+	assert_string_equal(reply, "ok 0\n");
+	for (int i = 0; i < 250 && strcmp(status_field("echo", "restarts"), "1") != 0; i++)
+		sleep_ms(20);
+	assert_string_equal(status_field("echo", "restarts"), "1");
+	assert_true(wait_state("echo", "ready", 5000));
+	assert_string_not_equal(status_field("echo", "pid"), pid);
+	assert_non_null(strstr(status_field("echo", "last_exit"), "KILL"));
+	assert_int_equal(ctl("kill once", reply, sizeof reply), -1);
+	assert_string_equal(reply, "error once is not running\n");
 	assert_int_equal(ctl("start once", reply, sizeof reply), 0);
 	assert_true(wait_state("once", "done", 3000));
 	assert_int_equal(ctl("rescan", reply, sizeof reply), 0);

@@ -24,11 +24,11 @@ from .accel import *  # noqa: F401,F403
 # The shared L2 segment.
 
 class Switch:
-    """A vde_switch on LABDIR/switch; nodes join it with -netdev vde."""
+    """A vde_switch on LABDIR/NAME (default "switch"); nodes join it with -netdev vde."""
 
-    def __init__(self, lab_dir, detached=False):
-        self.path = os.path.join(lab_dir, "switch")
-        self.pidfile = os.path.join(lab_dir, "switch.pid")
+    def __init__(self, lab_dir, detached=False, name="switch"):
+        self.path = os.path.join(lab_dir, name)
+        self.pidfile = os.path.join(lab_dir, f"{name}.pid")
         os.makedirs(lab_dir, exist_ok=True)
         shutil.rmtree(self.path, ignore_errors=True)
         argv = ["vde_switch", "--sock", self.path, "--pidfile", self.pidfile, "--daemon"]
@@ -75,7 +75,7 @@ class Node:
     def __init__(self, name, boot="direct", index=0, lab_dir=None, kernel=None, initrd=None,
                  append="console=ttyS0 panic=-1", iso=None, pxe_dir=None, switch=None,
                  port=None, accel=None, cpus=None, mem=None, nics=True, console=False,
-                 guestfwd=None):
+                 guestfwd=None, ext_switch=None):
         self.name, self.boot, self.index = name, boot, index
         self.dir = os.path.join(lab_dir or LAB_DIR, name)
         self.serial = os.path.join(self.dir, "serial.log")
@@ -84,6 +84,7 @@ class Node:
         self.initrd = initrd or out("initramfs.img")
         self.append, self.switch, self.nics, self.console = append, switch, nics, console
         self.guestfwd = guestfwd   # "IP:PORT-cmd:COMMAND": a lab-host service for the guest
+        self.ext_switch = ext_switch   # a second segment (nic 2, eth2): a lab "external" network
         self.iso = iso or out("cairn.iso")
         self.pxe_dir = pxe_dir or out("pxe")
         self.port = port or free_port(API_PORT + index)
@@ -124,6 +125,9 @@ class Node:
             if self.switch:
                 a += ["-netdev", f"vde,id=c0,sock={self.switch.path}",
                       "-device", f"virtio-net-pci,netdev=c0,mac={self.mac(1)},romfile="]
+            if self.ext_switch:
+                a += ["-netdev", f"vde,id=e0,sock={self.ext_switch.path}",
+                      "-device", f"virtio-net-pci,netdev=e0,mac={self.mac(2)},romfile="]
         if self.boot == "direct":
             a += ["-kernel", self.kernel, "-initrd", self.initrd, "-append", self.append]
         elif self.boot in ("iso-bios", "iso-uefi"):

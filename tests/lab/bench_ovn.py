@@ -1,0 +1,88 @@
+"""bench_ovn.py - the OVN figures for `make bench`, each beside a baseline taken in the same run
+on the same nodes (lab/ovn.py: three nodes, node-1 central; only cairnctl drives them):
+
+  - apply to first ping: from the apply-config that adds a new Network with two test guests
+    (vma on node-2, vmb on node-3, addresses by OVN's DHCP) to the first ping of vma answered by
+    vmb over Geneve; against the apply of two guests on one node's Linux bridge (vmc, vmd on
+    node-2, static addresses) to vmc's first answered ping;
+  - VM-to-VM TCP throughput: the guest's `tcp PEER SECONDS` (a sender into the peer's sink on
+    port 5001), vma -> vmb across nodes over Geneve, against vmc -> vmd on node-2's bridge.
+
+Both guests of a pair run the same image, CPUs and memory; under TCG the absolute figures are
+the emulator's, the ratios are what to compare."""
+import os
+import statistics
+import time
+
+import lab
+from lab.ovn import OvnCluster, network, guest_vm
+
+RUNS = 3
+SECONDS = 8
+BRIDGE = [guest_vm("vmc", "node-2", [{"bridge": "br-vm"}], ping="10.99.0.2", ip="10.99.0.1/24"),
+          guest_vm("vmd", "node-2", [{"bridge": "br-vm"}], ping="10.99.0.1", ip="10.99.0.2/24")]
+GENEVE = [network("bench", "10.40.0.0/24"),
+          guest_vm("vma", "node-2", [{"network": "bench", "ip": "10.40.0.11"}], ping="10.40.0.12"),
+          guest_vm("vmb", "node-3", [{"network": "bench", "ip": "10.40.0.12"}], ping="10.40.0.11")]
+
+
+class _Run:
+    """What OvnCluster needs of a Scenario: a folder and the cluster switch."""
+
+    def __init__(self):
+        self.dir = os.path.join(lab.LAB_DIR, "bench-ovn")
+        os.makedirs(self.dir, exist_ok=True)
+        self.switch = None
+
+
+def apply_to_ping(c, docs, node, vm):
+    t0 = time.monotonic()
+    c.apply(docs)
+    lab.wait_until(f"{vm}'s first answered ping", lambda: c.answering(node, vm), 600, 1)
+    return time.monotonic() - t0
+
+
+def throughput(c, node, vm, peer):
+    runs = []
+    for _ in range(RUNS):
+        mbit = c.tcp(node, vm, peer, SECONDS)
+        if mbit is None:
+            raise lab.LabError(f"{vm} -> {peer}: the guest printed no tcp result")
+        runs.append(mbit)
+    return statistics.median(runs), runs
+
+
+def ovn_figures():
+    """Rows (name, value, note) for bench.py; one row saying why when the lab cannot run it."""
+    run, c = _Run(), None
+    try:
+        c = OvnCluster(run, 3)
+        c.gen_config()
+        for node in c.nodes:
+            node.wait_ready()
+        c.configure([])
+        lab.wait_until("3 chassis", lambda: len(c.get("chassis")) == 3, 300, 5)
+        t_bridge = apply_to_ping(c, BRIDGE, "node-2", "vmc")
+        t_geneve = apply_to_ping(c, BRIDGE + GENEVE, "node-2", "vma")
+        bridge, bridge_runs = throughput(c, "node-2", "vmc", "10.99.0.2")
+        geneve, geneve_runs = throughput(c, "node-2", "vma", "10.40.0.12")
+    except lab.LabError as e:
+        return [("OVN figures", "failed", str(e)[:200])]
+    finally:
+        for node in c.nodes if c else []:
+            node.kill()
+        if c:
+            c.ext.stop()
+        if run.switch:
+            run.switch.stop()
+    return [
+        ("new Network: apply to first ping (Geneve)", f"{t_geneve:.1f} s",
+         "2 guests on node-2 and node-3, DHCP"),
+        ("baseline: apply to first ping (bridge)", f"{t_bridge:.1f} s", "2 guests on node-2"),
+        ("ratio Geneve/bridge, apply to ping", f"{t_geneve / t_bridge:.2f}", ""),
+        ("VM-to-VM TCP across nodes (Geneve)", f"{geneve:.1f} Mbit/s",
+         f"runs {', '.join(f'{x:.1f}' for x in geneve_runs)}"),
+        ("baseline: VM-to-VM TCP on one bridge", f"{bridge:.1f} Mbit/s",
+         f"runs {', '.join(f'{x:.1f}' for x in bridge_runs)}"),
+        ("ratio Geneve/bridge, throughput", f"{geneve / bridge:.2f}" if bridge else "-", ""),
+    ]
