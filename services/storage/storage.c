@@ -143,20 +143,31 @@ static bool lvm_field(const char *line, const char *key, char *buf, size_t size)
 	return true;
 }
 
-/* The last line of OUT that is not blank, for an error message. */
-static const char *last_line(char *out)
+/* What LVM said, for an error message: its lines joined with "; ", without the "Run
+ * `lvcreate --help'" advice (a static buffer: controllers run on cairnd's main thread). */
+static const char *last_line(const char *out)
 {
-	char *line = NULL;
+	static char joined[1024];
+	size_t n = 0;
 
-	if (!out)
-		return "no output";
-	for (char *end = out + strlen(out); end > out && (end[-1] == '\n' || end[-1] == ' ');)
-		*--end = '\0';
-	line = strrchr(out, '\n');
-	line = line ? line + 1 : out;
-	while (*line == ' ')
-		line++;
-	return *line ? line : "no output";
+	joined[0] = '\0';
+	for (const char *read = out; read && *read;) {
+		const char *end = strchr(read, '\n');
+		size_t len = end ? (size_t)(end - read) : strlen(read);
+		const char *line = read;
+		read = end ? end + 1 : read + len;
+		while (len > 0 && (*line == ' ' || *line == '\t')) {
+			line++;
+			len--;
+		}
+		if (len == 0 || strncmp(line, "Run `", 5) == 0)
+			continue;
+		int w = snprintf(joined + n, sizeof joined - n, "%s%.*s", n ? "; " : "", (int)len, line);
+		if (w < 0 || (size_t)w >= sizeof joined - n)
+			break;
+		n += (size_t)w;
+	}
+	return joined[0] ? joined : "no output";
 }
 
 /* Whether PATH is a mount point (SELF_MOUNTINFO's fifth field). */
@@ -211,6 +222,19 @@ static void dm_name(const char *vg, const char *lv, char *buf, size_t size)
 
 /* --- lvm pools ----------------------------------------------------------------------------- */
 
+/* "DISK (/dev/NAME)", or the device alone when the config names it so. */
+static const char *disk_text(const struct pool *p)
+{
+	static char text[2 * PATH_MAX + 4];
+	const char *disk = json_string_value(json_object_get(p->spec, "disk"));
+
+	if (!disk || strcmp(disk, p->device) == 0)
+		snprintf(text, sizeof text, "%s", p->device);
+	else
+		snprintf(text, sizeof text, "%s (%s)", disk, p->device);
+	return text;
+}
+
 /* Which volume group the disk belongs to: 1 and VG ("" for a PV without one), 0 when it is no
  * PV, -1 on failure (reported). */
 static int pv_of(struct storage *s, struct pool *p, struct ctrl_report *report, char *vg,
@@ -246,7 +270,6 @@ static int lvm_create(struct storage *s, struct pool *p, struct ctrl_report *rep
 		      const char *foreign_vg)
 {
 	bool wipe = json_is_true(json_object_get(p->spec, "wipe"));
-	const char *disk = json_string_value(json_object_get(p->spec, "disk"));
 	char why[512], object[128], *out = NULL;
 	json_t *sigs;
 	char *info = fileio_read("/proc/self/mountinfo", 4 << 20, NULL);
@@ -258,8 +281,8 @@ static int lvm_create(struct storage *s, struct pool *p, struct ctrl_report *rep
 	snprintf(object, sizeof object, "pool %s", p->name);
 	if (in_use) {
 		char text[2 * PATH_MAX];
-		snprintf(text, sizeof text, "%s (%s) is in use: %s; Cairn does not touch it, "
-			 "wipe or not", disk, p->device, in_use);
+		snprintf(text, sizeof text, "%s is in use: %s; Cairn does not touch it, "
+			 "wipe or not", disk_text(p), in_use);
 		free(in_use);
 		pool_fail(p, report, "refused", "%s", text);
 		return -1;
@@ -283,9 +306,9 @@ static int lvm_create(struct storage *s, struct pool *p, struct ctrl_report *rep
 				 json_string_value(json_object_get(first, "usage")));
 		if (!wipe) {
 			char text[2 * PATH_MAX];
-			snprintf(text, sizeof text, "%s (%s) carries %s; Cairn leaves it alone: set "
-				 "wipe: true on this pool to let Cairn erase the disk", disk,
-				 p->device, what);
+			snprintf(text, sizeof text, "%s carries %s; Cairn leaves it alone: set "
+				 "wipe: true on this pool to let Cairn erase the disk", disk_text(p),
+				 what);
 			json_decref(sigs);
 			pool_fail(p, report, "refused", "%s", text);
 			return -1;
@@ -295,8 +318,8 @@ static int lvm_create(struct storage *s, struct pool *p, struct ctrl_report *rep
 			pool_fail(p, report, "failed", "wipe: %s", why);
 			return -1;
 		}
-		ctrl_changed(report, object, "%s (%s) wiped (wipe: true): it carried %s", disk,
-			     p->device, what);
+		ctrl_changed(report, object, "%s wiped (wipe: true): it carried %s", disk_text(p),
+			     what);
 	}
 	json_decref(sigs);
 	if (lvm_run(s, p->device, &out, "pvcreate", "--yes", p->device, NULL) != 0) {
@@ -312,7 +335,7 @@ static int lvm_create(struct storage *s, struct pool *p, struct ctrl_report *rep
 		return -1;
 	}
 	free(out);
-	ctrl_changed(report, object, "volume group %s made on %s (%s)", p->vg, disk, p->device);
+	ctrl_changed(report, object, "volume group %s made on %s", p->vg, disk_text(p));
 	return 1;
 }
 

@@ -11,7 +11,7 @@ STORAGE_LIBS := -lblkid
 
 # Runs the controller through the real runtime against loop devices on sparse files, with the
 # host's lvm2 (root; skipped with the reason when loop devices or lvm2 are missing).
-$(BUILD)/obj/san/tests/unit/test_storage.o: DEFS := $(SVC_INC) -Iservices/storage
+$(BUILD)/obj/san/tests/unit/test_storage.o: DEFS = $(SVC_INC) -Iservices/storage
 $(BUILD)/unit/test_storage: $(BUILD)/obj/san/tests/unit/test_storage.o $(UNIT_HARNESS) \
 		$(call OBJ,san,$(STORAGE_SRCS) services/api/runtime.c services/api/resources.c) \
 		$(CONFIG_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) $(FILEIO_LIB_SAN)
