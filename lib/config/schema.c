@@ -248,10 +248,11 @@ static const struct config_field machine_spec_fields[] = {
 	{ "api", &api, false },
 	{ "identity", &identity, false },
 	{ "ovn", &ovn, false },
+	{ "storage", &config_storage_schema, false },
 	{ NULL, NULL, false },
 };
 static const struct config_schema machine_spec = {
-	.type = CONFIG_OBJECT, .fields = machine_spec_fields };
+	.type = CONFIG_OBJECT, .fields = machine_spec_fields, .check = config_check_machine_storage };
 
 /* ---- documents ---- */
 

@@ -132,6 +132,11 @@ long long config_size_mib(const char *value);
 /* 4 or 6 for an address or CIDR (after validation), else 0. */
 int config_address_family(const char *value);
 
+/* storage.c: MachineConfig's .spec.storage (pools and the state volume). */
+extern const struct config_schema config_storage_schema;
+void config_check_machine_storage(struct config_decoder *decoder, const struct ynode *node,
+				  json_t *spec);
+
 /* networks.c: the checks across Network and VirtualMachine documents (NIC networks, static
  * addresses, routers, floating IPs). ROOTS[i] is the YAML root of CONFIG's document i and
  * INDEX[i] its 1-based document number. */

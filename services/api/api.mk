@@ -5,6 +5,7 @@
 
 # vm.make first: network.make's test links $(VM_SRCS).
 include services/vm/vm.make
+include services/storage/storage.make
 include services/network/network.make
 
 API_SRCS := $(sort $(wildcard services/api/*.c))
@@ -24,6 +25,7 @@ INC_services/api := $(SVC_INC)
 INC_services/network := $(SVC_INC)
 INC_services/libvirt := $(SVC_INC)
 INC_services/vm := $(SVC_INC)
+INC_services/storage := $(SVC_INC)
 
 # cairnd itself links the controllers (services/network/network.make, with services/libvirt)
 # and the VM controller (services/vm/vm.make);

@@ -30,6 +30,9 @@ struct controller_env {
 	bool set_hostname;         /* call sethostname(2) (false in tests without a UTS namespace) */
 	const char *vm_state_dir;  /* [/var/lib/cairn/vms]: VM disks */
 	int vm_accel;              /* -1: probe /dev/kvm; 0: TCG; 1: KVM */
+	const char *storage_state_dir; /* [/var/lib/cairn/state]: the state volume's mount point */
+	const char *storage_lvm;   /* [/usr/sbin/lvm] */
+	bool storage_dev_links;    /* make /dev/disk/by-id links (cairnd: the node has no udev) */
 };
 
 /* One controller's report of one pass: what it changed and what failed. The runtime keeps one

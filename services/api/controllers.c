@@ -6,6 +6,7 @@
 #include "network.h"
 #include "ovn.h"
 #include "runtime.h"
+#include "storage.h"
 #include "vm_controller.h"
 
 #define KINDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -32,7 +33,9 @@ const struct controller controller_table[] = {
 	  net_init, net_time, NULL, net_halt },
 	{ "libvirtd", KINDS("MachineConfig"), NONE, NONE,
 	  libvirtd_init, libvirtd_reconcile, NULL, NULL },
-	{ "vm", KINDS("MachineConfig", "VirtualMachine"), NONE, KINDS("vms"),
+	{ "storage", KINDS("MachineConfig"), NONE, KINDS("disks", "pools"),
+	  storage_init, storage_reconcile, NULL, storage_halt },
+	{ "vm", KINDS("MachineConfig", "VirtualMachine"), KINDS("pools"), KINDS("vms"),
 	  vm_controller_init, vm_controller_reconcile, vm_controller_fd, vm_controller_halt },
 	{ "ovn", KINDS("MachineConfig", "Network", "VirtualMachine"), NONE,
 	  KINDS("networks", "chassis", "ports"), ovn_init, ovn_reconcile, ovn_fd, ovn_halt },

@@ -127,7 +127,8 @@ int main(int argc, char **argv)
 	struct api_server server = { 0 };
 	struct sigaction action = { .sa_handler = on_stop_signal };
 	struct controller_env env = { .set_hostname = true, .vm_accel = -1,
-				      .vm_state_dir = API_VM_STATE_DEFAULT };
+				      .vm_state_dir = API_VM_STATE_DEFAULT,
+				      .storage_dev_links = true };
 	struct runtime *rt = NULL;
 	char services_dir[300];
 	sigset_t block;

@@ -8,11 +8,13 @@
 CTRL_SRCS := $(sort $(wildcard services/network/*.c services/libvirt/*.c))
 # services/ovn: the ovn controller and the NB reconcile (lib/ovsdb: linked as its archive)
 CTRL_SRCS += $(sort $(wildcard services/ovn/*.c))
+# services/storage: disks and pools (services/storage/storage.make)
+CTRL_SRCS += $(STORAGE_SRCS)
 CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h services/ovn/*.h lib/ovsdb/*.h)) services/api/resources.h \
 	services/api/controller.h services/api/runtime.h
-CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/network -Iservices/libvirt -Iservices/ovn -Ilib/ovsdb -Iservices/api -Ilib/config -Ilib/fileio \
+CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/network -Iservices/libvirt -Iservices/ovn -Iservices/storage -Ilib/ovsdb -Iservices/api -Ilib/config -Ilib/fileio \
 	-Ilib/initctl -Ilib/runcmd
-CTRL_LIBS := -lnl-route-3 -lnl-3
+CTRL_LIBS := -lnl-route-3 -lnl-3 $(STORAGE_LIBS)
 
 # The real resource store once it exists; until then the test carries a small one.
 CTRL_TEST_RESOURCES := $(wildcard services/api/resources.c)

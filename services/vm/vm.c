@@ -247,6 +247,12 @@ static int prepare_disks(struct vm_ctl *ctl, struct vm *vm)
 				return -1;
 			continue;
 		}
+		if (ctl->disk_hold) {   /* never a disk where it would not last (vm_hold_disks) */
+			vm_set_error(vm, "disk %s: not made yet: %s", path, ctl->disk_hold);
+			free(dir);
+			free(path);
+			return -1;
+		}
 		mkdir_parents(dir, 0700);
 		free(dir);
 		if (asprintf(&tmp, "%s.creating", path) < 0)
@@ -858,6 +864,14 @@ static void take_desired(struct vm_ctl *ctl, const json_t *config, const char *n
 	}
 }
 
+void vm_hold_disks(struct vm_ctl *ctl, const char *reason)
+{
+	pthread_mutex_lock(&ctl->lock);
+	free(ctl->disk_hold);
+	ctl->disk_hold = reason ? strdup(reason) : NULL;
+	pthread_mutex_unlock(&ctl->lock);
+}
+
 int vm_reconcile(struct vm_ctl *ctl, const json_t *config)
 {
 	const char *node;
@@ -1071,6 +1085,7 @@ void vm_close(struct vm_ctl *ctl)
 	free(ctl->services_dir);
 	free(ctl->init_socket);
 	free(ctl->state_dir);
+	free(ctl->disk_hold);
 	free(ctl->qemu);
 	free(ctl->qemu_img);
 	free(ctl->ip);

@@ -59,6 +59,12 @@ int vm_fd(struct vm_ctl *ctl);
  * of changes made, or -1 when a VM has an error (the others were still handled). */
 int vm_reconcile(struct vm_ctl *ctl, const json_t *config);
 
+/* While REASON is not NULL, no VM disk file is made (a VM that needs one gets the error
+ * "disk PATH: not made yet: REASON"); disks that exist are used. The storage controller's
+ * state volume is not mounted yet: a disk made now would land in tmpfs and be hidden by the
+ * mount (vm_controller.c sets it from resource "pools"). NULL lifts the hold. */
+void vm_hold_disks(struct vm_ctl *ctl, const char *reason);
+
 /* The name this node goes by in .spec.node: the MachineConfig's metadata.name, else its
  * .spec.hostname; NULL when CONFIG has neither. Borrowed from CONFIG. */
 const char *vm_node_name(const json_t *config);

@@ -92,6 +92,7 @@ struct vm_ctl {
 	struct vm *vms;
 	int changes;                 /* this pass */
 	bool services_changed;       /* this pass: rescan */
+	char *disk_hold;             /* vm_hold_disks(): why no disk is made now, or NULL */
 };
 
 /* render.c: pure pieces */

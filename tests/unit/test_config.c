@@ -218,7 +218,7 @@ static void test_error_unknown_and_duplicate_keys(void **state)
 		"      - name: eth0\n"
 		"        vlan: []\n",
 		"config.yaml:5: document 1 (MachineConfig): .spec.hostnmae: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage)\n"
 		"config.yaml:6: document 1 (MachineConfig): .spec.role: duplicate key (first on line 4)\n"
 		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].vlan: unknown key "
 		"(expected one of: name, mac, dhcp, addresses, routes, mtu, vlans)\n");
@@ -666,9 +666,9 @@ static void test_duplicates_at_scale(void **state)
 	assert_errors(HEAD "spec:\n  role: worker\n  hostname: a\n  sysctls: {}\n  api: {}\n"
 		"  time: {}\n  kernel: {}\n  network: {}\n  a1: 1\n  a2: 2\n  role: controlplane\n",
 		"config.yaml:11: document 1 (MachineConfig): .spec.a1: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage)\n"
 		"config.yaml:12: document 1 (MachineConfig): .spec.a2: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage)\n"
 		"config.yaml:13: document 1 (MachineConfig): .spec.role: duplicate key (first on line 4)\n");
 
 	/* 300 VLANs all with id 7: each repeats every one before it; 100 kept, the rest counted. */
@@ -1258,6 +1258,83 @@ static void test_network_readme_example(void **state)
 
 /* Found by the fuzzer: a router whose external gateway or address fails to decode, with
  * floating IPs, reports the bad value (the checks across documents skip what is missing). */
+/* .spec.storage: pool types, what goes with which, unique names and disks, the state pool,
+ * the install disk, each error with its path and line; and the decoded shape with defaults. */
+static void test_storage(void **state)
+{
+	(void)state;
+	assert_errors(
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: MachineConfig\n"
+		"spec:\n"
+		"  role: worker\n"
+		"  install:\n"
+		"    disk: /dev/vda\n"
+		"  storage:\n"
+		"    pools:\n"
+		"      - name: data\n"
+		"        disk: /dev/disk/by-id/virtio-data1\n"
+		"      - name: Bad\n"
+		"        type: file\n"
+		"        disk: /dev/vdc\n"
+		"        wipe: true\n"
+		"      - name: data\n"
+		"        type: zfs\n"
+		"      - name: x\n"
+		"        path: /x\n"
+		"        disk: /dev/vda\n"
+		"      - name: y\n"
+		"        disk: dev/vdd\n"
+		"        wipe: yes\n"
+		"    state:\n"
+		"      pool: nope\n"
+		"      size: 1Ti\n",
+		"config.yaml:11: document 1 (MachineConfig): .spec.storage.pools[1].name: \"Bad\" is not a pool name (1..32 of a-z, 0-9, '-', not starting or ending with '-')\n"
+		"config.yaml:11: document 1 (MachineConfig): .spec.storage.pools[1].path: is required for a file pool (the directory that holds its files)\n"
+		"config.yaml:13: document 1 (MachineConfig): .spec.storage.pools[1].disk: goes with type: lvm; a file pool is a directory ('path')\n"
+		"config.yaml:14: document 1 (MachineConfig): .spec.storage.pools[1].wipe: goes with type: lvm; a file pool never erases anything\n"
+		"config.yaml:15: document 1 (MachineConfig): .spec.storage.pools[2].name: \"data\" is already used by [0] (line 9)\n"
+		"config.yaml:16: document 1 (MachineConfig): .spec.storage.pools[2].type: \"zfs\" is not a pool type (lvm or file)\n"
+		"config.yaml:18: document 1 (MachineConfig): .spec.storage.pools[3].path: goes with type: file; an lvm pool takes a 'disk'\n"
+		"config.yaml:19: document 1 (MachineConfig): .spec.storage.pools[3].disk: \"/dev/vda\" is the install disk (.spec.install.disk); a pool needs a disk of its own\n"
+		"config.yaml:21: document 1 (MachineConfig): .spec.storage.pools[4].disk: \"dev/vdd\" is not a device path (/dev/...)\n"
+		"config.yaml:22: document 1 (MachineConfig): .spec.storage.pools[4].wipe: expected true or false, got \"yes\"\n"
+		"config.yaml:24: document 1 (MachineConfig): .spec.storage.state.pool: \"nope\" is not the name of a pool in .spec.storage.pools\n"
+		"config.yaml:25: document 1 (MachineConfig): .spec.storage.state.size: \"1Ti\" is not a size (an integer with unit Mi or Gi, e.g. 512Mi or 2Gi)\n");
+	assert_errors(
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: MachineConfig\n"
+		"spec:\n"
+		"  role: worker\n"
+		"  storage:\n"
+		"    state:\n"
+		"      size: 2Gi\n",
+		"config.yaml:7: document 1 (MachineConfig): .spec.storage.state: needs a pool in 'pools' to live on\n");
+
+	json_t *value = decoded(
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: MachineConfig\n"
+		"spec:\n"
+		"  role: worker\n"
+		"  storage:\n"
+		"    pools:\n"
+		"      - name: t\n"
+		"        type: file\n"
+		"        path: /var/lib/cairn/pools/t\n"
+		"      - name: data\n"
+		"        disk: /dev/disk/by-id/virtio-data1\n"
+		"    state:\n"
+		"      size: 2048Mi\n");
+	char *text = json_dumps(json_object_get(json_object_get(json_array_get(value, 0), "spec"),
+						"storage"), JSON_COMPACT);
+	assert_string_equal(text,
+		"{\"pools\":[{\"name\":\"t\",\"type\":\"file\",\"path\":\"/var/lib/cairn/pools/t\"},"
+		"{\"name\":\"data\",\"type\":\"lvm\",\"disk\":\"/dev/disk/by-id/virtio-data1\",\"wipe\":false}],"
+		"\"state\":{\"pool\":\"t\",\"size\":\"2Gi\",\"size_mib\":2048}}");
+	free(text);
+	json_decref(value);
+}
+
 static void test_network_partial_external(void **state)
 {
 	(void)state;
@@ -1310,6 +1387,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_network_errors, teardown),
 		cmocka_unit_test_teardown(test_network_readme_example, teardown),
 		cmocka_unit_test_teardown(test_network_partial_external, teardown),
+		cmocka_unit_test_teardown(test_storage, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

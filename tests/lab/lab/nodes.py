@@ -75,7 +75,7 @@ class Node:
     def __init__(self, name, boot="direct", index=0, lab_dir=None, kernel=None, initrd=None,
                  append="console=ttyS0 panic=-1", iso=None, pxe_dir=None, switch=None,
                  port=None, accel=None, cpus=None, mem=None, nics=True, console=False,
-                 guestfwd=None, ext_switch=None):
+                 guestfwd=None, ext_switch=None, data_disk=None, data_serial="cairn-data"):
         self.name, self.boot, self.index = name, boot, index
         self.dir = os.path.join(lab_dir or LAB_DIR, name)
         self.serial = os.path.join(self.dir, "serial.log")
@@ -85,6 +85,10 @@ class Node:
         self.append, self.switch, self.nics, self.console = append, switch, nics, console
         self.guestfwd = guestfwd   # "IP:PORT-cmd:COMMAND": a lab-host service for the guest
         self.ext_switch = ext_switch   # a second segment (nic 2, eth2): a lab "external" network
+        # an optional data disk: a qcow2 on the host (kept outside the node's folder, which
+        # start() empties, so it outlives a reboot), a virtio disk with serial DATA_SERIAL
+        # (the node sees /dev/vda and /dev/disk/by-id/virtio-DATA_SERIAL)
+        self.data_disk, self.data_serial = data_disk, data_serial
         self.iso = iso or out("cairn.iso")
         self.pxe_dir = pxe_dir or out("pxe")
         self.port = port or free_port(API_PORT + index)
@@ -128,6 +132,9 @@ class Node:
             if self.ext_switch:
                 a += ["-netdev", f"vde,id=e0,sock={self.ext_switch.path}",
                       "-device", f"virtio-net-pci,netdev=e0,mac={self.mac(2)},romfile="]
+        if self.data_disk:
+            a += ["-drive", f"file={self.data_disk},if=none,id=data0,format=qcow2",
+                  "-device", f"virtio-blk-pci,drive=data0,serial={self.data_serial}"]
         if self.boot == "direct":
             a += ["-kernel", self.kernel, "-initrd", self.initrd, "-append", self.append]
         elif self.boot in ("iso-bios", "iso-uefi"):

@@ -1,0 +1,19 @@
+# services/storage/storage.make - the storage controller (disks, pools, the state volume) for
+# cairnd, and its unit test. Included only from services/api/api.mk, before
+# services/network/network.make, which adds $(STORAGE_SRCS) to the controllers' sources (.make,
+# not .mk: the top Makefile's services/*/*.mk wildcard does not include it a second time).
+# Flags and object rules in mk/flags.mk; the include flags of services/ in api.mk.
+
+STORAGE_SRCS := $(sort $(wildcard services/storage/*.c))
+STORAGE_HDRS := $(sort $(wildcard services/storage/*.h))
+# libblkid: probing and wiping signatures (util-linux; libblkid1 is in the image)
+STORAGE_LIBS := -lblkid
+
+# Runs the controller through the real runtime against loop devices on sparse files, with the
+# host's lvm2 (root; skipped with the reason when loop devices or lvm2 are missing).
+$(BUILD)/obj/san/tests/unit/test_storage.o: DEFS = $(SVC_INC) -Iservices/storage
+$(BUILD)/unit/test_storage: $(BUILD)/obj/san/tests/unit/test_storage.o $(UNIT_HARNESS) \
+		$(call OBJ,san,$(STORAGE_SRCS) services/api/runtime.c services/api/resources.c) \
+		$(CONFIG_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) $(FILEIO_LIB_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(STORAGE_LIBS) -ljansson -lyaml -lpthread
