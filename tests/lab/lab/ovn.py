@@ -106,7 +106,7 @@ class OvnCluster:
             self.machines.append(docs)
 
     def write(self, k, cluster_docs):
-        path = os.path.join(self.s.dir, f"{self.name(k)}-ovn.yaml")
+        path = os.path.join(self.folder, f"{self.name(k)}-ovn.yaml")
         with open(path, "w") as f:
             yaml.safe_dump_all(self.machines[k] + cluster_docs, f, sort_keys=False)
         return path
