@@ -656,7 +656,7 @@ static void tcp_send(const char *ip, int seconds)
 	_exit(0);
 }
 
-static void tcp_command(const char *ip, const char *seconds)
+static void tcp_command(struct guest *g, const char *ip, const char *seconds)
 {
 	struct in_addr to;
 	char *rest;
@@ -668,10 +668,25 @@ static void tcp_command(const char *ip, const char *seconds)
 		return;
 	}
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
 		say("tcp %s failed: fork: %s", ip, strerror(errno));
-	else if (pid == 0)
-		tcp_send(ip, (int)s);
+		return;
+	}
+	if (pid != 0)
+		return;
+	/* the child keeps none of PID 1's sockets: a sink it held would not close on time */
+	for (size_t i = 0; i < SINKS_MAX; i++)
+		if (g->sinks[i].fd >= 0)
+			close(g->sinks[i].fd);
+	for (size_t i = 0; i < g->input_count; i++)
+		close(g->inputs[i]);
+	if (g->listener >= 0)
+		close(g->listener);
+	if (g->icmp >= 0)
+		close(g->icmp);
+	if (g->dhcp_fifo >= 0)
+		close(g->dhcp_fifo);
+	tcp_send(ip, (int)s);
 }
 /* Opens the /dev/input/event* devices that have a power key. */
 static void open_inputs(struct guest *g)
@@ -731,19 +746,25 @@ static void console_command(struct guest *g, char *line)
 	char *b = a ? strtok_r(NULL, " \t", &save) : NULL;
 	bool extra = b && strtok_r(NULL, " \t", &save);
 
-	if (!word || extra)
+	if (!word)
 		return;
-	if (strcmp(word, "ping") == 0 && a && !b) {
+	if (strcmp(word, "ping") == 0 && (!a || b || extra)) {
+		say("ping: usage: ping IP | ping off");
+	} else if (strcmp(word, "outage") == 0 && (!a || strcmp(a, "reset") != 0 || b || extra)) {
+		say("outage: usage: outage reset");
+	} else if (strcmp(word, "tcp") == 0 && (!b || extra)) {
+		say("tcp: usage: tcp IP SECONDS (an IPv4 address, 1..60 s)");
+	} else if (strcmp(word, "ping") == 0) {
 		ping_set(g, strcmp(a, "off") == 0 ? "" : a);
 		if (strcmp(a, "off") == 0)
 			say("ping off");
 		else if (strcmp(g->ping.target, a) == 0)
 			say("pinging %s (statistics reset)", a);
-	} else if (strcmp(word, "outage") == 0 && a && strcmp(a, "reset") == 0 && !b) {
+	} else if (strcmp(word, "outage") == 0) {
 		g->ping.longest_outage_ms = 0;
 		say("outage reset");
-	} else if (strcmp(word, "tcp") == 0 && a && b) {
-		tcp_command(a, b);
+	} else if (strcmp(word, "tcp") == 0) {
+		tcp_command(g, a, b);
 	}
 }
 
