@@ -48,7 +48,6 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <termios.h>
 
 #define PREFIX "cairn-guest: "
 #define MODULES_DIR "/modules"
@@ -157,13 +156,6 @@ static void mount_basics(void)
 		dup2(console, STDERR_FILENO);
 		if (console > STDERR_FILENO)
 			close(console);
-	}
-	/* no echo by the tty: "echo LINE" answers a line, and a typed character echoed while a
-	 * line is being printed would land inside it */
-	struct termios tio;
-	if (tcgetattr(STDIN_FILENO, &tio) == 0) {
-		tio.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 	}
 }
 
