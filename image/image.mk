@@ -30,7 +30,7 @@ image: $(IMG_OUTPUTS)
 
 image-refresh:
 	@APT_REFRESH=1 image/resolve.sh $(CACHE) rootfs/packages.list rootfs/exclude.list $(IMG_KERNEL_PKG) \
-		$(IMG)/packages.manifest $(IMG)/kernel.manifest
+		$(IMG)/packages.manifest $(IMG)/kernel.manifest image/guest/packages.list $(IMG)/guest.manifest
 	@touch $(IMG)/resolve.stamp
 	@$(MAKE) --no-print-directory image
 
@@ -39,15 +39,15 @@ image-sizes:
 
 # 1. package set (apt, private trixie config) -> manifests "name version arch file"
 # Resolve again when a .deb the manifests name is missing from $(CACHE) (new or wiped cache).
-$(shell [ -f $(IMG)/resolve.stamp ] && cat $(IMG)/packages.manifest $(IMG)/kernel.manifest 2>/dev/null | \
+$(shell [ -f $(IMG)/resolve.stamp ] && cat $(IMG)/packages.manifest $(IMG)/kernel.manifest $(IMG)/guest.manifest 2>/dev/null | \
 	while read -r n v a f; do [ -f "$(IMG_DEBS)/$$f" ] || { rm -f $(IMG)/resolve.stamp; break; }; done)
-$(IMG)/resolve.stamp: rootfs/packages.list rootfs/exclude.list image/resolve.sh image/apt-setup.sh \
-		image/mirror.sh image/prune-closure.awk
+$(IMG)/resolve.stamp: rootfs/packages.list rootfs/exclude.list image/guest/packages.list image/resolve.sh \
+		image/apt-setup.sh image/mirror.sh image/prune-closure.awk
 	@mkdir -p $(IMG)
 	image/resolve.sh $(CACHE) rootfs/packages.list rootfs/exclude.list $(IMG_KERNEL_PKG) \
-		$(IMG)/packages.manifest $(IMG)/kernel.manifest
+		$(IMG)/packages.manifest $(IMG)/kernel.manifest image/guest/packages.list $(IMG)/guest.manifest
 	@touch $@
-$(IMG)/packages.manifest $(IMG)/kernel.manifest: $(IMG)/resolve.stamp ;
+$(IMG)/packages.manifest $(IMG)/kernel.manifest $(IMG)/guest.manifest: $(IMG)/resolve.stamp ;
 
 # 2. kernel: vmlinuz, config check, reduced module tree
 $(IMG)/kernel.stamp: $(IMG)/kernel.manifest $(IMG_KCONFIG_SRC) image/mkkernel.sh
@@ -90,17 +90,20 @@ $(OUT)/pxe/boot.ipxe: image/boot.ipxe
 	@mkdir -p $(OUT)/pxe
 	cp $< $@
 
-# 7. the test guest (image/guest/): the node's own kernel and a tiny initramfs whose static PID 1
-# prints markers on ttyS0, addresses eth0, pings, and powers off on the ACPI power button. The
-# root image carries both in /usr/share/cairn/guest/ for VMs and lab scenarios to boot.
+# 7. the test guest (image/guest/): the node's own kernel and a small initramfs whose static PID 1
+# prints markers on ttyS0, addresses eth0 (static or DHCP through busybox-static's udhcpc),
+# pings, measures TCP throughput, and powers off on the ACPI power button. The root image
+# carries both in /usr/share/cairn/guest/ for VMs and lab scenarios to boot.
 GUEST_CFLAGS := $(CFLAGS_MUSL) -static
 guest: $(GUEST_OUTPUTS)
 $(BUILD)/guest/guest-init: image/guest/guest-init.c $(INIT_UAPI)/.stamp
 	@mkdir -p $(BUILD)/guest
 	$(MUSLCC) $(GUEST_CFLAGS) -isystem $(INIT_UAPI) -o $@ $<
 	strip $@
-$(OUT)/guest/initramfs.img: $(BUILD)/guest/guest-init $(IMG)/kernel.stamp image/guest/mkguest.sh
-	image/guest/mkguest.sh $(BUILD)/guest/guest-init $(IMG_KWORK) $(IMG)/guest $@
+$(OUT)/guest/initramfs.img: $(BUILD)/guest/guest-init $(IMG)/kernel.stamp $(IMG)/guest.manifest \
+		image/guest/mkguest.sh image/guest/udhcpc.script
+	image/guest/mkguest.sh $(BUILD)/guest/guest-init $(IMG_KWORK) $(IMG)/guest.manifest $(IMG_DEBS) \
+		image/guest/udhcpc.script $(IMG)/guest $@
 $(OUT)/guest/vmlinuz: $(OUT)/vmlinuz
 	@mkdir -p $(OUT)/guest
 	ln -f $< $@

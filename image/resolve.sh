@@ -1,13 +1,16 @@
 #!/bin/bash
 # Resolve the image's trixie package set and fetch the .debs into CACHE/debs.
-# Usage: resolve.sh CACHE PACKAGES_LIST EXCLUDE_LIST KERNEL_PKG OUT_MANIFEST OUT_KERNEL_MANIFEST
+# Usage: resolve.sh CACHE PACKAGES_LIST EXCLUDE_LIST KERNEL_PKG OUT_MANIFEST OUT_KERNEL_MANIFEST \
+#                   [GUEST_LIST OUT_GUEST_MANIFEST]
 # apt resolves the full set (no Recommends) against an empty private dpkg status; packages in
 # EXCLUDE_LIST and the dependencies only they need are then dropped (prune-closure.awk) and
-# never fetched. Manifests ("name version arch file" lines, sorted) are only
+# never fetched. GUEST_LIST names packages for the test guest (image/guest/), each fetched on
+# its own and required to have no dependencies (static binaries such as busybox-static, which
+# conflicts with the root image's busybox and so cannot join its set). Manifests ("name version arch file" lines, sorted) are only
 # rewritten when their content changes, so unchanged package sets rebuild nothing.
 set -euo pipefail
 export LC_ALL=C
-cache=$1 pkglist=$2 exclude=$3 kpkg=$4 manifest=$5 kmanifest=$6
+cache=$1 pkglist=$2 exclude=$3 kpkg=$4 manifest=$5 kmanifest=$6 guestlist=${7:-} gmanifest=${8:-}
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/apt-setup.sh" "$cache" ${APT_REFRESH:+--refresh}
 export APT_CONFIG=$cache/apt/apt.conf
@@ -49,12 +52,24 @@ kimg=$(apt-cache show --no-all-versions "$kpkg" | sed -n 's/^Depends: //p' | tr 
        sed -e 's/^ *//' -e 's/[ (|].*//' | grep '^linux-image-' | head -n 1)
 [ -n "$kimg" ] || { echo "resolve: $kpkg does not depend on a linux-image-* package" >&2; exit 1; }
 apt-get install -s -o APT::Get::Download-Only=true "$kimg" 2>/dev/null | grep "^Inst $kimg " | to_manifest > "$kmanifest.new"
-fetch "$manifest.new" "$kmanifest.new"
+# Test guest: each package alone; one that needs another package is refused.
+manifests=("$manifest" "$kmanifest")
+if [ -n "$guestlist" ]; then
+  : > "$gmanifest.new"
+  while read -r p; do
+    sim=$(apt-get install -s "$p" 2>&1) || { echo "$sim" >&2; echo "resolve: apt cannot resolve guest package $p" >&2; exit 1; }
+    n=$(echo "$sim" | grep -c '^Inst ') || true
+    [ "$n" = 1 ] || { echo "resolve: guest package $p needs other packages ($(echo "$sim" | awk '$1 == "Inst" { print $2 }' | paste -sd ' ')); the guest takes static packages only" >&2; exit 1; }
+    echo "$sim" | to_manifest >> "$gmanifest.new"
+  done < <(words "$guestlist")
+  manifests+=("$gmanifest")
+fi
+fetch "${manifests[@]/%/.new}"
 
 while read -r name _ _ file; do
   [ -f "$debs/$file" ] || { echo "resolve: $name: $debs/$file missing after download" >&2; exit 1; }
-done < <(cat "$manifest.new" "$kmanifest.new")
-for m in "$manifest" "$kmanifest"; do
+done < <(cat "${manifests[@]/%/.new}")
+for m in "${manifests[@]}"; do
   if cmp -s "$m.new" "$m"; then rm -f "$m.new"; else mv "$m.new" "$m"; fi
 done
 echo "resolve: $(wc -l < "$manifest") packages, kernel $kimg"
