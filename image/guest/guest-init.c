@@ -108,6 +108,7 @@ struct guest {
 	size_t input_count;
 	char line[256];             /* console input being collected */
 	size_t line_len;
+	char eth0_line[160];        /* the last "eth0 ..." line, repeated by every command */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -280,7 +281,9 @@ static void setup_network(struct guest *g)
 		say("cannot set eth0 address %s: %s", g->ip, strerror(errno));
 		g->ip[0] = '\0';
 	}
-	say("eth0 %s %s", g->mac, g->ip[0] ? g->ip : "(no address)");
+	snprintf(g->eth0_line, sizeof g->eth0_line, "eth0 %s %s", g->mac,
+		 g->ip[0] ? g->ip : "(no address)");
+	say("%s", g->eth0_line);
 	close(sock);
 }
 
@@ -409,7 +412,9 @@ static void dhcp_lease(struct guest *g, const char *line)
 	close(sock);
 	g->lease = l;
 	snprintf(g->ip, sizeof g->ip, "%s", cidr);
-	say("eth0 %s %s (dhcp, router %s, mtu %d)", g->mac, cidr, l.router, ifr.ifr_mtu);
+	snprintf(g->eth0_line, sizeof g->eth0_line, "eth0 %s %s (dhcp, router %s, mtu %d)", g->mac,
+		 cidr, l.router, ifr.ifr_mtu);
+	say("%s", g->eth0_line);
 }
 
 static void dhcp_input(struct guest *g)
@@ -787,6 +792,8 @@ static void console_input(struct guest *g)
 		console_command(g, copy);
 		say("up (hostname %s, %lld ms)%s%s", g->hostname, boot_ms(),
 		    g->ping.reached ? ", reached " : "", g->ping.reached ? g->ping.target : "");
+		if (g->eth0_line[0])
+			say("%s", g->eth0_line);
 		ping_status(g);
 		g->line_len = 0;
 	}

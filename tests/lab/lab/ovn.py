@@ -161,7 +161,7 @@ class OvnCluster:
 
     def tcp(self, node, vm, peer, seconds):
         """Mbit/s of a SECONDS-long TCP send from VM to PEER's sink (port 5001), or None."""
-        text = self.console(node, vm, f"tcp {peer} {seconds}", wait=seconds + 8)
+        text = self.console(node, vm, f"tcp {peer} {seconds}", wait=seconds + 15)
         m = TCP.search(text)
         return float(m.group(4)) if m else None
 
