@@ -553,7 +553,9 @@ static void publish_status(struct ovn_state *s, const json_t *config)
 			const char *on = NULL, *vm = ovsdb_row_map_string(&row, "external_ids", "cairn:vm");
 			struct ovsdb_row ch;
 			bool up = false;
-			if (!lport || strncmp(lport, "cairn_", 6) != 0)
+			/* Cairn's ports, and the chassis-redirect ports of its routers' gateway ports
+			 * (bound on the gateway chassis that does the NAT) */
+			if (!lport || (strncmp(lport, "cairn_", 6) != 0 && strncmp(lport, "cr-cairn_", 9) != 0))
 				continue;
 			if (chassis_uuid && ovsdb_cache_get(s->sb_cache, "Chassis", chassis_uuid, &ch))
 				on = ovsdb_row_string(&ch, "name");

@@ -9,6 +9,7 @@ every Network, which routed Networks reach through SNAT. Everything is driven th
 """
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -80,6 +81,8 @@ class OvnCluster:
         return f"node-{k + 1}"
 
     def gen_config(self):
+        """A new cluster (CA, client config, node configs) in the cluster folder."""
+        shutil.rmtree(self.folder, ignore_errors=True)
         p = cairnctl("gen", "config", "lab", "--nodes",
                      ",".join(f"{self.name(k)}={self.apis[k]}" for k in range(self.n)),
                      "--out", self.folder)
