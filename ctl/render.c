@@ -36,6 +36,8 @@ static const struct kind_order {
 				 NULL } },
 	{ "pools", true, true, { "name", "type", "device", "size", "free", "state", "state_volume",
 				 "error", NULL } },
+	{ "volumes", true, true, { "name", "device", "role", "connection", "disk", "peer",
+				   "peer_role", "peer_disk", "sync_percent", "vm", "error", NULL } },
 };
 
 json_t *table_new(const char *const *header)

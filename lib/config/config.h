@@ -2,7 +2,7 @@
  * tree, errors that name the document, the path and the line, and a path-level diff.
  *
  * A config is a YAML stream of documents, each with apiVersion cairn.dev/v1alpha1 and a kind
- * (MachineConfig, VirtualMachine). The decoded config is a JSON array with one object per
+ * (MachineConfig, VirtualMachine, Network, Volume). The decoded config is a JSON array with one object per
  * non-empty document, in file order: {"apiVersion", "kind", "metadata"?, "spec"}. Values are
  * canonical: integers are JSON integers, booleans JSON booleans, keys in schema order,
  * hostnames and MACs lower case, IPv6 addresses in RFC 5952 form, sizes "NGi"/"NMi" with a
@@ -69,6 +69,16 @@ char *config_diff(const json_t *old_config, const json_t *new_config);
 /* The same for any two JSON values, paths from the root ("~ .spec.hostname: ..."), with no
  * schema (nothing redacted). */
 char *config_diff_values(const json_t *old_value, const json_t *new_value);
+
+/* A Volume's DRBD minor and TCP port, derived from its name (FNV-1a 32 of the name modulo
+ * CONFIG_VOLUME_SLOTS, added to each base): the same on every node and in every config. Two
+ * Volumes of one config with the same slot are refused by the decoder. */
+#define CONFIG_VOLUME_SLOTS 24576u
+#define CONFIG_VOLUME_MINOR_BASE 100u   /* minors 100..24675 */
+#define CONFIG_VOLUME_PORT_BASE 7800u   /* ports 7800..32375, below Linux's ephemeral range */
+unsigned config_volume_slot(const char *name);
+unsigned config_volume_minor(const char *name);
+unsigned config_volume_port(const char *name);
 
 /* Writes S (LEN bytes) quoted and escaped to BUF, cut to about 64 characters: how the
  * errors above quote a key (public for tools that name paths the same way, ctl/yaml_json.c). */

@@ -1014,6 +1014,7 @@ static void decode_stream(struct config_decoder *d, const struct yaml_stream *st
 	check_documents(d, config, index, lines);
 	check_vm_macs(d, stream);
 	config_check_networks(d->name, d->errs, config, roots, index);
+	config_check_volumes(d->name, d->errs, config, roots, index);
 out:
 	free(index);
 	free(lines);

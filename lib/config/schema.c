@@ -337,16 +337,31 @@ static const struct config_schema string_disk_format = {
 static const struct config_schema string_disk_size = {
 	.type = CONFIG_STRING, .what = "a size", .validator = config_valid_disk_size, .with_mib = true };
 
-static const char *const disk_source[] = { "size", "image", NULL };
+/* A disk on a Volume is the DRBD device: it has no file, so no format. */
+static void check_disk(struct config_decoder *decoder, const struct ynode *node, json_t *disk)
+{
+	const struct ynode *format = ynode_mapping_get(node, "format");
+
+	if (!json_object_get(disk, "volume"))
+		return;
+	if (format)
+		config_decoder_error(decoder, format->line, "format", "goes with 'size' or 'image'; "
+				     "a disk on a 'volume' is its block device");
+	json_object_del(disk, "format");
+}
+
+static const char *const disk_source[] = { "size", "image", "volume", NULL };
 static const struct config_field disk_fields[] = {
 	{ "name", &string_disk_name, true },
 	{ "size", &string_disk_size, false },
 	{ "image", &string_path, false },
+	{ "volume", &string_disk_name, false },
 	{ "format", &string_disk_format, false },
 	{ NULL, NULL, false },
 };
 static const struct config_schema disk = {
-	.type = CONFIG_OBJECT, .fields = disk_fields, .exactly_one_of = disk_source };
+	.type = CONFIG_OBJECT, .fields = disk_fields, .exactly_one_of = disk_source,
+	.check = check_disk };
 static const char *const disk_unique[] = { "name", NULL };
 static const struct config_schema list_disk = {
 	.type = CONFIG_LIST, .items = &disk, .unique_keys = disk_unique, .max_items = 16 };
@@ -654,6 +669,7 @@ const struct config_kind config_kinds[] = {
 	{ "MachineConfig", &machine_config, true },
 	{ "VirtualMachine", &virtual_machine, false },
 	{ "Network", &network_document, false },
+	{ "Volume", &config_volume_document, false },
 	{ NULL, NULL, false },
 };
 

@@ -137,6 +137,15 @@ extern const struct config_schema config_storage_schema;
 void config_check_machine_storage(struct config_decoder *decoder, const struct ynode *node,
 				  json_t *spec);
 
+/* storage.c: a pool name (1..32 of a-z 0-9 -). */
+bool config_valid_pool_name(const char *value, struct config_check *check);
+
+/* volumes.c: the Volume document, and the checks across Volume and VirtualMachine documents
+ * (derived minor/port collisions, one address per node, VM disks on Volumes). */
+extern const struct config_schema config_volume_document;
+void config_check_volumes(const char *name, struct config_errors *errs, json_t *config,
+			  const struct ynode *const *roots, const unsigned *index);
+
 /* networks.c: the checks across Network and VirtualMachine documents (NIC networks, static
  * addresses, routers, floating IPs). ROOTS[i] is the YAML root of CONFIG's document i and
  * INDEX[i] its 1-based document number. */

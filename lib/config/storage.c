@@ -9,7 +9,7 @@
 
 /* A pool's name: 1..32 of [a-z0-9-], not starting or ending with '-'. It names the volume
  * group cairn-NAME, so it stays short and needs no escaping in LVM or device-mapper names. */
-static bool valid_pool_name(const char *value, struct config_check *check)
+bool config_valid_pool_name(const char *value, struct config_check *check)
 {
 	size_t len = strlen(value);
 
@@ -31,7 +31,7 @@ static bool valid_pool_type(const char *value, struct config_check *check)
 }
 
 static const struct config_schema string_pool_name = {
-	.type = CONFIG_STRING, .what = "a pool name", .validator = valid_pool_name };
+	.type = CONFIG_STRING, .what = "a pool name", .validator = config_valid_pool_name };
 static const struct config_schema string_pool_type = {
 	.type = CONFIG_STRING, .what = "a pool type", .validator = valid_pool_type,
 	.default_yaml = "lvm" };

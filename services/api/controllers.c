@@ -6,6 +6,7 @@
 #include "network.h"
 #include "ovn.h"
 #include "runtime.h"
+#include "drbd.h"
 #include "storage.h"
 #include "vm_controller.h"
 
@@ -35,7 +36,9 @@ const struct controller controller_table[] = {
 	  libvirtd_init, libvirtd_reconcile, NULL, NULL },
 	{ "storage", KINDS("MachineConfig"), NONE, KINDS("disks", "pools"),
 	  storage_init, storage_reconcile, NULL, storage_halt },
-	{ "vm", KINDS("MachineConfig", "VirtualMachine"), KINDS("pools"), KINDS("vms"),
+	{ "volumes", KINDS("MachineConfig", "VirtualMachine", "Volume"), KINDS("pools"),
+	  KINDS("volumes"), volumes_init, volumes_reconcile, NULL, volumes_halt },
+	{ "vm", KINDS("MachineConfig", "VirtualMachine"), KINDS("pools", "volumes"), KINDS("vms"),
 	  vm_controller_init, vm_controller_reconcile, vm_controller_fd, vm_controller_halt },
 	{ "ovn", KINDS("MachineConfig", "Network", "VirtualMachine"), NONE,
 	  KINDS("networks", "chassis", "ports"), ovn_init, ovn_reconcile, ovn_fd, ovn_halt },

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 /* The known kinds, NULL-ended: links, addresses, routes, services, hostname, time, resolvers,
- * sysctls, modules, dhcp, machinestatus, vms, interfaces, networks, chassis, ports, disks, pools. */
+ * sysctls, modules, dhcp, machinestatus, vms, interfaces, networks, chassis, ports, disks, pools, volumes. */
 extern const char *const resource_kinds[];
 
 /* Once, before any other call (idempotent). */

@@ -17,3 +17,18 @@ $(BUILD)/unit/test_storage: $(BUILD)/obj/san/tests/unit/test_storage.o $(UNIT_HA
 		$(CONFIG_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) $(FILEIO_LIB_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(STORAGE_LIBS) -ljansson -lyaml -lpthread
+
+# The pure parts of Volumes (services/storage/drbd.c): the DRBD resource file and the parse of
+# `drbdsetup events2`; host-tested and fuzzed.
+$(BUILD)/obj/san/tests/unit/test_drbd.o: DEFS = $(SVC_INC) -Iservices/storage
+$(BUILD)/unit/test_drbd: $(BUILD)/obj/san/tests/unit/test_drbd.o \
+		$(call OBJ,san,services/storage/drbd.c) $(CONFIG_LIB_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -ljansson -lyaml
+
+FUZZ_NAMES += drbd_events
+$(BUILD)/obj/fuzz/tests/fuzz/fuzz_drbd_events.o: DEFS = $(SVC_INC) -Iservices/storage
+$(BUILD)/fuzz/fuzz_drbd_events: $(BUILD)/obj/fuzz/tests/fuzz/fuzz_drbd_events.o \
+		$(call OBJ,fuzz,services/storage/drbd.c) $(CONFIG_LIB_FUZZ)
+	@mkdir -p $(@D)
+	$(CLANG) $(LDFLAGS_FUZZ) -o $@ $(LINK_OBJS) -ljansson -lyaml

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "vm_int.h"
 
 /* FNV-1a, 32 bits: stable across builds and hosts. */
@@ -76,8 +77,14 @@ void vm_tap_name(const char *name, size_t index, char tap[16])
 char *vm_disk_path(const char *state_dir, const char *name, const json_t *disk)
 {
 	const char *format = json_string_value(json_object_get(disk, "format"));
+	const char *volume = json_string_value(json_object_get(disk, "volume"));
 	char *file, *path;
 
+	if (volume) {   /* a Volume's DRBD device (services/storage/volumes.c) */
+		if (asprintf(&path, "/dev/drbd%u", config_volume_minor(volume)) < 0)
+			abort();
+		return path;
+	}
 	if (asprintf(&file, "%s.%s", json_string_value(json_object_get(disk, "name")),
 		     format ? format : "qcow2") < 0)
 		abort();
@@ -210,8 +217,12 @@ static char *render_command(const struct vm_ctl *ctl, const char *name, const js
 		char *path = vm_disk_path(ctl->state_dir, name, item);
 
 		append_word(&out, &len, "-drive");
-		append_format(&out, &len, "file=%s,format=%s,if=none,id=disk-%s", path,
-			      format ? format : "qcow2", disk_name);
+		if (json_object_get(item, "volume"))   /* the block device, straight to it */
+			append_format(&out, &len, "file=%s,format=raw,if=none,id=disk-%s,"
+				      "cache=none,aio=native", path, disk_name);
+		else
+			append_format(&out, &len, "file=%s,format=%s,if=none,id=disk-%s", path,
+				      format ? format : "qcow2", disk_name);
 		append_word(&out, &len, "-device");
 		append_format(&out, &len, "virtio-blk-pci,drive=disk-%s%s", disk_name,
 			      boot_disk && strcmp(boot_disk, disk_name) == 0 ? ",bootindex=0" : "");

@@ -235,6 +235,19 @@ static int prepare_disks(struct vm_ctl *ctl, struct vm *vm)
 		char size[32];
 		int rc;
 
+		if (json_object_get(disk, "volume")) {
+			const char *volume = json_string_value(json_object_get(disk, "volume"));
+			if (!json_is_true(json_object_get(ctl->volumes_primary, volume)))
+				vm_set_error(vm, "disk %s: Volume %s is not Primary on this node yet "
+					     "(cairnctl get volumes)", path, volume);
+			else if (vm_chown(path, ctl->uid, ctl->gid) < 0)
+				vm_set_error(vm, "disk %s: cannot give it to %s: %s", path,
+					     ctl->user ? ctl->user : "root", strerror(errno));
+			free(path);
+			if (vm->error)
+				return -1;
+			continue;
+		}
 		dir = vm_path(ctl->state_dir, vm->name, NULL);
 		if (access(path, F_OK) == 0) {
 			/* QEMU's user owns its folder and disks (also ones made before) */
@@ -670,7 +683,7 @@ static bool step_removed(struct vm_ctl *ctl, struct vm *vm)
 		size_t index;
 		json_array_foreach(json_object_get(vm->spec, "disks"), index, disk) {
 			char *path = vm_disk_path(ctl->state_dir, vm->name, disk);
-			if (unlink(path) == 0)
+			if (!json_object_get(disk, "volume") && unlink(path) == 0)
 				fprintf(stderr, "cairnd: vms: %s: disk %s deleted (deleteDisksOnRemoval)\n",
 					vm->name, path);
 			free(path);
@@ -862,6 +875,14 @@ static void take_desired(struct vm_ctl *ctl, const json_t *config, const char *n
 		vm->document = (int)index + 1;
 		vm->removing = false;
 	}
+}
+
+void vm_set_volumes(struct vm_ctl *ctl, json_t *primary)
+{
+	pthread_mutex_lock(&ctl->lock);
+	json_decref(ctl->volumes_primary);
+	ctl->volumes_primary = primary;
+	pthread_mutex_unlock(&ctl->lock);
 }
 
 void vm_hold_disks(struct vm_ctl *ctl, const char *reason)
@@ -1086,6 +1107,7 @@ void vm_close(struct vm_ctl *ctl)
 	free(ctl->init_socket);
 	free(ctl->state_dir);
 	free(ctl->disk_hold);
+	json_decref(ctl->volumes_primary);
 	free(ctl->qemu);
 	free(ctl->qemu_img);
 	free(ctl->ip);

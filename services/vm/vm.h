@@ -65,6 +65,11 @@ int vm_reconcile(struct vm_ctl *ctl, const json_t *config);
  * mount (vm_controller.c sets it from resource "pools"). NULL lifts the hold. */
 void vm_hold_disks(struct vm_ctl *ctl, const char *reason);
 
+/* The Volumes that are Primary on this node: an object name -> true (stolen). A VM with a
+ * disk on a Volume missing here does not start ("Volume NAME is not Primary on this node
+ * yet"); vm_controller.c sets it from resource "volumes" (services/storage/volumes.c). */
+void vm_set_volumes(struct vm_ctl *ctl, json_t *primary);
+
 /* The name this node goes by in .spec.node: the MachineConfig's metadata.name, else its
  * .spec.hostname; NULL when CONFIG has neither. Borrowed from CONFIG. */
 const char *vm_node_name(const json_t *config);

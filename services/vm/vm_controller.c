@@ -45,11 +45,27 @@ static const char *disk_hold(const json_t *config, char *buf, size_t size)
 	return buf;
 }
 
+/* Volume name -> true for each Volume that resource "volumes" shows Primary here. */
+static json_t *primary_volumes(void)
+{
+	json_t *snapshot = resources_get("volumes"), *item, *primary = json_object();
+	size_t i;
+
+	json_array_foreach(json_object_get(snapshot, "items"), i, item)
+		if (strcmp(json_string_value(json_object_get(item, "role")) ?: "", "Primary") == 0 &&
+		    json_string_value(json_object_get(item, "name")))
+			json_object_set_new(primary, json_string_value(json_object_get(item, "name")),
+					    json_true());
+	json_decref(snapshot);
+	return primary;
+}
+
 int vm_controller_reconcile(void *state, const json_t *config, struct ctrl_report *report)
 {
 	char hold[200];
 	int rc;
 
+	vm_set_volumes(state, primary_volumes());
 	vm_hold_disks(state, disk_hold(config, hold, sizeof hold));
 	rc = vm_reconcile(state, config);
 

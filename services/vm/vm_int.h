@@ -92,6 +92,7 @@ struct vm_ctl {
 	struct vm *vms;
 	int changes;                 /* this pass */
 	bool services_changed;       /* this pass: rescan */
+	json_t *volumes_primary;     /* vm_set_volumes(): Volume name -> true when Primary here */
 	char *disk_hold;             /* vm_hold_disks(): why no disk is made now, or NULL */
 };
 

@@ -394,7 +394,7 @@ static void test_error_documents(void **state)
 		"kind: MachineConfig\n"
 		"metadata: {name: Node_1, labels: {}}\n",
 		"config.yaml:1: document 1 (MachineConfig): .apiVersion: \"cairn.dev/v1\" is not a supported apiVersion (expected cairn.dev/v1alpha1)\n"
-		"config.yaml:6: document 2 (Machine): .kind: unknown kind \"Machine\" (expected MachineConfig, VirtualMachine, Network)\n"
+		"config.yaml:6: document 2 (Machine): .kind: unknown kind \"Machine\" (expected MachineConfig, VirtualMachine, Network, Volume)\n"
 		"config.yaml:8: document 3: .: expected a mapping (apiVersion, kind, spec), got a sequence\n"
 		"config.yaml:10: document 4: .: missing required key 'kind'\n"
 		"config.yaml:13: document 5 (MachineConfig): .: missing required key 'spec'\n"
@@ -504,7 +504,7 @@ static void test_multiple_documents(void **state)
 		"kind: Unknown\n"), -1);
 	assert_int_equal(errs.count, 1);
 	assert_string_equal(errs.items[0].text,
-		"config.yaml:11: document 3 (Unknown): .kind: unknown kind \"Unknown\" (expected MachineConfig, VirtualMachine, Network)");
+		"config.yaml:11: document 3 (Unknown): .kind: unknown kind \"Unknown\" (expected MachineConfig, VirtualMachine, Network, Volume)");
 	assert_int_equal(decode(
 		"---\n---\n" HEAD "metadata: {name: edge-1}\nspec: {role: worker}\n---\n"), 0);
 	assert_int_equal(json_array_size(config), 1);
@@ -945,8 +945,8 @@ static void test_vm_exactly_one_and_references(void **state)
 		"config.yaml:5: document 1 (VirtualMachine): .spec: missing required key 'node'\n"
 		"config.yaml:5: document 1 (VirtualMachine): .spec.memory: \"256\" is not a size (an integer with unit Mi or Gi, e.g. 512Mi or 2Gi)\n"
 		"config.yaml:6: document 1 (VirtualMachine): .spec.boot: sets both 'kernel' and 'disk'; set exactly one\n"
-		"config.yaml:8: document 1 (VirtualMachine): .spec.disks[0]: sets both 'size' and 'image'; set exactly one\n"
-		"config.yaml:9: document 1 (VirtualMachine): .spec.disks[1]: needs one of 'size' or 'image'\n"
+		"config.yaml:8: document 1 (VirtualMachine): .spec.disks[0]: sets more than one of 'size', 'image' and 'volume'; set exactly one\n"
+		"config.yaml:9: document 1 (VirtualMachine): .spec.disks[1]: needs one of 'size', 'image' or 'volume'\n"
 		"config.yaml:14: document 2 (VirtualMachine): .spec.memory: \"0256Mi\" is not a size (an integer with unit Mi or Gi, e.g. 512Mi or 2Gi)\n"
 		"config.yaml:14: document 2 (VirtualMachine): .spec.boot: needs one of 'kernel' or 'disk'\n"
 		"config.yaml:22: document 3 (VirtualMachine): .spec.boot.initrd: goes with 'kernel'; this VM boots from 'disk'\n"
@@ -1352,6 +1352,131 @@ static void test_network_partial_external(void **state)
 		"config.yaml:8: document 1 (Network): .spec.router.floatingIPs[0].vm: \"web-1\" is not a VirtualMachine in this config\n");
 }
 
+/* ---- Volume ---- */
+
+#define VOLUME(name, extra) \
+	"apiVersion: cairn.dev/v1alpha1\nkind: Volume\nmetadata:\n  name: " name "\nspec:\n" \
+	"  size: 1024Mi\n  nodes:\n    - name: node-1\n      address: 192.168.50.11\n" \
+	"    - name: node-2\n      address: 192.168.50.12\n      pool: fast\n" extra
+
+/* A Volume decodes to its shape (size with MiB, two nodes, the pool only where set); a VM disk
+ * on it has no format; the derived minor and port are the documented FNV-1a slot. */
+static void test_volume_decoded(void **state)
+{
+	char *dumped;
+
+	(void)state;
+	assert_int_equal(decode(VOLUME("data", "  image: /var/lib/cairn/images/debian.raw\n")
+				"---\napiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\n"
+				"metadata:\n  name: web\nspec:\n  node: node-2\n  memory: 64Mi\n"
+				"  boot:\n    disk: root\n  disks:\n    - name: root\n      volume: data\n"), 0);
+	dumped = json_dumps(config, JSON_COMPACT);
+	assert_string_equal(dumped,
+		"[{\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"Volume\",\"metadata\":{\"name\":\"data\"},"
+		"\"spec\":{\"size\":\"1Gi\",\"size_mib\":1024,\"nodes\":[{\"name\":\"node-1\",\"address\":"
+		"\"192.168.50.11\"},{\"name\":\"node-2\",\"address\":\"192.168.50.12\",\"pool\":\"fast\"}],"
+		"\"image\":\"/var/lib/cairn/images/debian.raw\"}},"
+		"{\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"VirtualMachine\",\"metadata\":{\"name\":"
+		"\"web\"},\"spec\":{\"node\":\"node-2\",\"cpus\":1,\"memory\":\"64Mi\",\"memory_mib\":64,"
+		"\"boot\":{\"disk\":\"root\"},\"disks\":[{\"name\":\"root\",\"volume\":\"data\"}],"
+		"\"running\":true,\"restartPolicy\":\"always\",\"deleteDisksOnRemoval\":false}}]");
+	free(dumped);
+	/* FNV-1a 32 of "data" modulo 24576 is 8869 */
+	assert_int_equal(config_volume_slot("data"), 8869);
+	assert_int_equal(config_volume_minor("data"), 100 + 8869);
+	assert_int_equal(config_volume_port("data"), 7800 + 8869);
+}
+
+/* Every Volume rule, each error at its value's line. */
+static void test_volume_errors(void **state)
+{
+	(void)state;
+	/* the shape: one node, a bad address, a bad pool, a bad name, no size */
+	assert_errors(
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Volume\n"
+		"metadata:\n"
+		"  name: Data.1\n"
+		"spec:\n"
+		"  nodes:\n"
+		"    - name: node-1\n"
+		"      address: 10.0.0.300\n"
+		"      pool: Fast\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Volume\n"
+		"metadata:\n"
+		"  name: two\n"
+		"spec:\n"
+		"  size: 1Gi\n"
+		"  nodes:\n"
+		"    - name: node-1\n"
+		"      address: 10.0.0.1\n"
+		"    - name: node-1\n"
+		"      address: 10.0.0.2\n"
+		"    - name: node-3\n"
+		"      address: 10.0.0.3\n",
+		"config.yaml:4: document 1 (Volume): .metadata.name: \"Data.1\" is not a disk name (1..63 of a-z, 0-9, '-', not starting or ending with '-')\n"
+		"config.yaml:6: document 1 (Volume): .spec: missing required key 'size'\n"
+		"config.yaml:7: document 1 (Volume): .spec.nodes: has 1 node; a Volume has exactly 2 (the two replicas)\n"
+		"config.yaml:8: document 1 (Volume): .spec.nodes[0].address: \"10.0.0.300\" is not an IPv4 address\n"
+		"config.yaml:9: document 1 (Volume): .spec.nodes[0].pool: \"Fast\" is not a pool name (1..32 of a-z, 0-9, '-', not starting or ending with '-')\n"
+		"config.yaml:18: document 2 (Volume): .spec.nodes: has 3 items, at most 2 are allowed\n"
+		"config.yaml:20: document 2 (Volume): .spec.nodes[1].name: \"node-1\" is already used by [0] (line 18)\n");
+	/* across documents: a derived slot taken (v528 and v630 share slot 16382), a node with
+	 * two addresses, a VM disk on a missing Volume, on a Volume without a replica on the
+	 * VM's node, a Volume used twice, a format on a volume disk */
+	assert_errors(
+		VOLUME("v528", "")
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: Volume\n"
+		"metadata:\n"
+		"  name: v630\n"
+		"spec:\n"
+		"  size: 1Gi\n"
+		"  nodes:\n"
+		"    - name: node-1\n"
+		"      address: 192.168.50.99\n"
+		"    - name: node-3\n"
+		"      address: 192.168.50.13\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: VirtualMachine\n"
+		"metadata:\n"
+		"  name: a\n"
+		"spec:\n"
+		"  node: node-3\n"
+		"  memory: 64Mi\n"
+		"  boot:\n"
+		"    kernel: /k\n"
+		"  disks:\n"
+		"    - name: x\n"
+		"      volume: v528\n"
+		"    - name: y\n"
+		"      volume: nope\n"
+		"---\n"
+		"apiVersion: cairn.dev/v1alpha1\n"
+		"kind: VirtualMachine\n"
+		"metadata:\n"
+		"  name: b\n"
+		"spec:\n"
+		"  node: node-1\n"
+		"  memory: 64Mi\n"
+		"  boot:\n"
+		"    kernel: /k\n"
+		"  disks:\n"
+		"    - name: z\n"
+		"      volume: v528\n"
+		"      format: raw\n",
+		"config.yaml:17: document 2 (Volume): .metadata.name: \"v630\" derives DRBD minor 16482 and port 24182, as Volume/v528 (document 1) does; rename one of them\n"
+		"config.yaml:22: document 2 (Volume): .spec.nodes[0].address: \"192.168.50.99\" for node node-1, but Volume/v528 (document 1) gives it 192.168.50.11; a node has one address\n"
+		"config.yaml:37: document 3 (VirtualMachine): .spec.disks[0].volume: Volume/v528 has no replica on node node-3 (the VM's .spec.node); its nodes are node-1 and node-2\n"
+		"config.yaml:39: document 3 (VirtualMachine): .spec.disks[1].volume: \"nope\" is not the name of a Volume in this config\n"
+		"config.yaml:52: document 4 (VirtualMachine): .spec.disks[0].volume: Volume/v528 is already disk x of VirtualMachine/a (document 3); a Volume is the disk of one VM\n"
+		"config.yaml:53: document 4 (VirtualMachine): .spec.disks[0].format: goes with 'size' or 'image'; a disk on a 'volume' is its block device\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1385,6 +1510,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_vm_diff, teardown),
 		cmocka_unit_test_teardown(test_network_decoded, teardown),
 		cmocka_unit_test_teardown(test_network_errors, teardown),
+		cmocka_unit_test_teardown(test_volume_decoded, teardown),
+		cmocka_unit_test_teardown(test_volume_errors, teardown),
 		cmocka_unit_test_teardown(test_network_readme_example, teardown),
 		cmocka_unit_test_teardown(test_network_partial_external, teardown),
 		cmocka_unit_test_teardown(test_storage, teardown),

@@ -1,0 +1,426 @@
+/* volumes.c - the `volumes` controller: for each Volume with a replica on this node, the thin
+ * LV on its pool, the DRBD 8.4 resource file, metadata when there is none, `drbdadm adjust`,
+ * the initial sync of a blank Volume, the role that follows the VM using it, and resource
+ * "volumes" from `drbdsetup events2`. See README.md, "Volumes". */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "drbd.h"
+#include "fileio.h"
+#include "resources.h"
+#include "runcmd.h"
+#include "storage.h"
+
+#define DRBDADM "/usr/sbin/drbdadm"
+#define DRBDSETUP "/usr/sbin/drbdsetup"
+#define DRBD_TIMEOUT_MS 60000
+
+struct volumes {
+	char *run_dir, *lvm, *modprobe, *dev;
+	bool loaded;
+};
+
+static char *dup_or(const char *value, const char *fallback)
+{
+	char *copy = strdup(value ? value : fallback);
+
+	if (!copy)
+		abort();
+	return copy;
+}
+
+void *volumes_init(const struct controller_env *env)
+{
+	struct volumes *v = calloc(1, sizeof *v);
+	char *dir;
+
+	if (!v)
+		return NULL;
+	dir = path_join(env->run_dir ? env->run_dir : "/run/cairn", "drbd");
+	v->run_dir = dir;
+	v->lvm = dup_or(env->storage_lvm, STORAGE_LVM);
+	v->modprobe = dup_or(env->modprobe, "/sbin/modprobe");
+	v->dev = dup_or(NULL, "/dev");
+	return v;
+}
+
+void volumes_halt(void *state)
+{
+	struct volumes *v = state;
+
+	if (!v)
+		return;
+	free(v->run_dir);
+	free(v->lvm);
+	free(v->modprobe);
+	free(v->dev);
+	free(v);
+}
+
+/* Runs ARGV... (NULL-ended); *OUT its output (stdout and stderr), or NULL. */
+static int run(char **out, const char *program, ...)
+{
+	char *argv[16];
+	size_t n = 0;
+	va_list ap;
+
+	argv[n++] = (char *)program;
+	va_start(ap, program);
+	for (const char *arg; n < 15 && (arg = va_arg(ap, const char *));)
+		argv[n++] = (char *)arg;
+	va_end(ap);
+	argv[n] = NULL;
+	if (out)
+		*out = NULL;
+	return run_command(argv, out, DRBD_TIMEOUT_MS);
+}
+
+/* The output's lines joined by "; " (a static buffer: controllers run on one thread). */
+static const char *said(const char *out)
+{
+	static char joined[768];
+	size_t n = 0;
+
+	joined[0] = '\0';
+	for (const char *read = out; read && *read;) {
+		const char *end = strchr(read, '\n');
+		size_t len = end ? (size_t)(end - read) : strlen(read);
+		const char *line = read;
+		read = end ? end + 1 : read + len;
+		if (len == 0)
+			continue;
+		int w = snprintf(joined + n, sizeof joined - n, "%s%.*s", n ? "; " : "", (int)len, line);
+		if (w < 0 || (size_t)w >= sizeof joined - n)
+			break;
+		n += (size_t)w;
+	}
+	return joined[0] ? joined : "no output";
+}
+
+static const char *node_name(const json_t *config)
+{
+	const json_t *machine = config_find(config, "MachineConfig", NULL);
+	const char *name = json_string_value(json_object_get(json_object_get(machine, "metadata"),
+							     "name"));
+
+	return name ? name : json_string_value(json_object_get(json_object_get(machine, "spec"),
+							       "hostname"));
+}
+
+/* The device-mapper name of VG/LV ('-' doubled in each). */
+static void dm_name(const char *vg, const char *lv, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *part = vg; part; part = part == vg ? lv : NULL) {
+		if (part == lv && n + 1 < size)
+			buf[n++] = '-';
+		for (const char *c = part; *c && n + 2 < size; c++) {
+			buf[n++] = *c;
+			if (*c == '-')
+				buf[n++] = '-';
+		}
+	}
+	buf[n] = '\0';
+}
+
+/* Whether a running VM of this node has a disk on Volume NAME. */
+static bool vm_wants(const json_t *config, const char *me, const char *name, const char **vm)
+{
+	const json_t *doc, *disk;
+	size_t i, k;
+
+	json_array_foreach(config, i, doc) {
+		const json_t *spec = json_object_get(doc, "spec");
+		if (strcmp(json_string_value(json_object_get(doc, "kind")) ?: "", "VirtualMachine") != 0 ||
+		    strcmp(json_string_value(json_object_get(spec, "node")) ?: "", me) != 0 ||
+		    !json_is_true(json_object_get(spec, "running")))
+			continue;
+		json_array_foreach(json_object_get(spec, "disks"), k, disk)
+			if (strcmp(json_string_value(json_object_get(disk, "volume")) ?: "", name) == 0) {
+				*vm = json_string_value(json_object_get(json_object_get(doc, "metadata"),
+									"name"));
+				return true;
+			}
+	}
+	return false;
+}
+
+static const char *field(const json_t *status, const char *key)
+{
+	return json_string_value(json_object_get(status, key)) ?: "";
+}
+
+static json_t *events(void)
+{
+	char *out = NULL;
+	json_t *parsed;
+
+	run(&out, DRBDSETUP, "events2", "--now", "--statistics", "all", NULL);
+	parsed = drbd_parse_events(out ? out : "", out ? strlen(out) : 0);
+	free(out);
+	return parsed;
+}
+
+/* One Volume on this node (INDEX: this node's place in .spec.nodes). Fills ITEM. */
+static int one_volume(struct volumes *v, const json_t *config, const json_t *doc, size_t index,
+		      const char *state_pool, json_t *pools, json_t *status, json_t *item,
+		      struct ctrl_report *report)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(doc, "metadata"), "name"));
+	const json_t *spec = json_object_get(doc, "spec");
+	const json_t *mine = json_array_get(json_object_get(spec, "nodes"), index);
+	const char *pool = json_string_value(json_object_get(mine, "pool")) ?: state_pool;
+	const json_t *pool_item = NULL, *p, *st = json_object_get(status, name);
+	char object[128], mapper[300], lv_path[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
+	char lv[80], *res, *res_path, *out = NULL;
+	const char *vm = NULL, *me = node_name(config);
+	bool created = false, want_primary;
+	int changes = 0, rc;
+	size_t i;
+	ssize_t n;
+
+	snprintf(object, sizeof object, "volume %s", name);
+	json_object_set_new(item, "pool", pool ? json_string(pool) : json_null());
+	if (json_object_get(spec, "image")) {
+		json_object_set_new(item, "error", ctrl_fail(report, object, "filling a Volume from "
+				    "an image is not implemented yet; remove .spec.image"));
+		return -1;
+	}
+	json_array_foreach(json_object_get(pools, "items"), i, p)
+		if (pool && strcmp(field(p, "name"), pool) == 0)
+			pool_item = p;
+	if (!pool || !pool_item || strcmp(field(pool_item, "state"), "ready") != 0 ||
+	    strcmp(field(pool_item, "type"), "lvm") != 0) {
+		json_object_set_new(item, "error", ctrl_fail(report, object, "waiting for lvm pool %s "
+				    "on this node (cairnctl get pools)", pool ? pool : "(none: no "
+				    "storage.pools in MachineConfig)"));
+		return -1;
+	}
+	/* the module: drbd-utils picks drbdadm-84 only once the 8.4 module is loaded */
+	if (!v->loaded && access("/proc/drbd", F_OK) != 0) {
+		if (run(&out, v->modprobe, "drbd", NULL) != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "modprobe drbd: %s",
+								     said(out)));
+			free(out);
+			return -1;
+		}
+		free(out);
+		ctrl_changed(report, "drbd", "module loaded");
+	}
+	v->loaded = true;
+	/* the thin LV */
+	snprintf(lv, sizeof lv, DRBD_LV_PREFIX "%s", name);
+	dm_name(field(pool_item, "vg"), lv, mapper, sizeof mapper);
+	snprintf(lv_path, sizeof lv_path, "%s/mapper/%s", v->dev, mapper);
+	if (access(lv_path, F_OK) != 0) {
+		char size[32], thin[160];
+		snprintf(size, sizeof size, "%lldm",
+			 (long long)json_integer_value(json_object_get(spec, "size_mib")));
+		snprintf(thin, sizeof thin, "%s/" STORAGE_THIN_POOL, field(pool_item, "vg"));
+		if (run(&out, v->lvm, "lvcreate", "--devices", field(pool_item, "device"), "--yes",
+			"--type", "thin", "-V", size, "--thinpool", thin, "-n", lv, NULL) != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "lvm lvcreate: %s",
+								     said(out)));
+			free(out);
+			return -1;
+		}
+		free(out);
+		ctrl_changed(report, object, "LV %s/%s made (%s)", field(pool_item, "vg"), lv, size);
+		created = true;
+		changes++;
+	}
+	/* RUN_DIR/NAME.disk -> the LV: the resource file names the same disk on both nodes */
+	snprintf(link, sizeof link, "%s/%s.disk", v->run_dir, name);
+	n = readlink(link, target, sizeof target - 1);
+	if (n < 0 || (size_t)n != strlen(lv_path) || memcmp(target, lv_path, (size_t)n) != 0) {
+		fileio_mkdirs(v->run_dir, 0755);
+		unlink(link);
+		if (symlink(lv_path, link) < 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "%s: %s", link,
+								     strerror(errno)));
+			return -1;
+		}
+	}
+	/* the resource file */
+	res = drbd_render(doc, v->run_dir);
+	res_path = NULL;
+	if (asprintf(&res_path, "%s/%s.res", v->run_dir, name) < 0)
+		abort();
+	rc = fileio_write_if_changed(res_path, res, 0644);
+	free(res);
+	if (rc < 0) {
+		json_object_set_new(item, "error", ctrl_fail(report, object, "%s: %s", res_path,
+							     strerror(errno)));
+		free(res_path);
+		return -1;
+	}
+	if (rc > 0) {
+		ctrl_changed(report, object, "%s written", res_path);
+		changes++;
+	}
+	free(res_path);
+	/* metadata, only on an LV that has none (never over data: create-md asks, and its
+	 * stdin is /dev/null) */
+	if (!st || strcmp(field(st, "disk"), "") == 0 || strcmp(field(st, "disk"), "Diskless") == 0) {
+		rc = run(&out, DRBDADM, "dump-md", name, NULL);
+		if (rc != 0 && (created || (out && strstr(out, "No valid meta data found")))) {
+			free(out);
+			if (run(&out, DRBDADM, "create-md", name, NULL) != 0) {
+				json_object_set_new(item, "error", ctrl_fail(report, object,
+						    "drbdadm create-md: %s", said(out)));
+				free(out);
+				return -1;
+			}
+			ctrl_changed(report, object, "DRBD metadata created");
+			changes++;
+		}
+		free(out);
+		rc = 1;   /* attach and connect */
+	} else {
+		rc = 0;
+	}
+	if (rc || changes) {
+		if (run(&out, DRBDADM, "adjust", name, NULL) != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm adjust: %s",
+								     said(out)));
+			free(out);
+			return -1;
+		}
+		free(out);
+		ctrl_changed(report, object, "drbdadm adjust");
+		changes++;
+		return changes;   /* the next pass reads the new state */
+	}
+	/* the initial sync of a blank Volume: both sides Inconsistent and connected; the first
+	 * node of .spec.nodes declares its (blank) data current, with no sync needed */
+	if (index == 0 && strcmp(field(st, "connection"), "Connected") == 0 &&
+	    strcmp(field(st, "disk"), "Inconsistent") == 0 &&
+	    strcmp(field(st, "peer_disk"), "Inconsistent") == 0) {
+		if (run(&out, DRBDADM, "new-current-uuid", "--clear-bitmap", name, NULL) != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object,
+					    "drbdadm new-current-uuid --clear-bitmap: %s", said(out)));
+			free(out);
+			return -1;
+		}
+		free(out);
+		ctrl_changed(report, object, "blank: new current UUID, bitmap cleared (no initial sync)");
+		return changes + 1;
+	}
+	/* the role follows the VM */
+	want_primary = vm_wants(config, me, name, &vm);
+	json_object_set_new(item, "vm", vm ? json_string(vm) : json_null());
+	if (want_primary && strcmp(field(st, "role"), "Primary") != 0) {
+		if (strcmp(field(st, "disk"), "UpToDate") != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "not promoted for "
+					    "VM %s: this node's disk is %s, not UpToDate", vm,
+					    field(st, "disk")));
+			return -1;
+		}
+		if (strcmp(field(st, "connection"), "Connected") != 0 &&
+		    strcmp(field(st, "peer_disk"), "Outdated") != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "not promoted for "
+					    "VM %s: waiting for the peer (connection %s, peer disk %s)",
+					    vm, field(st, "connection"), field(st, "peer_disk")));
+			return -1;
+		}
+		if (run(&out, DRBDADM, "primary", name, NULL) != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm primary: "
+					    "%s", said(out)));
+			free(out);
+			return -1;
+		}
+		free(out);
+		ctrl_changed(report, object, "Primary (VM %s)", vm);
+		return changes + 1;
+	}
+	if (!want_primary && strcmp(field(st, "role"), "Primary") == 0) {
+		if (run(&out, DRBDADM, "secondary", name, NULL) != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm "
+					    "secondary: %s", said(out)));
+			free(out);
+			return -1;
+		}
+		free(out);
+		ctrl_changed(report, object, "Secondary (no VM of this node uses it)");
+		return changes + 1;
+	}
+	if (strcmp(field(st, "connection"), "StandAlone") == 0)
+		json_object_set_new(item, "error", ctrl_fail(report, object, "StandAlone: not "
+				    "connected to the peer and not trying (a split brain?); nothing "
+				    "is discarded automatically"));
+	return changes;
+}
+
+int volumes_reconcile(void *state, const json_t *config, struct ctrl_report *report)
+{
+	struct volumes *v = state;
+	const char *me = config ? node_name(config) : NULL;
+	const json_t *machine = config ? config_find(config, "MachineConfig", NULL) : NULL;
+	const char *state_pool = json_string_value(json_object_get(json_object_get(json_object_get(
+		json_object_get(machine, "spec"), "storage"), "state"), "pool"));
+	json_t *items = json_array(), *pools = resources_get("pools"), *status = NULL, *doc;
+	int changes = 0;
+	bool failed = false;
+	size_t i;
+
+	json_array_foreach(config, i, doc) {
+		const json_t *spec = json_object_get(doc, "spec"), *node;
+		const char *name = json_string_value(json_object_get(json_object_get(doc, "metadata"),
+								     "name"));
+		size_t index, found = SIZE_MAX;
+
+		if (!me || strcmp(json_string_value(json_object_get(doc, "kind")) ?: "", "Volume") != 0 ||
+		    !name)
+			continue;
+		json_array_foreach(json_object_get(spec, "nodes"), index, node)
+			if (strcmp(field(node, "name"), me) == 0)
+				found = index;
+		if (found == SIZE_MAX)
+			continue;
+		const json_t *peer = json_array_get(json_object_get(spec, "nodes"), 1 - found);
+		json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "id", name,
+					 "name", name, "node", me, "peer", field(peer, "name"),
+					 "peer_address", field(peer, "address"),
+					 "minor", (int)config_volume_minor(name),
+					 "port", (int)config_volume_port(name));
+		char device[32];
+		if (!item)
+			abort();
+		snprintf(device, sizeof device, "/dev/drbd%u", config_volume_minor(name));
+		json_object_set_new(item, "device", json_string(device));
+		json_object_set_new(item, "size", json_incref(json_object_get(spec, "size")));
+		if (!status)
+			status = v->loaded ? events() : json_object();
+		int rc = one_volume(v, config, doc, found, state_pool, pools, status, item, report);
+		if (rc < 0)
+			failed = true;
+		else
+			changes += rc;
+		if (rc != 0) {   /* something changed (or the module just loaded): read again */
+			json_decref(status);
+			status = events();
+		}
+		const json_t *st = json_object_get(status, name);
+		static const char *const keys[] = { "role", "peer_role", "connection", "disk",
+						    "peer_disk", "replication", "sync_percent", NULL };
+		for (const char *const *k = keys; *k; k++) {
+			json_t *value = json_object_get(st, *k);
+			json_object_set_new(item, *k, value ? json_incref(value) : json_null());
+		}
+		json_array_append_new(items, item);
+	}
+	json_decref(status);
+	json_decref(pools);
+	resources_publish("volumes", items);
+	ctrl_account(report, 0, failed);
+	return failed ? -1 : changes;
+}
