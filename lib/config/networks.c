@@ -6,12 +6,12 @@
  * address of that external network, used once per router, and names a VM NIC on its Network.
  * Lines come from the YAML tree, so every error points at the value. Cost: O(n log n) in the
  * number of NICs and Networks (sorts and a hash set), whatever the input. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "crossdoc.h"
 #include "hashset.h"
 #include "schema.h"
 
@@ -25,57 +25,11 @@ struct net {
 };
 
 struct check {
-	const char *file;
-	struct config_errors *errs;
+	struct config_cross x;
 	json_t *config;
-	const struct ynode *const *roots;
-	const unsigned *index;
 	struct net *nets;
 	size_t net_count;
 };
-
-static const struct ynode *yget(const struct ynode *node, const char *key)
-{
-	return node && node->type == YNODE_MAPPING ? ynode_mapping_get(node, key) : NULL;
-}
-
-static const struct ynode *yat(const struct ynode *node, size_t i)
-{
-	return node && node->type == YNODE_SEQUENCE && i < node->count ? node->items[i] : NULL;
-}
-
-static unsigned yline(const struct ynode *node, const struct ynode *fallback)
-{
-	return node ? node->line : fallback ? fallback->line : 0;
-}
-
-static void error(struct check *c, size_t doc, unsigned line, const char *kind, const char *path,
-		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void error(struct check *c, size_t doc, unsigned line, const char *kind, const char *path,
-		  const char *fmt, ...)
-{
-	char message[640];
-	va_list ap;
-
-	if (config_errors_full(c->errs)) {
-		config_errors_drop(c->errs, 1);
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof message, fmt, ap);
-	va_end(ap);
-	config_errors_add(c->errs, c->file, line, c->index[doc], kind, path, message);
-}
-
-static const char *doc_kind(const json_t *doc)
-{
-	return json_string_value(json_object_get(doc, "kind"));
-}
-
-static const char *doc_name(const json_t *doc)
-{
-	return json_string_value(json_object_get(json_object_get(doc, "metadata"), "name"));
-}
 
 static int compare_net_names(const void *a, const void *b)
 {
@@ -152,31 +106,31 @@ static int check_nic(struct check *c, size_t doc, size_t n, const json_t *nic,
 	snprintf(path, sizeof path, ".spec.nics[%zu].network", n);
 	net = find_net(c, network);
 	if (!net) {
-		error(c, doc, yline(yget(nic_node, "network"), nic_node), "VirtualMachine", path,
+		config_cross_error(&c->x, doc, config_yline(config_yget(nic_node, "network"), nic_node), "VirtualMachine", path,
 		      "\"%s\" is not a Network in this config", network);
 		return 0;
 	}
 	if (!ip || !config_ipv4_parse(ip, &address) || net->mask == 0)
 		return 0;
 	snprintf(path, sizeof path, ".spec.nics[%zu].ip", n);
-	line = yline(yget(nic_node, "ip"), nic_node);
+	line = config_yline(config_yget(nic_node, "ip"), nic_node);
 	if ((address & net->mask) != net->network) {
-		error(c, doc, line, "VirtualMachine", path, "\"%s\" is not inside %s, the CIDR of "
+		config_cross_error(&c->x, doc, line, "VirtualMachine", path, "\"%s\" is not inside %s, the CIDR of "
 		      "Network/%s", ip, json_string_value(json_object_get(net->spec, "cidr")), net->name);
 		return 0;
 	}
 	if (address == net->network || address == (net->network | ~net->mask)) {
-		error(c, doc, line, "VirtualMachine", path, "\"%s\" is the %s address of Network/%s",
+		config_cross_error(&c->x, doc, line, "VirtualMachine", path, "\"%s\" is the %s address of Network/%s",
 		      ip, address == net->network ? "network" : "broadcast", net->name);
 		return 0;
 	}
 	if (address == net->gateway) {
-		error(c, doc, line, "VirtualMachine", path, "\"%s\" is the gateway of Network/%s",
+		config_cross_error(&c->x, doc, line, "VirtualMachine", path, "\"%s\" is the gateway of Network/%s",
 		      ip, net->name);
 		return 0;
 	}
 	if (in_reserved(net->spec, address)) {
-		error(c, doc, line, "VirtualMachine", path, "\"%s\" is reserved in Network/%s "
+		config_cross_error(&c->x, doc, line, "VirtualMachine", path, "\"%s\" is reserved in Network/%s "
 		      "(.spec.reserved)", ip, net->name);
 		return 0;
 	}
@@ -189,7 +143,7 @@ static int check_nic(struct check *c, size_t doc, size_t n, const json_t *nic,
 		ips->cap = cap;
 	}
 	item = &ips->items[ips->count];
-	*item = (struct static_ip){ net, address, doc_name(json_array_get(c->config, doc)), doc, n,
+	*item = (struct static_ip){ net, address, config_doc_name(json_array_get(c->config, doc)), doc, n,
 				    line };
 	hash = hashset_hash(key, &address, sizeof address) ^
 	       hashset_hash(key, net->name, strlen(net->name));
@@ -200,9 +154,9 @@ static int check_nic(struct check *c, size_t doc, size_t n, const json_t *nic,
 	if (first != ips->count - 1) {
 		const struct static_ip *was = &ips->items[first];
 		config_ipv4_format(address, text);
-		error(c, doc, line, "VirtualMachine", path, "\"%s\" is already the address of "
+		config_cross_error(&c->x, doc, line, "VirtualMachine", path, "\"%s\" is already the address of "
 		      "VirtualMachine/%s .spec.nics[%zu] on Network/%s (document %u, line %u)", text,
-		      was->vm ? was->vm : "?", was->nic, net->name, c->index[was->doc], was->line);
+		      was->vm ? was->vm : "?", was->nic, net->name, c->x.index[was->doc], was->line);
 	}
 	return 0;
 }
@@ -218,14 +172,14 @@ static int check_nics(struct check *c, const struct hashset_key *key)
 	for (size_t doc = 0; doc < json_array_size(c->config) && rc == 0; doc++) {
 		const json_t *d = json_array_get(c->config, doc);
 		const json_t *nics = json_object_get(json_object_get(d, "spec"), "nics");
-		const struct ynode *nics_node = yget(yget(c->roots[doc], "spec"), "nics");
-		if (!doc_kind(d) || strcmp(doc_kind(d), "VirtualMachine") != 0)
+		const struct ynode *nics_node = config_yget(config_yget(c->x.roots[doc], "spec"), "nics");
+		if (!config_doc_kind(d) || strcmp(config_doc_kind(d), "VirtualMachine") != 0)
 			continue;
 		/* decoded items follow the YAML items one to one when the list decoded whole */
 		for (size_t n = 0; n < json_array_size(nics) && rc == 0; n++)
 			rc = check_nic(c, doc, n, json_array_get(nics, n),
 				       json_array_size(nics) == (nics_node ? nics_node->count : 0) ?
-				       yat(nics_node, n) : NULL, &ips, &set, key);
+				       config_yat(nics_node, n) : NULL, &ips, &set, key);
 	}
 	hashset_free(&set);
 	free(ips.items);
@@ -249,7 +203,7 @@ static int compare_router_then_cidr(const void *a, const void *b)
 static const struct ynode *router_node(const struct check *c, const struct net *net,
 				       const char *key)
 {
-	return yget(yget(yget(c->roots[net->doc], "spec"), "router"), key);
+	return config_yget(config_yget(config_yget(c->x.roots[net->doc], "spec"), "router"), key);
 }
 
 static bool external_range(const json_t *external, uint32_t *network, uint32_t *mask)
@@ -275,7 +229,7 @@ static void check_floating_ips(struct check *c, const struct net *net, const jso
 	if (!json_array_size(fips))
 		return;
 	if (!external) {
-		error(c, net->doc, yline(fips_node, c->roots[net->doc]), "Network",
+		config_cross_error(&c->x, net->doc, config_yline(fips_node, c->x.roots[net->doc]), "Network",
 		      ".spec.router.floatingIPs", "need an external network: set .spec.router.external "
 		      "on this Network or on another Network of router \"%s\"", net->router);
 		return;
@@ -286,7 +240,7 @@ static void check_floating_ips(struct check *c, const struct net *net, const jso
 	for (size_t i = 0; i < json_array_size(fips); i++) {
 		const json_t *fip = json_array_get(fips, i);
 		const struct ynode *fip_node = json_array_size(fips) == (fips_node ? fips_node->count : 0) ?
-			yat(fips_node, i) : NULL;
+			config_yat(fips_node, i) : NULL;
 		const char *address = json_string_value(json_object_get(fip, "address"));
 		const char *vm = json_string_value(json_object_get(fip, "vm"));
 		json_int_t nic = json_integer_value(json_object_get(fip, "nic"));
@@ -299,31 +253,31 @@ static void check_floating_ips(struct check *c, const struct net *net, const jso
 		snprintf(path, sizeof path, ".spec.router.floatingIPs[%zu].address", i);
 		if ((value & ext_mask) != ext_network || value == ext_network ||
 		    value == (ext_network | ~ext_mask))
-			error(c, net->doc, yline(yget(fip_node, "address"), fip_node), "Network", path,
+			config_cross_error(&c->x, net->doc, config_yline(config_yget(fip_node, "address"), fip_node), "Network", path,
 			      "\"%s\" is not a host of %s, the external network of router \"%s\"%s%s",
 			      address, json_string_value(json_object_get(external, "cidr")), net->router,
 			      external_from == net ? "" : " (set by Network/",
 			      external_from == net ? "" : external_from->name);
 		else if (value == gateway || value == own)
-			error(c, net->doc, yline(yget(fip_node, "address"), fip_node), "Network", path,
+			config_cross_error(&c->x, net->doc, config_yline(config_yget(fip_node, "address"), fip_node), "Network", path,
 			      "\"%s\" is the external %s of router \"%s\"", address,
 			      value == gateway ? "gateway" : "address", net->router);
 		snprintf(path, sizeof path, ".spec.router.floatingIPs[%zu].vm", i);
 		if (!vm)
 			continue;
 		if (!vm_doc) {
-			error(c, net->doc, yline(yget(fip_node, "vm"), fip_node), "Network", path,
+			config_cross_error(&c->x, net->doc, config_yline(config_yget(fip_node, "vm"), fip_node), "Network", path,
 			      "\"%s\" is not a VirtualMachine in this config", vm);
 			continue;
 		}
 		nic_value = json_array_get(json_object_get(json_object_get(vm_doc, "spec"), "nics"),
 					   (size_t)nic);
 		if (!nic_value)
-			error(c, net->doc, yline(yget(fip_node, "nic"), fip_node), "Network", path,
+			config_cross_error(&c->x, net->doc, config_yline(config_yget(fip_node, "nic"), fip_node), "Network", path,
 			      "VirtualMachine/%s has no NIC %lld", vm, (long long)nic);
 		else if (!json_object_get(nic_value, "network") ||
 			 strcmp(json_string_value(json_object_get(nic_value, "network")), net->name) != 0)
-			error(c, net->doc, yline(yget(fip_node, "vm"), fip_node), "Network", path,
+			config_cross_error(&c->x, net->doc, config_yline(config_yget(fip_node, "vm"), fip_node), "Network", path,
 			      "VirtualMachine/%s .spec.nics[%lld] is not on Network/%s", vm,
 			      (long long)nic, net->name);
 	}
@@ -368,13 +322,13 @@ static int check_fip_reuse(struct check *c, const struct hashset_key *key)
 			const char *address = json_string_value(json_object_get(json_array_get(fips, k),
 										"address"));
 			const struct ynode *node = json_array_size(fips) ==
-				(fips_node ? fips_node->count : 0) ? yget(yat(fips_node, k), "address") : NULL;
+				(fips_node ? fips_node->count : 0) ? config_yget(config_yat(fips_node, k), "address") : NULL;
 			uint32_t value;
 			size_t first;
 			if (!net->router || !address || !config_ipv4_parse(address, &value))
 				continue;
 			seen[count] = (struct fip_seen){ net->router, value, net, k,
-							 yline(node, c->roots[net->doc]) };
+							 config_yline(node, c->x.roots[net->doc]) };
 			first = hashset_first(&set, hashset_hash(key, &value, sizeof value) ^
 					      hashset_hash(key, net->router, strlen(net->router)), count);
 			if (first == HASHSET_EMPTY) {
@@ -386,10 +340,10 @@ static int check_fip_reuse(struct check *c, const struct hashset_key *key)
 			if (seen[first].net != net) {
 				char path[80];
 				snprintf(path, sizeof path, ".spec.router.floatingIPs[%zu].address", k);
-				error(c, net->doc, seen[count - 1].line, "Network", path, "\"%s\" is already "
+				config_cross_error(&c->x, net->doc, seen[count - 1].line, "Network", path, "\"%s\" is already "
 				      "a floating IP of router \"%s\" on Network/%s (document %u, line %u)",
 				      address, net->router, seen[first].net->name,
-				      c->index[seen[first].net->doc], seen[first].line);
+				      c->x.index[seen[first].net->doc], seen[first].line);
 			}
 		}
 	}
@@ -420,8 +374,8 @@ static int check_routers(struct check *c)
 			const struct net *net = joined[end];
 			const json_t *mine = json_object_get(json_object_get(net->spec, "router"), "external");
 			if (end > start && (net->network & widest->mask) == widest->network)
-				error(c, net->doc, yline(yget(yget(c->roots[net->doc], "spec"), "cidr"),
-							 c->roots[net->doc]), "Network", ".spec.cidr",
+				config_cross_error(&c->x, net->doc, config_yline(config_yget(config_yget(c->x.roots[net->doc], "spec"), "cidr"),
+							 c->x.roots[net->doc]), "Network", ".spec.cidr",
 				      "%s overlaps %s of Network/%s, joined by the same router \"%s\"",
 				      json_string_value(json_object_get(net->spec, "cidr")),
 				      json_string_value(json_object_get(widest->spec, "cidr")),
@@ -435,19 +389,19 @@ static int check_routers(struct check *c)
 				external = mine;
 				external_from = net;
 			} else if (!json_equal(external, mine))
-				error(c, net->doc, yline(router_node(c, net, "external"), c->roots[net->doc]),
+				config_cross_error(&c->x, net->doc, config_yline(router_node(c, net, "external"), c->x.roots[net->doc]),
 				      "Network", ".spec.router.external", "differs from the external network "
 				      "of router \"%s\" set by Network/%s (document %u); set it once, or the "
 				      "same everywhere", net->router, external_from->name,
-				      c->index[external_from->doc]);
+				      c->x.index[external_from->doc]);
 		}
 		if (external && external_range(external, &ext_network, &ext_mask))
 			for (size_t i = start; i < end; i++) {
 				const struct net *net = joined[i];
 				uint32_t mask = net->mask > ext_mask ? ext_mask : net->mask;
 				if ((net->network & mask) == (ext_network & mask))
-					error(c, net->doc, yline(yget(yget(c->roots[net->doc], "spec"), "cidr"),
-								 c->roots[net->doc]), "Network", ".spec.cidr",
+					config_cross_error(&c->x, net->doc, config_yline(config_yget(config_yget(c->x.roots[net->doc], "spec"), "cidr"),
+								 c->x.roots[net->doc]), "Network", ".spec.cidr",
 					      "%s overlaps %s, the external network of router \"%s\"",
 					      json_string_value(json_object_get(net->spec, "cidr")),
 					      json_string_value(json_object_get(external, "cidr")), net->router);
@@ -462,7 +416,7 @@ static int check_routers(struct check *c)
 void config_check_networks(const char *name, struct config_errors *errs, json_t *config,
 			   const struct ynode *const *roots, const unsigned *index)
 {
-	struct check c = { name, errs, config, roots, index, NULL, 0 };
+	struct check c = { { name, errs, roots, index }, config, NULL, 0 };
 	struct hashset_key key;
 	size_t n = json_array_size(config);
 
@@ -475,9 +429,9 @@ void config_check_networks(const char *name, struct config_errors *errs, json_t 
 		const json_t *spec = json_object_get(d, "spec");
 		struct net *net = &c.nets[c.net_count];
 		unsigned prefix;
-		if (!doc_kind(d) || strcmp(doc_kind(d), "Network") != 0 || !doc_name(d) || !spec)
+		if (!config_doc_kind(d) || strcmp(config_doc_kind(d), "Network") != 0 || !config_doc_name(d) || !spec)
 			continue;
-		*net = (struct net){ .name = doc_name(d), .doc = doc, .spec = spec };
+		*net = (struct net){ .name = config_doc_name(d), .doc = doc, .spec = spec };
 		if (config_ipv4_cidr_parse(json_string_value(json_object_get(spec, "cidr")) ?
 					   json_string_value(json_object_get(spec, "cidr")) : "",
 					   &net->network, &prefix))

@@ -4,13 +4,13 @@
  * address in every Volume that names it, and a VM disk on a Volume names a Volume of the
  * config that has a replica on the VM's node and no other VM disk. Lines come from the YAML
  * tree, so every error points at the value. Cost: linear in the documents (hash sets). */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "crossdoc.h"
 #include "hashset.h"
 #include "schema.h"
 
@@ -108,58 +108,12 @@ const struct config_schema config_volume_document = {
 /* ---- across documents ---- */
 
 struct check {
-	const char *file;
-	struct config_errors *errs;
-	const struct ynode *const *roots;
-	const unsigned *index;
+	struct config_cross x;
 };
-
-static const struct ynode *yget(const struct ynode *node, const char *key)
-{
-	return node && node->type == YNODE_MAPPING ? ynode_mapping_get(node, key) : NULL;
-}
-
-static const struct ynode *yat(const struct ynode *node, size_t i)
-{
-	return node && node->type == YNODE_SEQUENCE && i < node->count ? node->items[i] : NULL;
-}
-
-static unsigned yline(const struct ynode *node, const struct ynode *fallback)
-{
-	return node ? node->line : fallback ? fallback->line : 0;
-}
-
-static void error(struct check *c, size_t doc, unsigned line, const char *kind, const char *path,
-		  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void error(struct check *c, size_t doc, unsigned line, const char *kind, const char *path,
-		  const char *fmt, ...)
-{
-	char message[640];
-	va_list ap;
-
-	if (config_errors_full(c->errs)) {
-		config_errors_drop(c->errs, 1);
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof message, fmt, ap);
-	va_end(ap);
-	config_errors_add(c->errs, c->file, line, c->index[doc], kind, path, message);
-}
-
-static const char *doc_kind(const json_t *doc)
-{
-	return json_string_value(json_object_get(doc, "kind"));
-}
-
-static const char *doc_name(const json_t *doc)
-{
-	return json_string_value(json_object_get(json_object_get(doc, "metadata"), "name"));
-}
 
 static bool is_kind(const json_t *doc, const char *kind)
 {
-	return doc_kind(doc) && strcmp(doc_kind(doc), kind) == 0 && doc_name(doc);
+	return config_doc_kind(doc) && strcmp(config_doc_kind(doc), kind) == 0 && config_doc_name(doc);
 }
 
 struct volume_ref {
@@ -190,7 +144,7 @@ static int compare_volumes(const void *a, const void *b)
 void config_check_volumes(const char *name, struct config_errors *errs, json_t *config,
 			  const struct ynode *const *roots, const unsigned *index)
 {
-	struct check c = { name, errs, roots, index };
+	struct check c = { { name, errs, roots, index } };
 	size_t n = json_array_size(config), count = 0, replica_count = 0;
 	struct volume_ref *volumes = calloc(n + 1, sizeof *volumes);
 	struct replica_ref *replicas = calloc(2 * n + 1, sizeof *replicas);
@@ -207,24 +161,24 @@ void config_check_volumes(const char *name, struct config_errors *errs, json_t *
 	for (size_t doc = 0; doc < n; doc++) {
 		const json_t *d = json_array_get(config, doc);
 		const json_t *list = json_object_get(json_object_get(d, "spec"), "nodes"), *r;
-		const struct ynode *ynodes = yget(yget(roots[doc], "spec"), "nodes");
+		const struct ynode *ynodes = config_yget(config_yget(roots[doc], "spec"), "nodes");
 		unsigned slot;
 		size_t i;
 
 		if (!is_kind(d, "Volume"))
 			continue;
-		slot = config_volume_slot(doc_name(d));
+		slot = config_volume_slot(config_doc_name(d));
 		if (slot_owner[slot] >= 0) {
 			const json_t *other = json_array_get(config, (size_t)slot_owner[slot]);
-			error(&c, doc, yline(yget(yget(roots[doc], "metadata"), "name"), roots[doc]),
+			config_cross_error(&c.x, doc, config_yline(config_yget(config_yget(roots[doc], "metadata"), "name"), roots[doc]),
 			      "Volume", ".metadata.name", "\"%s\" derives DRBD minor %u and port %u, "
-			      "as Volume/%s (document %u) does; rename one of them", doc_name(d),
-			      config_volume_minor(doc_name(d)), config_volume_port(doc_name(d)),
-			      doc_name(other), index[slot_owner[slot]]);
+			      "as Volume/%s (document %u) does; rename one of them", config_doc_name(d),
+			      config_volume_minor(config_doc_name(d)), config_volume_port(config_doc_name(d)),
+			      config_doc_name(other), index[slot_owner[slot]]);
 		} else {
 			slot_owner[slot] = (long)doc;
 		}
-		volumes[count++] = (struct volume_ref){ .name = doc_name(d), .doc = doc };
+		volumes[count++] = (struct volume_ref){ .name = config_doc_name(d), .doc = doc };
 		json_array_foreach(list, i, r) {
 			struct replica_ref *me = &replicas[replica_count];
 			size_t first;
@@ -243,10 +197,10 @@ void config_check_volumes(const char *name, struct config_errors *errs, json_t *
 			    strcmp(replicas[first].address, me->address) == 0)
 				continue;
 			snprintf(path, sizeof path, ".spec.nodes[%zu].address", i);
-			error(&c, doc, yline(yget(yat(ynodes, i), "address"), roots[doc]), "Volume", path,
+			config_cross_error(&c.x, doc, config_yline(config_yget(config_yat(ynodes, i), "address"), roots[doc]), "Volume", path,
 			      "\"%s\" for node %s, but Volume/%s (document %u) gives it %s; a node has "
 			      "one address", me->address, me->node,
-			      doc_name(json_array_get(config, replicas[first].doc)),
+			      config_doc_name(json_array_get(config, replicas[first].doc)),
 			      index[replicas[first].doc], replicas[first].address);
 		}
 	}
@@ -256,14 +210,14 @@ void config_check_volumes(const char *name, struct config_errors *errs, json_t *
 		const json_t *d = json_array_get(config, doc);
 		const json_t *spec = json_object_get(d, "spec"), *disk;
 		const char *vm_node = json_string_value(json_object_get(spec, "node"));
-		const struct ynode *ydisks = yget(yget(roots[doc], "spec"), "disks");
+		const struct ynode *ydisks = config_yget(config_yget(roots[doc], "spec"), "disks");
 		size_t i;
 
 		if (!is_kind(d, "VirtualMachine"))
 			continue;
 		json_array_foreach(json_object_get(spec, "disks"), i, disk) {
 			const char *wanted = json_string_value(json_object_get(disk, "volume"));
-			const struct ynode *at = yget(yat(ydisks, i), "volume");
+			const struct ynode *at = config_yget(config_yat(ydisks, i), "volume");
 			struct volume_ref probe = { .name = wanted }, *v;
 			char path[64];
 
@@ -272,7 +226,7 @@ void config_check_volumes(const char *name, struct config_errors *errs, json_t *
 			snprintf(path, sizeof path, ".spec.disks[%zu].volume", i);
 			v = bsearch(&probe, volumes, count, sizeof *volumes, compare_volumes);
 			if (!v) {
-				error(&c, doc, yline(at, roots[doc]), "VirtualMachine", path, "\"%s\" is "
+				config_cross_error(&c.x, doc, config_yline(at, roots[doc]), "VirtualMachine", path, "\"%s\" is "
 				      "not the name of a Volume in this config", wanted);
 				continue;
 			}
@@ -285,20 +239,20 @@ void config_check_volumes(const char *name, struct config_errors *errs, json_t *
 						      vm_node) == 0)
 					on_node = true;
 			if (!on_node && vm_node)
-				error(&c, doc, yline(at, roots[doc]), "VirtualMachine", path, "Volume/%s "
+				config_cross_error(&c.x, doc, config_yline(at, roots[doc]), "VirtualMachine", path, "Volume/%s "
 				      "has no replica on node %s (the VM's .spec.node); its nodes are "
 				      "%s and %s", wanted, vm_node,
 				      json_string_value(json_object_get(json_array_get(list, 0), "name")) ?: "?",
 				      json_string_value(json_object_get(json_array_get(list, 1), "name")) ?: "?");
 			if (v->used) {
-				error(&c, doc, yline(at, roots[doc]), "VirtualMachine", path, "Volume/%s "
+				config_cross_error(&c.x, doc, config_yline(at, roots[doc]), "VirtualMachine", path, "Volume/%s "
 				      "is already disk %s of VirtualMachine/%s (document %u); a Volume "
 				      "is the disk of one VM", wanted, v->used_disk, v->used_vm,
 				      index[v->used_doc]);
 			} else {
 				v->used = true;
 				v->used_doc = doc;
-				v->used_vm = doc_name(d);
+				v->used_vm = config_doc_name(d);
 				v->used_disk = json_string_value(json_object_get(disk, "name")) ?: "?";
 			}
 		}

@@ -29,14 +29,6 @@ struct storage {
 	bool modules_loaded;
 };
 
-static char *dup_or(const char *value, const char *fallback)
-{
-	char *copy = strdup(value ? value : fallback);
-
-	if (!copy)
-		abort();
-	return copy;
-}
 
 void *storage_init(const struct controller_env *env)
 {
@@ -44,13 +36,13 @@ void *storage_init(const struct controller_env *env)
 
 	if (!s)
 		return NULL;
-	s->sysfs = dup_or(NULL, "/sys");
-	s->dev = dup_or(NULL, "/dev");
-	s->state_dir = dup_or(env->storage_state_dir, STORAGE_STATE_DIR);
-	s->vms_dir = dup_or(env->vm_state_dir, "/var/lib/cairn/vms");
-	s->lvm = dup_or(env->storage_lvm, STORAGE_LVM);
-	s->mkfs = dup_or(NULL, STORAGE_MKFS);
-	s->modprobe = dup_or(env->modprobe, "/sbin/modprobe");
+	s->sysfs = storage_dup_or(NULL, "/sys");
+	s->dev = storage_dup_or(NULL, "/dev");
+	s->state_dir = storage_dup_or(env->storage_state_dir, STORAGE_STATE_DIR);
+	s->vms_dir = storage_dup_or(env->vm_state_dir, "/var/lib/cairn/vms");
+	s->lvm = storage_dup_or(env->storage_lvm, STORAGE_LVM);
+	s->mkfs = storage_dup_or(NULL, STORAGE_MKFS);
+	s->modprobe = storage_dup_or(env->modprobe, "/sbin/modprobe");
 	s->dev_links = env->storage_dev_links;
 	/* cairnd's own descriptors are not LVM's business (it would warn about each one) */
 	setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
@@ -143,32 +135,6 @@ static bool lvm_field(const char *line, const char *key, char *buf, size_t size)
 	return true;
 }
 
-/* What LVM said, for an error message: its lines joined with "; ", without the "Run
- * `lvcreate --help'" advice (a static buffer: controllers run on cairnd's main thread). */
-static const char *last_line(const char *out)
-{
-	static char joined[1024];
-	size_t n = 0;
-
-	joined[0] = '\0';
-	for (const char *read = out; read && *read;) {
-		const char *end = strchr(read, '\n');
-		size_t len = end ? (size_t)(end - read) : strlen(read);
-		const char *line = read;
-		read = end ? end + 1 : read + len;
-		while (len > 0 && (*line == ' ' || *line == '\t')) {
-			line++;
-			len--;
-		}
-		if (len == 0 || strncmp(line, "Run `", 5) == 0)
-			continue;
-		int w = snprintf(joined + n, sizeof joined - n, "%s%.*s", n ? "; " : "", (int)len, line);
-		if (w < 0 || (size_t)w >= sizeof joined - n)
-			break;
-		n += (size_t)w;
-	}
-	return joined[0] ? joined : "no output";
-}
 
 /* Whether PATH is a mount point (SELF_MOUNTINFO's fifth field). */
 static bool is_mount_point(const char *path)
@@ -203,22 +169,6 @@ static bool dir_empty(const char *path)
 	return empty;
 }
 
-/* The device-mapper name of VG/LV: each '-' doubled, joined by '-'. */
-static void dm_name(const char *vg, const char *lv, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	for (const char *part = vg; part; part = part == vg ? lv : NULL) {
-		if (part == lv && n + 1 < size)
-			buf[n++] = '-';
-		for (const char *c = part; *c && n + 2 < size; c++) {
-			buf[n++] = *c;
-			if (*c == '-')
-				buf[n++] = '-';
-		}
-	}
-	buf[n] = '\0';
-}
 
 /* --- lvm pools ----------------------------------------------------------------------------- */
 
@@ -246,7 +196,7 @@ static int pv_of(struct storage *s, struct pool *p, struct ctrl_report *report, 
 	int found = 0;
 
 	if (rc != 0) {
-		pool_fail(p, report, "failed", "lvm pvs: %s", last_line(out));
+		pool_fail(p, report, "failed", "lvm pvs: %s", storage_said(out));
 		free(out);
 		return -1;
 	}
@@ -323,14 +273,14 @@ static int lvm_create(struct storage *s, struct pool *p, struct ctrl_report *rep
 	}
 	json_decref(sigs);
 	if (lvm_run(s, p->device, &out, "pvcreate", "--yes", p->device, NULL) != 0) {
-		pool_fail(p, report, "failed", "lvm pvcreate: %s", last_line(out));
+		pool_fail(p, report, "failed", "lvm pvcreate: %s", storage_said(out));
 		free(out);
 		return -1;
 	}
 	free(out);
 	out = NULL;
 	if (lvm_run(s, p->device, &out, "vgcreate", "--yes", p->vg, p->device, NULL) != 0) {
-		pool_fail(p, report, "failed", "lvm vgcreate: %s", last_line(out));
+		pool_fail(p, report, "failed", "lvm vgcreate: %s", storage_said(out));
 		free(out);
 		return -1;
 	}
@@ -355,7 +305,7 @@ static int lvs(struct storage *s, struct pool *p, struct ctrl_report *report,
 
 	memset(facts, 0, sizeof *facts);
 	if (rc != 0) {
-		pool_fail(p, report, "failed", "lvm lvs: %s", last_line(out));
+		pool_fail(p, report, "failed", "lvm lvs: %s", storage_said(out));
 		free(out);
 		return -1;
 	}
@@ -403,7 +353,7 @@ static int state_volume(struct storage *s, struct pool *p, struct ctrl_report *r
 	int changes = 0;
 
 	snprintf(object, sizeof object, "pool %s", p->name);
-	dm_name(p->vg, STORAGE_STATE_LV, mapper, sizeof mapper);
+	storage_dm_name(p->vg, STORAGE_STATE_LV, mapper, sizeof mapper);
 	snprintf(path, sizeof path, "%s/mapper/%s", s->dev, mapper);
 	if (!facts->state) {
 		char size[64];
@@ -416,7 +366,7 @@ static int state_volume(struct storage *s, struct pool *p, struct ctrl_report *r
 		snprintf(thin, sizeof thin, "%s/%s", p->vg, STORAGE_THIN_POOL);
 		if (lvm_run(s, p->device, &out, "lvcreate", "--yes", "--type", "thin", "-V", size,
 			    "--thinpool", thin, "-n", STORAGE_STATE_LV, NULL) != 0) {
-			pool_fail(p, report, "failed", "state volume: lvm lvcreate: %s", last_line(out));
+			pool_fail(p, report, "failed", "state volume: lvm lvcreate: %s", storage_said(out));
 			free(out);
 			return -1;
 		}
@@ -440,7 +390,7 @@ static int state_volume(struct storage *s, struct pool *p, struct ctrl_report *r
 				 NULL };
 		if (run_command(argv, &out, MKFS_TIMEOUT_MS) != 0) {
 			json_decref(sigs);
-			pool_fail(p, report, "failed", "state volume: mkfs.ext4: %s", last_line(out));
+			pool_fail(p, report, "failed", "state volume: mkfs.ext4: %s", storage_said(out));
 			free(out);
 			return -1;
 		}
@@ -495,7 +445,7 @@ static int lvm_pool(struct storage *s, struct pool *p, struct ctrl_report *repor
 		 * taken as it is; any other volume group is foreign */
 		if (rc == 1 && vg[0] == '\0') {
 			if (lvm_run(s, p->device, &out, "vgcreate", "--yes", p->vg, p->device, NULL) != 0) {
-				pool_fail(p, report, "failed", "lvm vgcreate: %s", last_line(out));
+				pool_fail(p, report, "failed", "lvm vgcreate: %s", storage_said(out));
 				free(out);
 				return -1;
 			}
@@ -515,7 +465,7 @@ static int lvm_pool(struct storage *s, struct pool *p, struct ctrl_report *repor
 		snprintf(thin, sizeof thin, "%s", STORAGE_THIN_POOL);
 		if (lvm_run(s, p->device, &out, "lvcreate", "--yes", "--type", "thin-pool", "-l",
 			    "95%FREE", "-n", thin, p->vg, NULL) != 0) {
-			pool_fail(p, report, "failed", "thin pool: lvm lvcreate: %s", last_line(out));
+			pool_fail(p, report, "failed", "thin pool: lvm lvcreate: %s", storage_said(out));
 			free(out);
 			return -1;
 		}
@@ -529,7 +479,7 @@ static int lvm_pool(struct storage *s, struct pool *p, struct ctrl_report *repor
 	if (!facts.pool_active || (facts.state && !facts.state_active)) {
 		load_modules(s);
 		if (lvm_run(s, p->device, &out, "vgchange", "--activate", "y", p->vg, NULL) != 0) {
-			pool_fail(p, report, "failed", "lvm vgchange -ay: %s", last_line(out));
+			pool_fail(p, report, "failed", "lvm vgchange -ay: %s", storage_said(out));
 			free(out);
 			return -1;
 		}

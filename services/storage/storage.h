@@ -69,4 +69,14 @@ json_t *storage_signatures(const char *path, char *why, size_t why_size);
  * partitions. 0 or -1 with WHY. */
 int storage_wipe(const char *path, char *why, size_t why_size);
 
+/* Shared by the storage and volumes controllers (common.c). */
+/* A copy of VALUE, or of FALLBACK when VALUE is NULL; aborts when out of memory. */
+char *storage_dup_or(const char *value, const char *fallback);
+/* What a tool said, for an error message: its non-empty lines joined with "; ", without LVM's
+ * "Run `... --help'" advice, or "no output". A static buffer: the controllers run on cairnd's
+ * one controller thread. */
+const char *storage_said(const char *out);
+/* The device-mapper name of VG/LV: each '-' doubled, the two joined by '-'. */
+void storage_dm_name(const char *vg, const char *lv, char *buf, size_t size);
+
 #endif

@@ -28,14 +28,6 @@ struct volumes {
 	bool loaded;
 };
 
-static char *dup_or(const char *value, const char *fallback)
-{
-	char *copy = strdup(value ? value : fallback);
-
-	if (!copy)
-		abort();
-	return copy;
-}
 
 void *volumes_init(const struct controller_env *env)
 {
@@ -46,9 +38,9 @@ void *volumes_init(const struct controller_env *env)
 		return NULL;
 	dir = path_join(env->run_dir ? env->run_dir : "/run/cairn", "drbd");
 	v->run_dir = dir;
-	v->lvm = dup_or(env->storage_lvm, STORAGE_LVM);
-	v->modprobe = dup_or(env->modprobe, "/sbin/modprobe");
-	v->dev = dup_or(NULL, "/dev");
+	v->lvm = storage_dup_or(env->storage_lvm, STORAGE_LVM);
+	v->modprobe = storage_dup_or(env->modprobe, "/sbin/modprobe");
+	v->dev = storage_dup_or(NULL, "/dev");
 	return v;
 }
 
@@ -83,27 +75,6 @@ static int run(char **out, const char *program, ...)
 	return run_command(argv, out, DRBD_TIMEOUT_MS);
 }
 
-/* The output's lines joined by "; " (a static buffer: controllers run on one thread). */
-static const char *said(const char *out)
-{
-	static char joined[768];
-	size_t n = 0;
-
-	joined[0] = '\0';
-	for (const char *read = out; read && *read;) {
-		const char *end = strchr(read, '\n');
-		size_t len = end ? (size_t)(end - read) : strlen(read);
-		const char *line = read;
-		read = end ? end + 1 : read + len;
-		if (len == 0)
-			continue;
-		int w = snprintf(joined + n, sizeof joined - n, "%s%.*s", n ? "; " : "", (int)len, line);
-		if (w < 0 || (size_t)w >= sizeof joined - n)
-			break;
-		n += (size_t)w;
-	}
-	return joined[0] ? joined : "no output";
-}
 
 static const char *node_name(const json_t *config)
 {
@@ -115,22 +86,6 @@ static const char *node_name(const json_t *config)
 							       "hostname"));
 }
 
-/* The device-mapper name of VG/LV ('-' doubled in each). */
-static void dm_name(const char *vg, const char *lv, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	for (const char *part = vg; part; part = part == vg ? lv : NULL) {
-		if (part == lv && n + 1 < size)
-			buf[n++] = '-';
-		for (const char *c = part; *c && n + 2 < size; c++) {
-			buf[n++] = *c;
-			if (*c == '-')
-				buf[n++] = '-';
-		}
-	}
-	buf[n] = '\0';
-}
 
 /* Whether a running VM of this node has a disk on Volume NAME. */
 static bool vm_wants(const json_t *config, const char *me, const char *name, const char **vm)
@@ -209,7 +164,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	if (!v->loaded && access("/proc/drbd", F_OK) != 0) {
 		if (run(&out, v->modprobe, "drbd", NULL) != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "modprobe drbd: %s",
-								     said(out)));
+								     storage_said(out)));
 			free(out);
 			return -1;
 		}
@@ -219,7 +174,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	v->loaded = true;
 	/* the thin LV */
 	snprintf(lv, sizeof lv, DRBD_LV_PREFIX "%s", name);
-	dm_name(field(pool_item, "vg"), lv, mapper, sizeof mapper);
+	storage_dm_name(field(pool_item, "vg"), lv, mapper, sizeof mapper);
 	snprintf(lv_path, sizeof lv_path, "%s/mapper/%s", v->dev, mapper);
 	if (access(lv_path, F_OK) != 0) {
 		char size[32], thin[160];
@@ -229,7 +184,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		if (run(&out, v->lvm, "lvcreate", "--devices", field(pool_item, "device"), "--yes",
 			"--type", "thin", "-V", size, "--thinpool", thin, "-n", lv, NULL) != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "lvm lvcreate: %s",
-								     said(out)));
+								     storage_said(out)));
 			free(out);
 			return -1;
 		}
@@ -276,7 +231,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 			free(out);
 			if (run(&out, DRBDADM, "create-md", name, NULL) != 0) {
 				json_object_set_new(item, "error", ctrl_fail(report, object,
-						    "drbdadm create-md: %s", said(out)));
+						    "drbdadm create-md: %s", storage_said(out)));
 				free(out);
 				return -1;
 			}
@@ -291,7 +246,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	if (rc || changes) {
 		if (run(&out, DRBDADM, "adjust", name, NULL) != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm adjust: %s",
-								     said(out)));
+								     storage_said(out)));
 			free(out);
 			return -1;
 		}
@@ -307,7 +262,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	    strcmp(field(st, "peer_disk"), "Inconsistent") == 0) {
 		if (run(&out, DRBDADM, "new-current-uuid", "--clear-bitmap", name, NULL) != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object,
-					    "drbdadm new-current-uuid --clear-bitmap: %s", said(out)));
+					    "drbdadm new-current-uuid --clear-bitmap: %s", storage_said(out)));
 			free(out);
 			return -1;
 		}
@@ -334,7 +289,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		}
 		if (run(&out, DRBDADM, "primary", name, NULL) != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm primary: "
-					    "%s", said(out)));
+					    "%s", storage_said(out)));
 			free(out);
 			return -1;
 		}
@@ -345,7 +300,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	if (!want_primary && strcmp(field(st, "role"), "Primary") == 0) {
 		if (run(&out, DRBDADM, "secondary", name, NULL) != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm "
-					    "secondary: %s", said(out)));
+					    "secondary: %s", storage_said(out)));
 			free(out);
 			return -1;
 		}

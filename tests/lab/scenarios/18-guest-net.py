@@ -7,7 +7,7 @@ TCP sink counts exactly the bytes vm1 says it sent. As in 13-vms, a node emulate
 runs its VMs with KVM nested in the emulated CPU (one vCPU)."""
 import os, re, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
-from lab import Scenario, need, cairnctl, cairnctl_json, wait_until, items, out
+from lab import Scenario, need, cairnctl, cairnctl_json, configure, wait_until, items, out
 
 GUEST = "/usr/share/cairn/guest"
 VM = """\
@@ -47,17 +47,11 @@ def console(cc, name, send, seconds):
 with Scenario("guest-net") as s:
     need("vmlinuz", "initramfs.img", "cairnctl")
     node = s.node("direct", mem=2048, cpus=1, append="console=ttyS0 panic=-1").start()
-    api = f"127.0.0.1:{node.port}"
     cfg = os.path.join(s.dir, "cluster")
-    p = cairnctl("gen", "config", "lab", "--nodes", f"node-1={api}", "--out", cfg)
-    s.check("gen config", p.returncode == 0, p.stderr)
-    cc = os.path.join(cfg, "cairnconfig")
-    with open(os.path.join(cfg, "node-1.yaml")) as f:
-        base = f.read()
     s.must("node boots to ready", node.wait_ready)
-    p = cairnctl("apply-config", "--insecure", "-n", api, "-f", os.path.join(cfg, "node-1.yaml"))
-    s.check("apply-config --insecure", p.returncode == 0, p.stdout + p.stderr)
-    s.must("secure mode", node.wait_for, r"serving in secure mode", 60)
+    cc, first = s.must("gen config, apply-config --insecure, secure mode", configure, node, cfg)
+    with open(first) as f:
+        base = f.read()
 
     both = os.path.join(s.dir, "both.yaml")
     with open(both, "w") as f:
