@@ -6,8 +6,9 @@
 
 STORAGE_SRCS := $(sort $(wildcard services/storage/*.c))
 STORAGE_HDRS := $(sort $(wildcard services/storage/*.h))
-# libblkid: probing and wiping signatures (util-linux; libblkid1 is in the image)
-STORAGE_LIBS := -lblkid
+# libblkid: probing and wiping signatures (util-linux; libblkid1 is in the image); libcurl:
+# the fence-peer handler (fence.c) calls the peer's cairnd
+STORAGE_LIBS := -lblkid -lcurl
 
 # Runs the controller through the real runtime against loop devices on sparse files, with the
 # host's lvm2 (root; skipped with the reason when loop devices or lvm2 are missing).
