@@ -33,7 +33,7 @@ VOLUME = {"apiVersion": API, "kind": "Volume", "metadata": {"name": "data"},
 
 def vm(node):
     return {"apiVersion": API, "kind": "VirtualMachine", "metadata": {"name": "vm1"},
-            "spec": {"node": node, "memory": "64Mi",
+            "spec": {"node": node, "memory": "128Mi",
                      "boot": {"kernel": f"{GUEST}/vmlinuz", "initrd": f"{GUEST}/initramfs.img",
                               "cmdline": "console=ttyS0 quiet cairn.guest.hostname=vm1"},
                      "disks": [{"name": "data", "volume": "data"}]}}
