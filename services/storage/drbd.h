@@ -13,8 +13,9 @@
 #define DRBD_RUN_DIR "/run/cairn/drbd"                  /* NAME.res, NAME.disk */
 #define DRBD_FENCE_PEER "/usr/lib/cairn/drbd-fence-peer"
 #define DRBD_LV_PREFIX "vol-"                           /* the LV of Volume NAME: vol-NAME */
-#define DRBD_PEER_SUFFIX ".peer"            /* RUN_DIR/NAME.peer: "PEER-NAME ADDRESS\n" */
+#define DRBD_PEER_SUFFIX ".peer"            /* RUN_DIR/NAME.peer: "PEER-NAME ADDRESS PORT\n" */
 #define DRBD_PEER_DOWN_SUFFIX ".peer-down"  /* the operator said the peer is down */
+#define DRBD_PEER_API_PORT 50000           /* the peer's cairnd (its default --listen) */
 #define DRBD_FENCE_SUFFIX ".fence"          /* the fence-peer handler's last verdict */
 #define DRBD_IDENTITY_DIR "identity"        /* RUN_DIR/identity/{ca,node}.crt, node.key */
 

@@ -21,7 +21,7 @@
 
 #include "drbd.h"
 
-#define FENCE_API_PORT 50000
+#define FENCE_API_PORT 50000   /* when RUN_DIR/NAME.peer names no port */
 #define FENCE_CONNECT_TIMEOUT_S 3L
 #define FENCE_TIMEOUT_S 40L
 
@@ -73,7 +73,7 @@ static int verdict(const char *run_dir, const char *name, int code, const char *
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "drbd-fence-peer: %s: exit %d: %s\n", name, code, text);
-	if ((f = fopen("/dev/kmsg", "we"))) {
+	if (strcmp(run_dir, DRBD_RUN_DIR) == 0 && (f = fopen("/dev/kmsg", "we"))) {   /* not in tests */
 		fprintf(f, "cairn drbd-fence-peer: %s: exit %d: %s\n", name, code, text);
 		fclose(f);
 	}
@@ -89,6 +89,7 @@ int drbd_fence_peer_main(const char *run_dir)
 {
 	const char *name = getenv("DRBD_RESOURCE"), *minor = getenv("DRBD_MINOR");
 	char path[600], peer[256] = "", address[256] = "", url[600], resolve[600], error[CURL_ERROR_SIZE] = "";
+	int port = FENCE_API_PORT;
 	char cert[600], key[600], ca[600];
 	struct body body = { .len = 0 };
 	struct curl_slist *hosts = NULL;
@@ -102,14 +103,15 @@ int drbd_fence_peer_main(const char *run_dir)
 	if (!name || !*name || strchr(name, '/'))
 		return fprintf(stderr, "drbd-fence-peer: DRBD_RESOURCE not set\n"), 1;
 	snprintf(path, sizeof path, "%s/%s" DRBD_PEER_SUFFIX, run_dir, name);
-	if (!(f = fopen(path, "re")) || fscanf(f, "%255s %255s", peer, address) != 2) {
+	if (!(f = fopen(path, "re")) || fscanf(f, "%255s %255s %d", peer, address, &port) < 2 ||
+	    port <= 0 || port > 65535) {
 		if (f)
 			fclose(f);
 		return verdict(run_dir, name, 1, "%s: no peer recorded", path);
 	}
 	fclose(f);
-	snprintf(url, sizeof url, "https://%s:%d/v1/volumes/%s/outdate", peer, FENCE_API_PORT, name);
-	snprintf(resolve, sizeof resolve, "%s:%d:%s", peer, FENCE_API_PORT, address);
+	snprintf(url, sizeof url, "https://%s:%d/v1/volumes/%s/outdate", peer, port, name);
+	snprintf(resolve, sizeof resolve, "%s:%d:%s", peer, port, address);
 	snprintf(cert, sizeof cert, "%s/" DRBD_IDENTITY_DIR "/node.crt", run_dir);
 	snprintf(key, sizeof key, "%s/" DRBD_IDENTITY_DIR "/node.key", run_dir);
 	snprintf(ca, sizeof ca, "%s/" DRBD_IDENTITY_DIR "/ca.crt", run_dir);

@@ -258,7 +258,8 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	{
 		const json_t *peer = json_array_get(json_object_get(spec, "nodes"), 1 - index);
 		char *text = NULL, *path = NULL;
-		if (asprintf(&text, "%s %s\n", field(peer, "name"), field(peer, "address")) < 0 ||
+		if (asprintf(&text, "%s %s %d\n", field(peer, "name"), field(peer, "address"),
+			     DRBD_PEER_API_PORT) < 0 ||
 		    asprintf(&path, "%s/%s" DRBD_PEER_SUFFIX, v->run_dir, name) < 0)
 			abort();
 		if (fileio_write_if_changed(path, text, 0644) < 0)
