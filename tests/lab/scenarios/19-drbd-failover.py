@@ -171,7 +171,8 @@ with Scenario("drbd-failover") as s:
         raise
     t_running = time.monotonic()
     v = volume(1)
-    s.check("node-2 Primary, peer Outdated (fenced by the operator's statement)",
+    print("node-2 volume after the promotion:", v)
+    s.check("node-2 Primary, the operator's peer-down statement shown",
             v.get("role") == "Primary" and v.get("peer_down") is True, str(v))
     s.must("vm1's guest is up on node-2", wait_until, "guest up",
            lambda: "up (hostname vm1" in console(1, "status", wait=3), 120, 2)
