@@ -56,6 +56,8 @@ static const struct ctl_command commands[] = {
 	{ "vm console", ctl_cmd_vm_console,
 	  "NAME [--timeout DURATION] [--escape CHAR]" NET_USAGE,
 	  "attach to a VM's serial console, on one node (Ctrl-] then q detaches)" },
+	{ "volume peer-down", ctl_cmd_volume_peer_down, "NAME" NET_USAGE,
+	  "state that the other node of Volume NAME is down, so this node may promote it alone" },
 	{ "help", cmd_help, "[COMMAND]", "print the commands, or one command's usage" },
 };
 #define COMMANDS_COUNT (sizeof commands / sizeof commands[0])

@@ -13,7 +13,7 @@
  * each lease to PID 1 through the FIFO /run/cairn-dhcp), cairn.guest.ping=IP (ping it every
  * 200 ms, forever, keeping statistics), cairn.guest.hostname=H (default cairn-guest). A TCP
  * sink listens on port 5001. Console commands (one per line): status, ping IP, outage reset,
- * tcp IP SECONDS; see README.md. Modules come from /modules: "order" lists the .ko files,
+ * tcp IP SECONDS, disk write SEED, disk sum; see README.md. Modules come from /modules: "order" lists the .ko files,
  * dependencies first (written by mkguest.sh). PID 1 never exits: it ends in
  * reboot(RB_POWER_OFF).
  */
@@ -741,9 +741,52 @@ static void power_off(void)
 		pause();   /* PID 1 must not exit */
 }
 
+#define DISK_DEVICE "/dev/vda"
+#define DISK_BYTES (1024 * 1024)
+
+/* `disk write SEED`: DISK_BYTES of xorshift64(SEED) bytes at the start of the first disk,
+ * fsync'd; `disk sum`: reads them back. Both print the FNV-1a 64 of the bytes, so a test can
+ * check that what a VM wrote is on the disk it sees after a failover. */
+static void disk_command(const char *what, const char *seed)
+{
+	static unsigned char buf[DISK_BYTES];
+	unsigned long long x = seed ? strtoull(seed, NULL, 10) | 1 : 0, sum = 14695981039346656037ULL;
+	int fd = open(DISK_DEVICE, (seed ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	ssize_t n = 0;
+
+	if (fd < 0) {
+		say("disk: %s: %s", DISK_DEVICE, strerror(errno));
+		return;
+	}
+	if (seed)
+		for (size_t i = 0; i < sizeof buf; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			buf[i] = (unsigned char)x;
+		}
+	for (size_t done = 0; done < sizeof buf; done += (size_t)n) {
+		n = seed ? write(fd, buf + done, sizeof buf - done) : read(fd, buf + done, sizeof buf - done);
+		if (n <= 0) {
+			say("disk %s: %s: %s", what, DISK_DEVICE, n < 0 ? strerror(errno) : "short");
+			close(fd);
+			return;
+		}
+	}
+	if (seed && fsync(fd) < 0) {
+		say("disk write: fsync %s: %s", DISK_DEVICE, strerror(errno));
+		close(fd);
+		return;
+	}
+	close(fd);
+	for (size_t i = 0; i < sizeof buf; i++)
+		sum = (sum ^ buf[i]) * 1099511628211ULL;
+	say("disk %s%s%s: %d bytes, fnv1a64 %016llx", what, seed ? " " : "", seed ? seed : "",
+	    DISK_BYTES, sum);
+}
+
 /* A line typed on the console (a VM console session): echoed back, acted on when it is a
  * command, then the guest's state, so a client can check that bytes travel both ways:
- *   status | ping IP | ping off | outage reset | tcp IP SECONDS   (anything else: state only) */
+ *   status | ping IP | ping off | outage reset | tcp IP SECONDS | disk write SEED | disk sum
+ *   (anything else: state only) */
 static void console_command(struct guest *g, char *line)
 {
 	char *save = NULL, *word = strtok_r(line, " \t", &save);
@@ -757,6 +800,11 @@ static void console_command(struct guest *g, char *line)
 		say("ping: usage: ping IP | ping off");
 	} else if (strcmp(word, "outage") == 0 && (!a || strcmp(a, "reset") != 0 || b || extra)) {
 		say("outage: usage: outage reset");
+	} else if (strcmp(word, "disk") == 0 && (!a || extra || (strcmp(a, "write") == 0) != !!b ||
+						 (strcmp(a, "write") != 0 && strcmp(a, "sum") != 0))) {
+		say("disk: usage: disk write SEED | disk sum");
+	} else if (strcmp(word, "disk") == 0) {
+		disk_command(a, b);
 	} else if (strcmp(word, "tcp") == 0 && (!b || extra)) {
 		say("tcp: usage: tcp IP SECONDS (an IPv4 address, 1..60 s)");
 	} else if (strcmp(word, "ping") == 0) {

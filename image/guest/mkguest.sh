@@ -1,7 +1,7 @@
 #!/bin/bash
 # Build the test guest's initramfs: guest-init as /init, busybox-static's busybox as
 # /bin/busybox (with /bin/sh) for udhcpc and its event script /etc/udhcpc.script, and the few
-# kernel modules it loads (virtio_net with its dependencies, evdev and the ACPI button for the
+# kernel modules it loads (virtio_net and virtio_blk with their dependencies, evdev and the ACPI button for the
 # power key) from the node's reduced module tree, listed dependencies first in /modules/order.
 # Modules built into the kernel are skipped. A zstd-compressed newc cpio, reproducible (sorted,
 # root, mtime 0).
@@ -10,7 +10,7 @@
 set -euo pipefail
 export LC_ALL=C
 init=$1 kwork=$(realpath "$2") gmanifest=$3 debs=$4 script=$5 stage=$6 out=$7
-modules="virtio_net evdev button"
+modules="virtio_net virtio_blk evdev button"
 ver=$(cat "$kwork/version")
 [ -f "$init" ] || { echo "mkguest: guest init $init missing" >&2; exit 1; }
 [ -f "$script" ] || { echo "mkguest: udhcpc script $script missing" >&2; exit 1; }

@@ -38,6 +38,8 @@
 /* Roles, in increasing power: a route needs at least its role. */
 enum api_role {
 	ROLE_NONE,       /* no (valid) client certificate */
+	ROLE_NODE,       /* O=cairn:node: another node of the cluster; only routes whose role is
+			  * ROLE_NODE (node-to-node calls), which operators and admins may call too */
 	ROLE_READER,     /* O=cairn:reader: read only */
 	ROLE_OPERATOR,   /* O=cairn:operator: lifecycle and service actions */
 	ROLE_ADMIN,      /* O=cairn:admin: everything */

@@ -11,6 +11,7 @@ static const struct {
 	const char *organization;
 	enum api_role role;
 } role_names[] = {
+	{ "cairn:node", ROLE_NODE },
 	{ "cairn:reader", ROLE_READER },
 	{ "cairn:operator", ROLE_OPERATOR },
 	{ "cairn:admin", ROLE_ADMIN },
@@ -28,6 +29,7 @@ enum api_role role_from_organization(const char *organization, size_t len)
 const char *role_name(enum api_role role)
 {
 	switch (role) {
+	case ROLE_NODE: return "node";
 	case ROLE_READER: return "reader";
 	case ROLE_OPERATOR: return "operator";
 	case ROLE_ADMIN: return "admin";

@@ -18,6 +18,7 @@
 
 #include "cmdline.h"
 #include "runtime.h"
+#include "drbd.h"
 #include "server.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -134,6 +135,8 @@ int main(int argc, char **argv)
 	sigset_t block;
 	int rc;
 
+	if (argc == 2 && strcmp(argv[1], "--drbd-fence-peer") == 0)   /* DRBD's handler */
+		return drbd_fence_peer_main(NULL);
 	if (server_init(&server) < 0) {
 		fprintf(stderr, "cairnd: eventfd: %s\n", strerror(errno));
 		return 111;

@@ -26,6 +26,8 @@ const struct api_route api_routes[] = {
 	{ "POST", "/v1/vms/*/restart",      ROLE_OPERATOR, false, handle_vm_action },
 	{ "GET",  "/v1/vms/*/console",      ROLE_OPERATOR, false, handle_vm_console },
 	{ "POST", "/v1/vms/*/monitor",      ROLE_OPERATOR, false, handle_vm_monitor },
+	{ "POST", "/v1/volumes/*/outdate",  ROLE_NODE,     false, handle_volume_outdate },
+	{ "POST", "/v1/volumes/*/peer-down", ROLE_ADMIN,   false, handle_volume_peer_down },
 	{ NULL, NULL, ROLE_NONE, false, NULL },
 };
 

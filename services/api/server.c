@@ -384,7 +384,9 @@ static enum MHD_Result admit_secure(struct api_server *server, struct MHD_Connec
 	if (!state->route)
 		return send_error(conn, state, status,
 				  status == 404 ? "no such endpoint" : "method not allowed", NULL);
-	if (state->role < state->route->role) {
+	/* ROLE_NODE ranks below reader: a node may call only the node-to-node routes */
+	if (state->route->role == ROLE_NODE ? state->role != ROLE_NODE && state->role < ROLE_OPERATOR
+					    : state->role < state->route->role) {
 		snprintf(message, sizeof message, "role %s may not call %s %s (needs %s)",
 			 role_name(state->role), method, url, role_name(state->route->role));
 		return send_error(conn, state, 403, message, NULL);

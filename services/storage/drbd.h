@@ -13,6 +13,16 @@
 #define DRBD_RUN_DIR "/run/cairn/drbd"                  /* NAME.res, NAME.disk */
 #define DRBD_FENCE_PEER "/usr/lib/cairn/drbd-fence-peer"
 #define DRBD_LV_PREFIX "vol-"                           /* the LV of Volume NAME: vol-NAME */
+#define DRBD_PEER_SUFFIX ".peer"            /* RUN_DIR/NAME.peer: "PEER-NAME ADDRESS PORT\n" */
+#define DRBD_PEER_DOWN_SUFFIX ".peer-down"  /* the operator said the peer is down */
+#define DRBD_PEER_API_PORT 50000           /* the peer's cairnd (its default --listen) */
+#define DRBD_FENCE_SUFFIX ".fence"          /* the fence-peer handler's last verdict */
+#define DRBD_IDENTITY_DIR "identity"        /* RUN_DIR/identity/{ca,node}.crt, node.key */
+
+/* The fence-peer handler: cairnd run by DRBD as /usr/lib/cairn/drbd-fence-peer (a script that
+ * runs `cairnd --drbd-fence-peer`), with DRBD_RESOURCE, DRBD_MINOR, DRBD_PEER_ADDRESS set.
+ * Returns DRBD's exit code (services/storage/README.md, "Failover"). */
+int drbd_fence_peer_main(const char *run_dir);
 
 /* The resource file of the Volume document VOLUME (decoded), the same text on both nodes:
  * protocol C, minor and port from config_volume_minor()/_port(), the backing disk

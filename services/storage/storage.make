@@ -6,8 +6,9 @@
 
 STORAGE_SRCS := $(sort $(wildcard services/storage/*.c))
 STORAGE_HDRS := $(sort $(wildcard services/storage/*.h))
-# libblkid: probing and wiping signatures (util-linux; libblkid1 is in the image)
-STORAGE_LIBS := -lblkid
+# libblkid: probing and wiping signatures (util-linux; libblkid1 is in the image); libcurl:
+# the fence-peer handler (fence.c) calls the peer's cairnd
+STORAGE_LIBS := -lblkid -lcurl
 
 # Runs the controller through the real runtime against loop devices on sparse files, with the
 # host's lvm2 (root; skipped with the reason when loop devices or lvm2 are missing).
@@ -19,12 +20,13 @@ $(BUILD)/unit/test_storage: $(BUILD)/obj/san/tests/unit/test_storage.o $(UNIT_HA
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(STORAGE_LIBS) -ljansson -lyaml -lpthread
 
 # The pure parts of Volumes (services/storage/drbd.c): the DRBD resource file and the parse of
-# `drbdsetup events2`; host-tested and fuzzed.
+# `drbdsetup events2`; host-tested and fuzzed. And the fence-peer handler (fence.c) against a
+# peer that cannot be reached (a closed port on 127.0.0.1).
 $(BUILD)/obj/san/tests/unit/test_drbd.o: DEFS = $(SVC_INC) -Iservices/storage
 $(BUILD)/unit/test_drbd: $(BUILD)/obj/san/tests/unit/test_drbd.o \
-		$(call OBJ,san,services/storage/drbd.c) $(CONFIG_LIB_SAN)
+		$(call OBJ,san,services/storage/drbd.c services/storage/fence.c) $(CONFIG_LIB_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -ljansson -lyaml
+	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -ljansson -lyaml -lcurl
 
 FUZZ_NAMES += drbd_events
 $(BUILD)/obj/fuzz/tests/fuzz/fuzz_drbd_events.o: DEFS = $(SVC_INC) -Iservices/storage

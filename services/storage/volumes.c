@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -22,11 +23,39 @@
 #define DRBDADM "/usr/sbin/drbdadm"
 #define DRBDSETUP "/usr/sbin/drbdsetup"
 #define DRBD_TIMEOUT_MS 60000
+#define FENCE_RETRY_S 20   /* a promotion refused for want of fencing is tried again after */
 
 struct volumes {
 	char *run_dir, *lvm, *modprobe, *dev;
 	bool loaded;
+	json_t *refused;   /* Volume name -> monotonic second of its last promotion refused */
 };
+
+static long long now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* RUN_DIR/NAME.SUFFIX: its first line (a static buffer), or "" when absent. */
+static const char *run_file(const struct volumes *v, const char *name, const char *suffix)
+{
+	static char line[1024];
+	char path[PATH_MAX];
+	FILE *f;
+
+	line[0] = '\0';
+	snprintf(path, sizeof path, "%s/%s%s", v->run_dir, name, suffix);
+	if ((f = fopen(path, "re"))) {
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = '\0';
+	return line;
+}
 
 
 void *volumes_init(const struct controller_env *env)
@@ -41,6 +70,7 @@ void *volumes_init(const struct controller_env *env)
 	v->lvm = storage_dup_or(env->storage_lvm, STORAGE_LVM);
 	v->modprobe = storage_dup_or(env->modprobe, "/sbin/modprobe");
 	v->dev = storage_dup_or(NULL, "/dev");
+	v->refused = json_object();
 	return v;
 }
 
@@ -54,6 +84,7 @@ void volumes_halt(void *state)
 	free(v->lvm);
 	free(v->modprobe);
 	free(v->dev);
+	json_decref(v->refused);
 	free(v);
 }
 
@@ -223,6 +254,19 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		changes++;
 	}
 	free(res_path);
+	/* RUN_DIR/NAME.peer: whom the fence-peer handler asks (fence.c) */
+	{
+		const json_t *peer = json_array_get(json_object_get(spec, "nodes"), 1 - index);
+		char *text = NULL, *path = NULL;
+		if (asprintf(&text, "%s %s %d\n", field(peer, "name"), field(peer, "address"),
+			     DRBD_PEER_API_PORT) < 0 ||
+		    asprintf(&path, "%s/%s" DRBD_PEER_SUFFIX, v->run_dir, name) < 0)
+			abort();
+		if (fileio_write_if_changed(path, text, 0644) < 0)
+			ctrl_fail(report, object, "%s: %s", path, strerror(errno));
+		free(text);
+		free(path);
+	}
 	/* metadata, only on an LV that has none (never over data: create-md asks, and its
 	 * stdin is /dev/null) */
 	if (!st || strcmp(field(st, "disk"), "") == 0 || strcmp(field(st, "disk"), "Diskless") == 0) {
@@ -273,26 +317,57 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	/* the role follows the VM */
 	want_primary = vm_wants(config, me, name, &vm);
 	json_object_set_new(item, "vm", vm ? json_string(vm) : json_null());
+	if (strcmp(field(st, "connection"), "Connected") == 0) {
+		/* the peer is back: an operator's peer-down statement is spent */
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s" DRBD_PEER_DOWN_SUFFIX, v->run_dir, name);
+		if (unlink(path) == 0)
+			ctrl_changed(report, object, "the peer is connected again: peer-down cleared");
+		json_object_del(v->refused, name);
+	} else if (run_file(v, name, DRBD_FENCE_SUFFIX)[0]) {
+		json_object_set_new(item, "fence", json_string(run_file(v, name, DRBD_FENCE_SUFFIX)));
+	}
+	if (run_file(v, name, DRBD_PEER_DOWN_SUFFIX)[0])
+		json_object_set_new(item, "peer_down", json_true());
 	if (want_primary && strcmp(field(st, "role"), "Primary") != 0) {
-		if (strcmp(field(st, "disk"), "UpToDate") != 0) {
+		const char *disk = field(st, "disk"), *connection = field(st, "connection");
+		bool connected = strcmp(connection, "Connected") == 0;
+		if (strcmp(disk, "UpToDate") != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "not promoted for "
-					    "VM %s: this node's disk is %s, not UpToDate", vm,
-					    field(st, "disk")));
+					    "VM %s: this node's disk is %s, not UpToDate%s", vm, disk,
+					    strcmp(disk, "Outdated") == 0 ? " (the peer went on without "
+					    "this copy: it is brought up to date when the peer connects)" :
+					    strcmp(disk, "Consistent") == 0 ? " (not known current: the peer "
+					    "has not been seen since this node started; waiting for it)" : ""));
 			return -1;
 		}
-		if (strcmp(field(st, "connection"), "Connected") != 0 &&
-		    strcmp(field(st, "peer_disk"), "Outdated") != 0) {
+		if (strcmp(connection, "StandAlone") == 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "not promoted for "
-					    "VM %s: waiting for the peer (connection %s, peer disk %s)",
-					    vm, field(st, "connection"), field(st, "peer_disk")));
+					    "VM %s: StandAlone (not connected and not trying: a split "
+					    "brain?); the operator decides", vm));
+			return -1;
+		}
+		/* not connected and the peer not known Outdated: `drbdadm primary` runs the
+		 * fence-peer handler (fence.c), which asks the peer to outdate itself; when the peer
+		 * cannot be reached it refuses unless the operator stated the peer is down */
+		json_t *last = json_object_get(v->refused, name);
+		if (!connected && strcmp(field(st, "peer_disk"), "Outdated") != 0 && last &&
+		    now_s() - json_integer_value(last) < FENCE_RETRY_S) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "not promoted for "
+					    "VM %s: the peer %s is not connected (%s) and not known "
+					    "Outdated: %s", vm, field(item, "peer"), connection,
+					    run_file(v, name, DRBD_FENCE_SUFFIX)));
 			return -1;
 		}
 		if (run(&out, DRBDADM, "primary", name, NULL) != 0) {
+			json_object_set_new(v->refused, name, json_integer(now_s()));
 			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm primary: "
-					    "%s", storage_said(out)));
+					    "%s%s%s", storage_said(out), connected ? "" : "; fence-peer: ",
+					    connected ? "" : run_file(v, name, DRBD_FENCE_SUFFIX)));
 			free(out);
 			return -1;
 		}
+		json_object_del(v->refused, name);
 		free(out);
 		ctrl_changed(report, object, "Primary (VM %s)", vm);
 		return changes + 1;
@@ -313,6 +388,28 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 				    "connected to the peer and not trying (a split brain?); nothing "
 				    "is discarded automatically"));
 	return changes;
+}
+
+/* RUN_DIR/identity/{ca.crt,node.crt,node.key}: this node's API identity for the fence-peer
+ * handler's call to the peer's cairnd (the directory 0700, the key 0600). */
+static void write_identity(const struct volumes *v, const json_t *machine, struct ctrl_report *report)
+{
+	const json_t *identity = json_object_get(json_object_get(machine, "spec"), "identity");
+	static const char *const files[][2] = { { "ca", "ca.crt" }, { "cert", "node.crt" },
+						{ "key", "node.key" } };
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+
+	if (!identity)
+		return;
+	snprintf(dir, sizeof dir, "%s/" DRBD_IDENTITY_DIR, v->run_dir);
+	fileio_mkdirs(dir, 0700);
+	chmod(dir, 0700);
+	for (size_t i = 0; i < 3; i++) {
+		const char *text = json_string_value(json_object_get(identity, files[i][0]));
+		snprintf(path, sizeof path, "%s/%s", dir, files[i][1]);
+		if (text && fileio_write_if_changed(path, text, i == 2 ? 0600 : 0644) < 0)
+			ctrl_fail(report, "drbd", "%s: %s", path, strerror(errno));
+	}
 }
 
 int volumes_reconcile(void *state, const json_t *config, struct ctrl_report *report)
@@ -353,8 +450,10 @@ int volumes_reconcile(void *state, const json_t *config, struct ctrl_report *rep
 		snprintf(device, sizeof device, "/dev/drbd%u", config_volume_minor(name));
 		json_object_set_new(item, "device", json_string(device));
 		json_object_set_new(item, "size", json_incref(json_object_get(spec, "size")));
-		if (!status)
+		if (!status) {
 			status = v->loaded ? events() : json_object();
+			write_identity(v, machine, report);
+		}
 		int rc = one_volume(v, config, doc, found, state_pool, pools, status, item, report);
 		if (rc < 0)
 			failed = true;

@@ -253,6 +253,7 @@ static int group_setup(void **state)
 	cert_client("reader", "ca", "cairn:reader");
 	cert_client("operator", "ca", "cairn:operator");
 	cert_client("admin", "ca", "cairn:admin");
+	cert_client("node", "ca", "cairn:node");
 	cert_client("norole", "ca", "example:nobody");
 	cert_ca("otherca");
 	cert_client("intruder", "otherca", "cairn:admin");
@@ -315,6 +316,7 @@ static void test_roles(void **state)
 	assert_int_equal(role_from_organization("cairn:admin", 11), ROLE_ADMIN);
 	assert_int_equal(role_from_organization("cairn:operator", 14), ROLE_OPERATOR);
 	assert_int_equal(role_from_organization("cairn:reader", 12), ROLE_READER);
+	assert_int_equal(role_from_organization("cairn:node", 10), ROLE_NODE);
 	assert_int_equal(role_from_organization("cairn:admin2", 12), ROLE_NONE);
 	assert_int_equal(role_from_organization("cairn:admi", 10), ROLE_NONE);
 	assert_int_equal(role_from_organization("Cairn:Admin", 11), ROLE_NONE);
@@ -660,6 +662,18 @@ static void test_secure_auth(void **state)
 	expect(403, "POST", "/v1/config", "operator", "config2.yaml", NULL);
 	expect(404, "GET", "/v1/nothing", "reader", NULL, NULL);
 	expect(405, "DELETE", "/v1/config", "admin", NULL, NULL);
+	/* node (another node's certificate): only the node-to-node routes, which operators and
+	 * admins may call too; no Volume here (no resource file under /run/cairn/drbd) */
+	expect(403, "GET", "/v1/version", "node", NULL, NULL);
+	assert_non_null(strstr(https_body(), "role node may not call"));
+	expect(403, "POST", "/v1/volumes/data/peer-down", "node", NULL, NULL);
+	expect(404, "POST", "/v1/volumes/cairn-test-none/outdate", "node", NULL, NULL);
+	assert_non_null(strstr(https_body(), "no Volume with a replica on this node"));
+	expect(400, "POST", "/v1/volumes/Data/outdate", "node", NULL, NULL);
+	expect(403, "POST", "/v1/volumes/cairn-test-none/outdate", "reader", NULL, NULL);
+	expect(404, "POST", "/v1/volumes/cairn-test-none/outdate", "operator", NULL, NULL);
+	expect(403, "POST", "/v1/volumes/cairn-test-none/peer-down", "operator", NULL, NULL);
+	expect(404, "POST", "/v1/volumes/cairn-test-none/peer-down", "admin", NULL, NULL);
 	/* no supervisor yet: the lifecycle call says so */
 	expect(503, "POST", "/v1/shutdown", "operator", NULL, NULL);
 	assert_non_null(strstr(https_body(), "init.sock"));

@@ -6,10 +6,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "drbd.h"
@@ -142,12 +146,85 @@ static void test_parse_events(void **state)
 	json_decref(parsed);
 }
 
+/* A port on 127.0.0.1 where nothing listens (bound, then closed: connections are refused). */
+static int closed_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static char *slurp(const char *dir, const char *file)
+{
+	static char text[1024];
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	text[0] = '\0';
+	if ((f = fopen(path, "re"))) {
+		size_t n = fread(text, 1, sizeof text - 1, f);
+		text[n] = '\0';
+		fclose(f);
+	}
+	return text;
+}
+
+static void put(const char *dir, const char *file, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	assert_non_null(f = fopen(path, "we"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The fence-peer handler against a peer that cannot be reached: it refuses (1) unless the
+ * operator stated the peer is down (5); with no peer recorded it refuses. */
+static void test_fence_unreachable(void **state)
+{
+	char dir[] = "/tmp/cairn-test-fence-XXXXXX", line[128], path[600];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	setenv("DRBD_RESOURCE", "data", 1);
+	setenv("DRBD_MINOR", "1048575", 1);   /* not a device of this host: not Primary */
+	assert_int_equal(drbd_fence_peer_main(dir), 1);
+	assert_non_null(strstr(slurp(dir, "data.fence"), "no peer recorded"));
+	snprintf(line, sizeof line, "node-2 127.0.0.1 %d\n", closed_port());
+	put(dir, "data.peer", line);
+	assert_int_equal(drbd_fence_peer_main(dir), 1);
+	assert_non_null(strstr(slurp(dir, "data.fence"), "unreachable"));
+	assert_non_null(strstr(slurp(dir, "data.fence"), "cairnctl volume peer-down data"));
+	put(dir, "data.peer-down", "1\n");
+	assert_int_equal(drbd_fence_peer_main(dir), 5);
+	assert_non_null(strstr(slurp(dir, "data.fence"), "the operator stated it is down"));
+	/* a resource name with a slash is refused before anything is read */
+	setenv("DRBD_RESOURCE", "../data", 1);
+	assert_int_equal(drbd_fence_peer_main(dir), 1);
+	for (const char *const *f = (const char *const[]){ "data.peer", "data.peer-down",
+							     "data.fence", NULL }; *f; f++) {
+		snprintf(path, sizeof path, "%s/%s", dir, *f);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_render_other_name),
 		cmocka_unit_test(test_parse_events),
+		cmocka_unit_test(test_fence_unreachable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,43 @@
+/* cmd_volume.c - `cairnctl volume peer-down NAME` (POST /v1/volumes/NAME/peer-down): the
+ * operator's statement, to the node that is to take over Volume NAME, that the other node of
+ * the Volume is down, so that node may promote it without the peer (services/storage/README.md,
+ * "Failover"). Like the other node commands it goes to every node of -n. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "net.h"
+#include "render.h"
+
+#define VOLUME_NAME_MAX 63
+
+static const char *const peer_down_columns[] = { "volume", "peer_down", "connection", NULL };
+
+int ctl_cmd_volume_peer_down(struct ctl_globals *globals, int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		NET_LONG_OPTIONS, CTL_GLOBAL_LONG_OPTIONS, { 0 },
+	};
+	const char *cmd = globals->command->name, *name;
+	struct net_options options;
+	char path[64 + VOLUME_NAME_MAX];
+	int c, rc;
+
+	net_options_init(&options);
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, CTL_GLOBAL_SHORT_OPTIONS, long_options, NULL)) != -1)
+		if ((rc = net_option(globals, &options, c, optarg, argv)) != CTL_EXIT_OK)
+			return rc == CTL_DONE ? CTL_EXIT_OK : rc;
+	if (argc - optind != 1)
+		return ctl_usage_error(cmd, "expected one Volume NAME");
+	name = argv[optind];
+	if (!*name || strlen(name) > VOLUME_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name))
+		return ctl_usage_error(cmd, "'%s' is not a Volume name (lower-case letters, digits, "
+				       "'-')", name);
+	snprintf(path, sizeof path, "/v1/volumes/%s/peer-down", name);
+	return net_command(globals, &options, cmd,
+			   &(struct net_request){ .method = "POST", .path = path },
+			   render_replies, (void *)peer_down_columns);
+}
