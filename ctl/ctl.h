@@ -81,6 +81,7 @@ int ctl_cmd_health(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_version(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_vm_action(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_volume_peer_down(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_volume_resolve(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_vm_monitor(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_vm_console(struct ctl_globals *globals, int argc, char **argv);
 

@@ -58,6 +58,8 @@ static const struct ctl_command commands[] = {
 	  "attach to a VM's serial console, on one node (Ctrl-] then q detaches)" },
 	{ "volume peer-down", ctl_cmd_volume_peer_down, "NAME" NET_USAGE,
 	  "state that the other node of Volume NAME is down, so this node may promote it alone" },
+	{ "volume resolve", ctl_cmd_volume_resolve, "NAME --keep NODE" NET_USAGE,
+	  "end a split brain of Volume NAME (-n both nodes): keep NODE's data, discard the other's" },
 	{ "help", cmd_help, "[COMMAND]", "print the commands, or one command's usage" },
 };
 #define COMMANDS_COUNT (sizeof commands / sizeof commands[0])

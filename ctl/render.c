@@ -12,7 +12,7 @@ static const struct kind_order {
 	const char *kind;
 	bool hide_id;
 	bool only;                   /* these columns alone, not every other flat key too */
-	const char *const columns[12];
+	const char *const columns[13];
 } kind_orders[] = {
 	{ "links", false, false, { "id", "kind", "operstate", "up", "mtu", "mac", "parent", "managed",
 			    "error", NULL } },
@@ -37,7 +37,8 @@ static const struct kind_order {
 	{ "pools", true, true, { "name", "type", "device", "size", "free", "state", "state_volume",
 				 "error", NULL } },
 	{ "volumes", true, true, { "name", "device", "role", "connection", "disk", "peer",
-				   "peer_role", "peer_disk", "sync_percent", "vm", "error", NULL } },
+				   "peer_role", "peer_disk", "sync_percent", "split_brain", "vm", "error",
+				   NULL } },
 };
 
 json_t *table_new(const char *const *header)

@@ -13,7 +13,7 @@
  * each lease to PID 1 through the FIFO /run/cairn-dhcp), cairn.guest.ping=IP (ping it every
  * 200 ms, forever, keeping statistics), cairn.guest.hostname=H (default cairn-guest). A TCP
  * sink listens on port 5001. Console commands (one per line): status, ping IP, outage reset,
- * tcp IP SECONDS, disk write SEED, disk sum; see README.md. Modules come from /modules: "order" lists the .ko files,
+ * tcp IP SECONDS, disk write SEED, disk sum, disk seq start|stop|last; see README.md. Modules come from /modules: "order" lists the .ko files,
  * dependencies first (written by mkguest.sh). PID 1 never exits: it ends in
  * reboot(RB_POWER_OFF).
  */
@@ -109,6 +109,7 @@ struct guest {
 	char line[256];             /* console input being collected */
 	size_t line_len;
 	char eth0_line[160];        /* the last "eth0 ..." line, repeated by every command */
+	pid_t seq_writer;           /* `disk seq start`'s child, 0 when not running */
 };
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -606,6 +607,24 @@ static void sink_read(struct sink *s)
 	s->fd = -1;
 }
 
+
+/* In a forked child: closes PID 1's sockets and devices (a sink it held would not close on
+ * time). */
+static void child_close(struct guest *g)
+{
+	for (size_t i = 0; i < SINKS_MAX; i++)
+		if (g->sinks[i].fd >= 0)
+			close(g->sinks[i].fd);
+	for (size_t i = 0; i < g->input_count; i++)
+		close(g->inputs[i]);
+	if (g->listener >= 0)
+		close(g->listener);
+	if (g->icmp >= 0)
+		close(g->icmp);
+	if (g->dhcp_fifo >= 0)
+		close(g->dhcp_fifo);
+}
+
 /* `tcp IP SECONDS`, in a forked child: connect to IP:TCP_PORT (5 s at most), send as fast as
  * possible for SECONDS, close the sending side and wait (10 s at most) for the peer to close
  * in turn, so that the time covers every byte's arrival; then say the rate. */
@@ -679,18 +698,7 @@ static void tcp_command(struct guest *g, const char *ip, const char *seconds)
 	}
 	if (pid != 0)
 		return;
-	/* the child keeps none of PID 1's sockets: a sink it held would not close on time */
-	for (size_t i = 0; i < SINKS_MAX; i++)
-		if (g->sinks[i].fd >= 0)
-			close(g->sinks[i].fd);
-	for (size_t i = 0; i < g->input_count; i++)
-		close(g->inputs[i]);
-	if (g->listener >= 0)
-		close(g->listener);
-	if (g->icmp >= 0)
-		close(g->icmp);
-	if (g->dhcp_fifo >= 0)
-		close(g->dhcp_fifo);
+	child_close(g);
 	tcp_send(ip, (int)s);
 }
 /* Opens the /dev/input/event* devices that have a power key. */
@@ -783,9 +791,100 @@ static void disk_command(const char *what, const char *seed)
 	    DISK_BYTES, sum);
 }
 
+/* `disk seq ...`: a writer that proves acknowledged writes survive a failover. Each record is
+ * one SEQ_BLOCK at SEQ_OFFSET + (N % SEQ_SLOTS) * SEQ_BLOCK (past `disk write`'s MiB): the
+ * magic, N, and N again in its last 8 bytes (a torn record does not count). */
+#define SEQ_OFFSET (4LL * 1024 * 1024)
+#define SEQ_BLOCK 4096
+#define SEQ_SLOTS 256
+#define SEQ_MAGIC "CAIRNSEQ"
+#define SEQ_MAX_S 900      /* a writer left running stops after this */
+#define SEQ_PAUSE_US 10000 /* between records: about 100 a second at most, for the console */
+
+static unsigned char seq_area[SEQ_SLOTS * SEQ_BLOCK] __attribute__((aligned(4096)));
+
+/* The highest valid record on the disk (0: none), or -1 with errno. */
+static long long seq_last(void)
+{
+	int fd = open(DISK_DEVICE, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	unsigned long long best = 0, head, tail;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, seq_area, sizeof seq_area, SEQ_OFFSET);
+	close(fd);
+	if (n != (ssize_t)sizeof seq_area) {
+		if (n >= 0)
+			errno = EIO;
+		return -1;
+	}
+	for (size_t i = 0; i < SEQ_SLOTS; i++) {
+		const unsigned char *b = seq_area + i * SEQ_BLOCK;
+		memcpy(&head, b + 8, 8);
+		memcpy(&tail, b + SEQ_BLOCK - 8, 8);
+		if (memcmp(b, SEQ_MAGIC, 8) == 0 && head == tail && head % SEQ_SLOTS == i && head > best)
+			best = head;
+	}
+	return (long long)best;
+}
+
+/* The writer (a child): records last+1, last+2, ... each written with O_DIRECT|O_DSYNC and
+ * fdatasync'd, then said (`seq N`): a number said is on the disk. */
+static void seq_writer(void)
+{
+	static unsigned char block[SEQ_BLOCK] __attribute__((aligned(4096)));
+	long long last = seq_last(), end = boot_ms() + SEQ_MAX_S * 1000LL;
+	int fd = open(DISK_DEVICE, O_WRONLY | O_DIRECT | O_DSYNC | O_CLOEXEC);
+
+	if (last < 0 || fd < 0)
+		_exit((say("disk seq: %s: %s", DISK_DEVICE, strerror(errno)), 1));
+	say("disk seq: writing from %lld", last + 1);
+	for (unsigned long long n = (unsigned long long)last + 1; boot_ms() < end; n++) {
+		memset(block, (int)(n & 0xff), sizeof block);
+		memcpy(block, SEQ_MAGIC, 8);
+		memcpy(block + 8, &n, 8);
+		memcpy(block + SEQ_BLOCK - 8, &n, 8);
+		if (pwrite(fd, block, sizeof block, SEQ_OFFSET + (long long)(n % SEQ_SLOTS) * SEQ_BLOCK) !=
+		    (ssize_t)sizeof block || fdatasync(fd) < 0)
+			_exit((say("disk seq: write %llu: %s", n, strerror(errno)), 1));
+		say("seq %llu", n);
+		usleep(SEQ_PAUSE_US);
+	}
+	say("disk seq: %d s passed, stopping", SEQ_MAX_S);
+	_exit(0);
+}
+
+static void seq_command(struct guest *g, const char *what)
+{
+	long long last;
+	pid_t pid;
+
+	if (strcmp(what, "last") == 0) {
+		if ((last = seq_last()) < 0)
+			say("disk seq last: %s: %s", DISK_DEVICE, strerror(errno));
+		else
+			say("disk seq last: %lld", last);
+	} else if (strcmp(what, "stop") == 0) {
+		if (g->seq_writer > 0)
+			kill(g->seq_writer, SIGKILL);
+		say("disk seq: %s", g->seq_writer > 0 ? "stopping" : "not running");
+	} else if (g->seq_writer > 0) {
+		say("disk seq: already running (pid %d)", (int)g->seq_writer);
+	} else if ((pid = fork()) < 0) {
+		say("disk seq: fork: %s", strerror(errno));
+	} else if (pid == 0) {
+		child_close(g);
+		seq_writer();
+	} else {
+		g->seq_writer = pid;
+	}
+}
+
 /* A line typed on the console (a VM console session): echoed back, acted on when it is a
  * command, then the guest's state, so a client can check that bytes travel both ways:
- *   status | ping IP | ping off | outage reset | tcp IP SECONDS | disk write SEED | disk sum
+ *   status | ping IP | ping off | outage reset | tcp IP SECONDS | disk write SEED | disk sum |
+ *   disk seq start|stop|last
  *   (anything else: state only) */
 static void console_command(struct guest *g, char *line)
 {
@@ -800,9 +899,15 @@ static void console_command(struct guest *g, char *line)
 		say("ping: usage: ping IP | ping off");
 	} else if (strcmp(word, "outage") == 0 && (!a || strcmp(a, "reset") != 0 || b || extra)) {
 		say("outage: usage: outage reset");
+	} else if (strcmp(word, "disk") == 0 && a && strcmp(a, "seq") == 0 &&
+		   (!b || extra || (strcmp(b, "start") != 0 && strcmp(b, "stop") != 0 &&
+				    strcmp(b, "last") != 0))) {
+		say("disk: usage: disk seq start | disk seq stop | disk seq last");
+	} else if (strcmp(word, "disk") == 0 && a && strcmp(a, "seq") == 0) {
+		seq_command(g, b);
 	} else if (strcmp(word, "disk") == 0 && (!a || extra || (strcmp(a, "write") == 0) != !!b ||
 						 (strcmp(a, "write") != 0 && strcmp(a, "sum") != 0))) {
-		say("disk: usage: disk write SEED | disk sum");
+		say("disk: usage: disk write SEED | disk sum | disk seq start|stop|last");
 	} else if (strcmp(word, "disk") == 0) {
 		disk_command(a, b);
 	} else if (strcmp(word, "tcp") == 0 && (!b || extra)) {
@@ -854,6 +959,10 @@ static void reap(struct guest *g)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == g->seq_writer) {
+			g->seq_writer = 0;
+			say("disk seq: writer ended");
+		}
 		if (pid != g->udhcpc)
 			continue;
 		say("udhcpc ended (%s %d), starting it again", WIFEXITED(status) ? "status" : "signal",

@@ -137,6 +137,8 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "--drbd-fence-peer") == 0)   /* DRBD's handler */
 		return drbd_fence_peer_main(NULL);
+	if (argc == 2 && strcmp(argv[1], "--drbd-split-brain") == 0)   /* DRBD's handler */
+		return drbd_split_brain_main(NULL);
 	if (server_init(&server) < 0) {
 		fprintf(stderr, "cairnd: eventfd: %s\n", strerror(errno));
 		return 111;

@@ -28,6 +28,7 @@ const struct api_route api_routes[] = {
 	{ "POST", "/v1/vms/*/monitor",      ROLE_OPERATOR, false, handle_vm_monitor },
 	{ "POST", "/v1/volumes/*/outdate",  ROLE_NODE,     false, handle_volume_outdate },
 	{ "POST", "/v1/volumes/*/peer-down", ROLE_ADMIN,   false, handle_volume_peer_down },
+	{ "POST", "/v1/volumes/*/resolve",  ROLE_ADMIN,    false, handle_volume_resolve },
 	{ NULL, NULL, ROLE_NONE, false, NULL },
 };
 

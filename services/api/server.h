@@ -148,7 +148,7 @@ api_handler handle_version, handle_health, handle_config_get, handle_config_appl
 	handle_config_confirm, handle_reboot, handle_shutdown, handle_services,
 	handle_service_action, handle_resource_kinds, handle_resource_get, handle_logs,
 	handle_dmesg, handle_vm_action, handle_vm_console, handle_vm_monitor,
-	handle_volume_outdate, handle_volume_peer_down;
+	handle_volume_outdate, handle_volume_peer_down, handle_volume_resolve;
 
 /* PID 1 request for a handler: the reply lines, or NULL with REPLY set to 503 (unreachable),
  * 404 ("no such service: NAME"), or 502 (another refusal). */

@@ -41,6 +41,7 @@ char *drbd_render(const json_t *volume, const char *run_dir)
 		     "\t}\n"
 		     "\thandlers {\n"
 		     "\t\tfence-peer \"%s\";\n"
+		     "\t\tsplit-brain \"%s\";\n"
 		     "\t}\n"
 		     "\tfloating ipv4 %s:%u {\n"
 		     "\t}\n"
@@ -48,7 +49,7 @@ char *drbd_render(const json_t *volume, const char *run_dir)
 		     "\t}\n"
 		     "}\n",
 		     name, a_name, b_name, name, minor, run_dir ? run_dir : DRBD_RUN_DIR, name,
-		     DRBD_FENCE_PEER, a, port, b, port) < 0)
+		     DRBD_FENCE_PEER, DRBD_SPLIT_BRAIN, a, port, b, port) < 0)
 		abort();
 	return text;
 }

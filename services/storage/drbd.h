@@ -12,17 +12,27 @@
 
 #define DRBD_RUN_DIR "/run/cairn/drbd"                  /* NAME.res, NAME.disk */
 #define DRBD_FENCE_PEER "/usr/lib/cairn/drbd-fence-peer"
+#define DRBD_SPLIT_BRAIN "/usr/lib/cairn/drbd-split-brain"
 #define DRBD_LV_PREFIX "vol-"                           /* the LV of Volume NAME: vol-NAME */
 #define DRBD_PEER_SUFFIX ".peer"            /* RUN_DIR/NAME.peer: "PEER-NAME ADDRESS PORT\n" */
 #define DRBD_PEER_DOWN_SUFFIX ".peer-down"  /* the operator said the peer is down */
 #define DRBD_PEER_API_PORT 50000           /* the peer's cairnd (its default --listen) */
 #define DRBD_FENCE_SUFFIX ".fence"          /* the fence-peer handler's last verdict */
 #define DRBD_IDENTITY_DIR "identity"        /* RUN_DIR/identity/{ca,node}.crt, node.key */
+#define DRBD_SPLIT_BRAIN_SUFFIX ".split-brain"  /* DRBD found a split brain: "UNIX-TIME\n" */
 
 /* The fence-peer handler: cairnd run by DRBD as /usr/lib/cairn/drbd-fence-peer (a script that
  * runs `cairnd --drbd-fence-peer`), with DRBD_RESOURCE, DRBD_MINOR, DRBD_PEER_ADDRESS set.
  * Returns DRBD's exit code (services/storage/README.md, "Failover"). */
 int drbd_fence_peer_main(const char *run_dir);
+
+/* The split-brain handler: cairnd run by DRBD as /usr/lib/cairn/drbd-split-brain (`cairnd
+ * --drbd-split-brain`) when it found a split brain it did not resolve (after-sb-*pri
+ * disconnect: the connection goes StandAlone). Writes RUN_DIR/NAME.split-brain (the time), which
+ * the controller reports until the peer is connected again, and says so in the kernel log
+ * (real run dir only). Returns 0, or 1 when DRBD_RESOURCE is missing or the file cannot be
+ * written. See README.md, "Split brain". */
+int drbd_split_brain_main(const char *run_dir);
 
 /* The resource file of the Volume document VOLUME (decoded), the same text on both nodes:
  * protocol C, minor and port from config_volume_minor()/_port(), the backing disk

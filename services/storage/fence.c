@@ -8,12 +8,14 @@
  * this node is Primary (it goes on writing: the peer's copy is older by definition) or when
  * the operator stated that the peer is down (`cairnctl volume peer-down NAME`, the file
  * RUN_DIR/NAME.peer-down); otherwise 1, and the promotion is refused. See README.md,
- * "Failover". */
+ * "Failover". Also the split-brain handler (drbd_split_brain_main, README "Split brain"). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -173,4 +175,30 @@ int drbd_fence_peer_main(const char *run_dir)
 			       why ? why : body.data);
 	json_decref(reply);
 	return code;
+}
+
+int drbd_split_brain_main(const char *run_dir)
+{
+	const char *name = getenv("DRBD_RESOURCE");
+	char path[600];
+	FILE *f;
+
+	if (!run_dir)
+		run_dir = DRBD_RUN_DIR;
+	if (!name || !*name || strchr(name, '/'))
+		return fprintf(stderr, "drbd-split-brain: DRBD_RESOURCE not set\n"), 1;
+	snprintf(path, sizeof path, "%s/%s" DRBD_SPLIT_BRAIN_SUFFIX, run_dir, name);
+	if (!(f = fopen(path, "we")) || fprintf(f, "%lld\n", (long long)time(NULL)) < 0 ||
+	    fclose(f) != 0) {
+		fprintf(stderr, "drbd-split-brain: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	fprintf(stderr, "drbd-split-brain: %s: split brain, not resolved (StandAlone); "
+		"nothing discarded: cairnctl volume resolve %s --keep NODE\n", name, name);
+	if (strcmp(run_dir, DRBD_RUN_DIR) == 0 && (f = fopen("/dev/kmsg", "we"))) {   /* not in tests */
+		fprintf(f, "cairn drbd-split-brain: %s: split brain, nothing discarded; "
+			"cairnctl volume resolve %s --keep NODE\n", name, name);
+		fclose(f);
+	}
+	return 0;
 }

@@ -24,6 +24,10 @@
 #define DRBDSETUP "/usr/sbin/drbdsetup"
 #define DRBD_TIMEOUT_MS 60000
 #define FENCE_RETRY_S 20   /* a promotion refused for want of fencing is tried again after */
+/* what the operator does about a split brain (README.md, "Split brain"): NAME, this node, peer */
+#define SPLIT_BRAIN_HOW "keep one side's data, the other's writes since the split are " \
+	"discarded: cairnctl -n %s,%s volume resolve %s --keep NODE (%s or %s)"
+#define SPLIT_BRAIN_ARGS(name, me, peer) me, peer, name, me, peer
 
 struct volumes {
 	char *run_dir, *lvm, *modprobe, *dev;
@@ -169,7 +173,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	char object[128], mapper[300], lv_path[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
 	char lv[80], *res, *res_path, *out = NULL;
 	const char *vm = NULL, *me = node_name(config);
-	bool created = false, want_primary;
+	bool created = false, want_primary, split = false;
 	int changes = 0, rc;
 	size_t i;
 	ssize_t n;
@@ -329,6 +333,17 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	}
 	if (run_file(v, name, DRBD_PEER_DOWN_SUFFIX)[0])
 		json_object_set_new(item, "peer_down", json_true());
+	/* a split brain DRBD did not resolve (its split-brain handler wrote NAME.split-brain):
+	 * reported until the peer is connected again, which only the operator's choice does */
+	if (strcmp(field(st, "connection"), "Connected") == 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s" DRBD_SPLIT_BRAIN_SUFFIX, v->run_dir, name);
+		if (unlink(path) == 0)
+			ctrl_changed(report, object, "connected again: the split brain is resolved");
+	} else if (run_file(v, name, DRBD_SPLIT_BRAIN_SUFFIX)[0]) {
+		split = true;
+		json_object_set_new(item, "split_brain", json_true());
+	}
 	if (want_primary && strcmp(field(st, "role"), "Primary") != 0) {
 		const char *disk = field(st, "disk"), *connection = field(st, "connection");
 		bool connected = strcmp(connection, "Connected") == 0;
@@ -339,6 +354,12 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 					    "this copy: it is brought up to date when the peer connects)" :
 					    strcmp(disk, "Consistent") == 0 ? " (not known current: the peer "
 					    "has not been seen since this node started; waiting for it)" : ""));
+			return -1;
+		}
+		if (split) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "not promoted for "
+					    "VM %s: split brain (%s); " SPLIT_BRAIN_HOW, vm, connection,
+					    SPLIT_BRAIN_ARGS(name, me, field(item, "peer"))));
 			return -1;
 		}
 		if (strcmp(connection, "StandAlone") == 0) {
@@ -383,7 +404,12 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		ctrl_changed(report, object, "Secondary (no VM of this node uses it)");
 		return changes + 1;
 	}
-	if (strcmp(field(st, "connection"), "StandAlone") == 0)
+	if (split)
+		json_object_set_new(item, "error", ctrl_fail(report, object, "split brain: both nodes "
+				    "wrote while disconnected (%s, %s here); nothing is discarded "
+				    "automatically; " SPLIT_BRAIN_HOW, field(st, "connection"),
+				    field(st, "role"), SPLIT_BRAIN_ARGS(name, me, field(item, "peer"))));
+	else if (strcmp(field(st, "connection"), "StandAlone") == 0)
 		json_object_set_new(item, "error", ctrl_fail(report, object, "StandAlone: not "
 				    "connected to the peer and not trying (a split brain?); nothing "
 				    "is discarded automatically"));
@@ -450,6 +476,7 @@ int volumes_reconcile(void *state, const json_t *config, struct ctrl_report *rep
 		snprintf(device, sizeof device, "/dev/drbd%u", config_volume_minor(name));
 		json_object_set_new(item, "device", json_string(device));
 		json_object_set_new(item, "size", json_incref(json_object_get(spec, "size")));
+		json_object_set_new(item, "split_brain", json_false());
 		if (!status) {
 			status = v->loaded ? events() : json_object();
 			write_identity(v, machine, report);

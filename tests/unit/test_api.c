@@ -674,6 +674,10 @@ static void test_secure_auth(void **state)
 	expect(404, "POST", "/v1/volumes/cairn-test-none/outdate", "operator", NULL, NULL);
 	expect(403, "POST", "/v1/volumes/cairn-test-none/peer-down", "operator", NULL, NULL);
 	expect(404, "POST", "/v1/volumes/cairn-test-none/peer-down", "admin", NULL, NULL);
+	expect(403, "POST", "/v1/volumes/data/resolve?keep=node-1", "node", NULL, NULL);
+	expect(403, "POST", "/v1/volumes/cairn-test-none/resolve?keep=node-1", "operator", NULL, NULL);
+	expect(404, "POST", "/v1/volumes/cairn-test-none/resolve?keep=node-1", "admin", NULL, NULL);
+	expect(400, "POST", "/v1/volumes/Data/resolve?keep=node-1", "admin", NULL, NULL);
 	/* no supervisor yet: the lifecycle call says so */
 	expect(503, "POST", "/v1/shutdown", "operator", NULL, NULL);
 	assert_non_null(strstr(https_body(), "init.sock"));

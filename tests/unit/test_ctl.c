@@ -464,7 +464,15 @@ static void test_usage_and_version(void **state)
 	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=1.2.3.4", "--role",
 			     "n9=worker", NULL), 2);
 	assert_int_equal(run("-o", "xml", "version", "--client", NULL), 2);
+	/* volume resolve: --keep is required, names checked before anything is sent */
+	assert_int_equal(run("volume", "resolve", "data", NULL), 2);
+	assert_non_null(strstr(err_text, "--keep NODE is required"));
+	assert_int_equal(run("volume", "resolve", "Data", "--keep", "node-1", NULL), 2);
+	assert_non_null(strstr(err_text, "'Data' is not a Volume name"));
+	assert_int_equal(run("volume", "resolve", "data", "--keep", "a&b", NULL), 2);
+	assert_non_null(strstr(err_text, "--keep: 'a&b' is not a node name"));
 	assert_int_equal(run("help", NULL), 0);
+	assert_non_null(strstr(out_text, "volume resolve"));
 	assert_non_null(strstr(out_text, "gen config"));
 	assert_int_equal(run(NULL), 2);
 }

@@ -62,6 +62,7 @@ static void test_render(void **state)
 		"\t}\n"
 		"\thandlers {\n"
 		"\t\tfence-peer \"/usr/lib/cairn/drbd-fence-peer\";\n"
+		"\t\tsplit-brain \"/usr/lib/cairn/drbd-split-brain\";\n"
 		"\t}\n"
 		"\tfloating ipv4 192.168.50.11:16669 {\n"
 		"\t}\n"
@@ -218,6 +219,32 @@ static void test_fence_unreachable(void **state)
 	rmdir(dir);
 }
 
+/* The split-brain handler records the split brain in RUN_DIR/NAME.split-brain (the time);
+ * without DRBD_RESOURCE, or with a slash in it, it writes nothing and fails. */
+static void test_split_brain_handler(void **state)
+{
+	char dir[] = "/tmp/cairn-test-sb-XXXXXX", path[600];
+	long long when;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/data.split-brain", dir);
+	unsetenv("DRBD_RESOURCE");
+	assert_int_equal(drbd_split_brain_main(dir), 1);
+	setenv("DRBD_RESOURCE", "../data", 1);
+	assert_int_equal(drbd_split_brain_main(dir), 1);
+	assert_int_not_equal(access(path, F_OK), 0);
+	setenv("DRBD_RESOURCE", "data", 1);
+	assert_int_equal(drbd_split_brain_main(dir), 0);
+	assert_int_equal(sscanf(slurp(dir, "data.split-brain"), "%lld", &when), 1);
+	assert_true(when > 1700000000LL);
+	unlink(path);
+	/* a run dir that is not there: the record cannot be written, the handler says so */
+	snprintf(path, sizeof path, "%s/absent", dir);
+	assert_int_equal(drbd_split_brain_main(path), 1);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_render_other_name),
 		cmocka_unit_test(test_parse_events),
 		cmocka_unit_test(test_fence_unreachable),
+		cmocka_unit_test(test_split_brain_handler),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
