@@ -12,6 +12,8 @@ Reported, not asserted:
   - the admin's `get hostname` under a hostile flood against idle (bench_api.flood_figures);
   - OVN (bench_ovn.py): apply to first ping of a new Network and VM-to-VM TCP over Geneve
     across nodes, each against two guests on one node's bridge;
+  - DRBD (bench_drbd.py): sequential and random 4 KiB writes to a replicated Volume, each
+    against an unreplicated thin LV in the same pool;
   - the config decoder on its worst shapes against libyaml's parse alone (decode_figures()).
 """
 import os
@@ -20,6 +22,7 @@ import subprocess
 import time
 
 import bench_api
+import bench_drbd
 import bench_ovn
 import bench_vm
 import lab
@@ -126,6 +129,7 @@ def main():
         rows += bench_api.host_figures() + bench_api.converge_figure() + bench_vm.vm_figures()
         rows += bench_api.flood_figures()
         rows += bench_ovn.ovn_figures()
+        rows += bench_drbd.drbd_figures()
     rows += decode_figures()
     width = max(len(r[0]) for r in rows)
     text = [f"Cairn bench ({time.strftime('%Y-%m-%d %H:%M')}, median of {RUNS})"]

@@ -4,7 +4,8 @@
   main.py probe            which accelerator works (KVM probe, cached in LAB_DIR/accel)
   main.py run              one node, serial console on this terminal (Ctrl-C or poweroff ends it)
   main.py up N             N nodes in the background on one vde_switch; prints where they are
-                           (OVN=1: an OVN cluster of N >= 2 nodes, configured: lab/ovn.py)
+                           (OVN=1: an OVN cluster of N >= 2 nodes, configured: lab/ovn.py;
+                           STORAGE=1: N=2 nodes with pools for Volumes: lab/drbd.py)
   main.py down             stop the nodes of `up` (QMP quit, then kill) and the switch
   main.py test [NAME]      run the scenarios (all, or those whose file name contains NAME)
   main.py bench            boot-time and memory figures (see bench.py)
@@ -84,11 +85,34 @@ def cmd_up_ovn(count):
     print("lab: nodes stay up; `make lab-down` stops them")
 
 
+def cmd_up_storage(count):
+    """node-1 and node-2 as lab/drbd.py makes them (a data disk each, pool `data`, cluster
+    addresses 10.77.1.1 and 10.77.1.2), configured through cairnctl with no Volume yet."""
+    from lab.drbd import DrbdPair
+    if count != 2:
+        sys.exit("lab: STORAGE=1 wants N=2 (a Volume has a replica on two nodes)")
+    lab.need("vmlinuz", "initramfs.img", "cairnctl")
+    p = DrbdPair(lab.LAB_DIR, detached=True)
+    p.gen_config()
+    print(f"lab: 2 node(s) with a data disk each, accel {p.nodes[0].accel.upper()}")
+    for k, node in enumerate(p.nodes):
+        ms, rss, wall = node.wait_ready()
+        print(f"lab: node-{k + 1} ({node.name}) ready in {ms} ms, API 127.0.0.1:{node.port}, "
+              f"serial {node.serial}, data disk {node.data_disk}")
+    p.configure([])
+    lab.wait_until("pool data ready on both nodes", p.pools_ready, 300, 3)
+    print("lab: pool data ready on node-1 (10.77.1.1) and node-2 (10.77.1.2)")
+    print(f"lab: node configs {p.folder}/node-K.yaml; client config: export CAIRNCONFIG={p.cc}")
+    print("lab: nodes stay up; `make lab-down` stops them")
+
+
 def cmd_up(count):
     if node_dirs():
         cmd_down()
     if os.environ.get("OVN") == "1":
         return cmd_up_ovn(count)
+    if os.environ.get("STORAGE") == "1":
+        return cmd_up_storage(count)
     boot = os.environ.get("BOOT", "direct")
     lab.need(*artifacts_for(boot))
     accel = lab.choose_accel()

@@ -1,0 +1,131 @@
+"""bench_drbd.py - the replicated Volume's write figures for `make bench`, each beside the same
+write to an unreplicated thin LV of the same size in the same pool, taken in the same run on the
+same node (lab/drbd.py: node-1 and node-2, pool `data` on a data disk each, only cairnctl
+drives them):
+
+  - a Volume `bench` (128 MiB, a replica on both nodes, DRBD 8.4 protocol C over the lab's vde
+    segment), Primary on node-1 because a VM there (the image's test guest, idle) has it as its
+    disk; a lab-only service on node-1 (`drbdbench`, added to its initramfs) waits for
+    `Connected Primary/Secondary UpToDate/UpToDate` in /proc/drbd, makes the thin LV
+    `benchraw` (128 MiB) in the same thin pool, and writes to both from the node itself:
+  - sequential: `dd if=/dev/zero bs=1M count=64 oflag=direct`, raw then replicated, twice;
+    the second pass (blocks already allocated in the thin pool) is the figure;
+  - random 4 KiB: one `qemu-io` process (cache=none: O_DIRECT) doing 1000 writes of 4 KiB at
+    the same pseudo-random 4 KiB-aligned offsets in the first 64 MiB (written by the
+    sequential pass) of each device, one after the other (queue depth 1).
+
+Times come from /proc/uptime on the node, the output through `cairnctl logs drbdbench`. Under
+TCG the absolute figures are the emulator's; the ratios replicated/unreplicated are what to
+compare (the goal of issue 11: >= 0.9 sequential)."""
+import os
+import re
+import shlex
+
+import lab
+from lab.drbd import DrbdPair, volume_doc, volume_vm
+from bench_vm import one_line
+
+SEQ_MIB = 64
+RANDOM_WRITES = 1000
+SCRIPT = f"""\
+say() {{ echo "drbdbench: $*"; }}
+now() {{ cut -d" " -f1 /proc/uptime; }}
+i=0
+until grep -q "cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate" /proc/drbd 2>/dev/null; do
+  i=$((i + 1)); if [ $i -gt 1200 ]; then say "failed: the Volume is not Primary and synced"; exit 1; fi; sleep 1
+done
+m=$(sed -n "s/^ *\\([0-9][0-9]*\\): cs:Connected ro:Primary.*/\\1/p" /proc/drbd | head -1)
+drbd=/dev/drbd$m
+disk=$(readlink -f /dev/disk/by-id/virtio-cairn-data)
+vg=$(lvm vgs --devices $disk --noheadings -o vg_name 2>&1 | tr -d " ")
+raw=/dev/$vg/benchraw
+[ -e $raw ] || lvm lvcreate --devices $disk --yes --type thin -V 128m --thinpool $vg/pool -n benchraw >/run/drbdbench.out 2>&1 || {{ say "failed: lvcreate in $vg: $(tail -c 300 /run/drbdbench.out)"; exit 1; }}
+say "devices replicated $drbd raw $raw"
+seqw() {{
+  t0=$(now)
+  dd if=/dev/zero of=$2 bs=1M count={SEQ_MIB} oflag=direct 2>/run/drbdbench.out || {{ say "failed: dd $2: $(tail -c 300 /run/drbdbench.out)"; exit 1; }}
+  t1=$(now)
+  say "seq $1 $3 {SEQ_MIB} MiB $t0 $t1"
+}}
+rnd() {{
+  x=12345; set --
+  for j in $(seq 1 {RANDOM_WRITES}); do
+    x=$(( (x * 1103515245 + 12345) % 2147483648 ))
+    set -- "$@" -c "write -P 7 $(( (x % {SEQ_MIB * 256}) * 4096 )) 4k"
+  done
+  t0=$(now)
+  qemu-io --image-opts "$@" driver=raw,cache.direct=on,file.driver=host_device,file.filename=$dev,file.locking=off >/run/drbdbench.out 2>&1 || {{ say "failed: qemu-io $dev: $(tail -c 300 /run/drbdbench.out)"; exit 1; }}
+  t1=$(now)
+  n=$(grep -c "^wrote 4096/4096" /run/drbdbench.out)
+  say "rnd $kind $n writes $t0 $t1"
+}}
+for pass in 1 2; do
+  seqw raw $raw $pass
+  seqw replicated $drbd $pass
+done
+kind=raw; dev=$raw; rnd
+kind=replicated; dev=$drbd; rnd
+say done
+"""
+SEQ = re.compile(r"drbdbench: seq (raw|replicated) (\d) (\d+) MiB ([\d.]+) ([\d.]+)")
+RND = re.compile(r"drbdbench: rnd (raw|replicated) (\d+) writes ([\d.]+) ([\d.]+)")
+
+
+def service():
+    return (f"command = /bin/sh -c {shlex.quote(one_line(SCRIPT))}\n"
+            "restart = never\nconsole = yes\n")
+
+
+def drbd_figures():
+    """Rows (name, value, note) for bench.py; one row saying why when the lab cannot run it."""
+    scratch = os.path.join(lab.LAB_DIR, "bench-drbd")
+    os.makedirs(scratch, exist_ok=True)
+    initrd = lab.with_services(os.path.join(scratch, "drbdbench.img"), {"drbdbench": service()})
+    pair = None
+    try:
+        pair = DrbdPair(scratch, initrds=(initrd, None))
+        pair.gen_config()
+        pair.wait_ready()
+        pair.configure([volume_doc("bench", "128Mi")])
+        lab.wait_until("Volume bench synced", lambda: pair.synced("bench"), 300, 3)
+        pair.apply([volume_doc("bench", "128Mi"), volume_vm("vm1", "node-1", "bench")])
+        node = pair.nodes[0]
+        node.wait_for(r"drbdbench: (done|failed)", 600)
+        logs = lab.cairnctl("-n", "node-1", "logs", "drbdbench", "--tail", "100",
+                            config=pair.cc).stdout
+        failed = re.findall(r"drbdbench: failed.*", logs)
+        if failed:
+            raise lab.LabError(failed[-1])
+        seq = {(m[0], m[1]): int(m[2]) / (float(m[4]) - float(m[3])) for m in SEQ.findall(logs)}
+        rnd = {m[0]: (int(m[1]), int(m[1]) / (float(m[3]) - float(m[2])))
+               for m in RND.findall(logs)}
+        if len(seq) != 4 or len(rnd) != 2:
+            raise lab.LabError(f"drbdbench: incomplete output: {logs[-400:]}")
+        if rnd["raw"][0] != RANDOM_WRITES or rnd["replicated"][0] != RANDOM_WRITES:
+            raise lab.LabError(f"drbdbench: random writes done {rnd}")
+    except lab.LabError as e:
+        return [("DRBD figures", "failed", str(e)[:200])]
+    finally:
+        if pair:
+            pair.kill()
+        os.unlink(initrd)
+    mb = lambda kind, n: seq[(kind, str(n))] * 1.048576           # MiB/s to MB/s
+    note = f"node-1 -> node-2, protocol C, {lab.choose_accel().upper()} nodes"
+    return [
+        ("DRBD: sequential write, replicated", f"{mb('replicated', 2):.1f} MB/s",
+         f"dd {SEQ_MIB} MiB bs=1M oflag=direct; first pass {mb('replicated', 1):.1f}; {note}"),
+        ("baseline: sequential write, thin LV", f"{mb('raw', 2):.1f} MB/s",
+         f"same pool, unreplicated; first pass {mb('raw', 1):.1f}"),
+        ("DRBD: ratio replicated/raw, sequential", f"{mb('replicated', 2) / mb('raw', 2):.2f}",
+         "goal >= 0.9"),
+        ("DRBD: random 4 KiB writes, replicated", f"{rnd['replicated'][1]:.0f} IOPS",
+         f"{RANDOM_WRITES} writes, qemu-io, O_DIRECT, queue depth 1"),
+        ("baseline: random 4 KiB writes, thin LV", f"{rnd['raw'][1]:.0f} IOPS", "same offsets"),
+        ("DRBD: ratio replicated/raw, random 4 KiB",
+         f"{rnd['replicated'][1] / rnd['raw'][1]:.2f}", ""),
+    ]
+
+
+if __name__ == "__main__":
+    for row in drbd_figures():
+        print(f"  {row[0]:42}  {row[1]:>12}  {row[2]}")
