@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "drbd.h"
+#include "fileio.h"
 
 #define FENCE_API_PORT 50000   /* when RUN_DIR/NAME.peer names no port */
 #define FENCE_CONNECT_TIMEOUT_S 3L
@@ -67,7 +68,8 @@ static int verdict(const char *run_dir, const char *name, int code, const char *
 	__attribute__((format(printf, 4, 5)));
 static int verdict(const char *run_dir, const char *name, int code, const char *fmt, ...)
 {
-	char text[1024], path[600];
+	char text[1024], path[600], line[1100];
+	const char *what = NULL;
 	va_list ap;
 	FILE *f;
 
@@ -79,11 +81,12 @@ static int verdict(const char *run_dir, const char *name, int code, const char *
 		fprintf(f, "cairn drbd-fence-peer: %s: exit %d: %s\n", name, code, text);
 		fclose(f);
 	}
+	/* the verdict for `get volumes`: whole or not at all (the controller reads it any time) */
 	snprintf(path, sizeof path, "%s/%s" DRBD_FENCE_SUFFIX, run_dir, name);
-	if ((f = fopen(path, "we"))) {
-		fprintf(f, "%d %s\n", code, text);
-		fclose(f);
-	}
+	snprintf(line, sizeof line, "%d %s\n", code, text);
+	if (fileio_write_atomic(path, line, strlen(line), 0644, &what) < 0)
+		fprintf(stderr, "drbd-fence-peer: %s: %s: %s (the verdict is not shown in get volumes)\n",
+			path, what ? what : "write", strerror(errno));
 	return code;
 }
 
@@ -179,8 +182,8 @@ int drbd_fence_peer_main(const char *run_dir)
 
 int drbd_split_brain_main(const char *run_dir)
 {
-	const char *name = getenv("DRBD_RESOURCE");
-	char path[600];
+	const char *name = getenv("DRBD_RESOURCE"), *what = NULL;
+	char path[600], stamp[32];
 	FILE *f;
 
 	if (!run_dir)
@@ -188,9 +191,10 @@ int drbd_split_brain_main(const char *run_dir)
 	if (!name || !*name || strchr(name, '/'))
 		return fprintf(stderr, "drbd-split-brain: DRBD_RESOURCE not set\n"), 1;
 	snprintf(path, sizeof path, "%s/%s" DRBD_SPLIT_BRAIN_SUFFIX, run_dir, name);
-	if (!(f = fopen(path, "we")) || fprintf(f, "%lld\n", (long long)time(NULL)) < 0 ||
-	    fclose(f) != 0) {
-		fprintf(stderr, "drbd-split-brain: %s: %s\n", path, strerror(errno));
+	snprintf(stamp, sizeof stamp, "%lld\n", (long long)time(NULL));
+	if (fileio_write_atomic(path, stamp, strlen(stamp), 0644, &what) < 0) {
+		fprintf(stderr, "drbd-split-brain: %s: %s: %s\n", path, what ? what : "write",
+			strerror(errno));
 		return 1;
 	}
 	fprintf(stderr, "drbd-split-brain: %s: split brain, not resolved (StandAlone); "

@@ -24,7 +24,8 @@ $(BUILD)/unit/test_storage: $(BUILD)/obj/san/tests/unit/test_storage.o $(UNIT_HA
 # peer that cannot be reached (a closed port on 127.0.0.1).
 $(BUILD)/obj/san/tests/unit/test_drbd.o: DEFS = $(SVC_INC) -Iservices/storage
 $(BUILD)/unit/test_drbd: $(BUILD)/obj/san/tests/unit/test_drbd.o \
-		$(call OBJ,san,services/storage/drbd.c services/storage/fence.c) $(CONFIG_LIB_SAN)
+		$(call OBJ,san,services/storage/drbd.c services/storage/fence.c) $(CONFIG_LIB_SAN) \
+		$(FILEIO_LIB_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -ljansson -lyaml -lcurl
 
