@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include "server.h"
+#include "storage.h"
 #include "vm.h"
 
 /* A copy of CONFIG with every .spec.identity.key replaced by "<redacted>". */
@@ -299,6 +300,13 @@ void handle_config_apply(struct api_server *server, const struct api_request *re
 		goto out;
 	}
 	pthread_mutex_lock(&server->lock);
+	/* the pools' disks must exist here and be free: refused, nothing stored or touched */
+	if (storage_admit(config, server->config, server->sysfs, &details) < 0) {
+		pthread_mutex_unlock(&server->lock);
+		reply_error(reply, 400, "config rejected: a pool's disk cannot be used on this node",
+			    details);
+		goto out;
+	}
 	changes = diff_lines(server->config ? server->config : empty, config);
 	if (!changes) {
 		pthread_mutex_unlock(&server->lock);

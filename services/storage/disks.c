@@ -241,7 +241,26 @@ static char *mounted_at(const char *mountinfo, const char *majmin)
 	return NULL;
 }
 
-static char *first_holder(const char *sysfs, const char *disk, const char *name)
+/* Whether the device-mapper device HOLDER belongs to the volume group whose device-mapper
+ * names begin with PREFIX ("cairn--data-" for VG cairn-data). */
+static bool holder_is_own(const char *sysfs, const char *holder, const char *prefix)
+{
+	char path[PATH_MAX], *dm_name;
+	bool own;
+
+	if (!prefix)
+		return false;
+	snprintf(path, sizeof path, "%s/block/%s/dm/name", sysfs, holder);
+	dm_name = fileio_read(path, 4096, NULL);
+	own = dm_name && strncmp(dm_name, prefix, strlen(prefix)) == 0;
+	free(dm_name);
+	return own;
+}
+
+/* The first holder of DISK (or of its partition NAME) that is not one of OWN_PREFIX's
+ * device-mapper devices: "dm-0 (name)" for a device-mapper device, else the kernel name. */
+static char *first_holder(const char *sysfs, const char *disk, const char *name,
+			  const char *own_prefix)
 {
 	char path[PATH_MAX];
 	DIR *dir;
@@ -253,9 +272,20 @@ static char *first_holder(const char *sysfs, const char *disk, const char *name)
 	else
 		snprintf(path, sizeof path, "%s/block/%s/%s/holders", sysfs, disk, name);
 	dir = opendir(path);
-	while (dir && !holder && (entry = readdir(dir)))
-		if (entry->d_name[0] != '.')
+	while (dir && !holder && (entry = readdir(dir))) {
+		char dm_path[PATH_MAX], *dm_name;
+		if (entry->d_name[0] == '.' || holder_is_own(sysfs, entry->d_name, own_prefix))
+			continue;
+		snprintf(dm_path, sizeof dm_path, "%s/block/%s/dm/name", sysfs, entry->d_name);
+		dm_name = fileio_read(dm_path, 4096, NULL);
+		if (dm_name && dm_name[0]) {
+			dm_name[strcspn(dm_name, "\n")] = '\0';
+			if (asprintf(&holder, "%s (%s)", entry->d_name, dm_name) < 0)
+				holder = NULL;
+		} else
 			holder = strdup(entry->d_name);
+		free(dm_name);
+	}
 	if (dir)
 		closedir(dir);
 	return holder;
@@ -270,12 +300,16 @@ static char *in_swap(const char *swaps, const char *name)
 }
 
 char *storage_disk_in_use(const char *sysfs, const char *name, const char *mountinfo,
-			  const char *swaps)
+			  const char *swaps, const char *own_vg)
 {
+	char own_prefix[160];
 	json_t *parts = partitions_of(sysfs, name), *part;
 	char *why = NULL;
 	size_t i;
 
+	if (own_vg) {
+		storage_dm_name(own_vg, "", own_prefix, sizeof own_prefix);   /* "cairn--data-" */
+	}
 	json_array_insert_new(parts, 0, json_string(name));
 	json_array_foreach(parts, i, part) {
 		const char *dev = json_string_value(part);
@@ -284,7 +318,7 @@ char *storage_disk_in_use(const char *sysfs, const char *name, const char *mount
 		    (text = mounted_at(mountinfo, majmin))) {
 			if (asprintf(&why, "%s is mounted at %s", dev, text) < 0)
 				why = NULL;
-		} else if ((text = first_holder(sysfs, name, dev))) {
+		} else if ((text = first_holder(sysfs, name, dev, own_vg ? own_prefix : NULL))) {
 			if (asprintf(&why, "%s is held by %s", dev, text) < 0)
 				why = NULL;
 		} else if ((text = in_swap(swaps, dev))) {
@@ -337,7 +371,7 @@ json_t *storage_disks_scan(const char *sysfs, const json_t *named)
 		serial = sys_read(sysfs, name, "serial");
 		if (!serial)
 			serial = sys_read(sysfs, name, "device/serial");
-		why = storage_disk_in_use(sysfs, name, mountinfo, swaps);
+		why = storage_disk_in_use(sysfs, name, mountinfo, swaps, NULL);
 		item = json_pack("{s:s, s:s, s:s+, s:I, s:s, s:s?, s:s?, s:o, s:b, s:b, s:o, s:s?}",
 				 "id", name, "name", name, "device", "/dev/", name,
 				 "size_bytes", (json_int_t)bytes, "size", size, "model", model,

@@ -224,7 +224,7 @@ static int lvm_create(struct storage *s, struct pool *p, struct ctrl_report *rep
 	json_t *sigs;
 	char *info = fileio_read("/proc/self/mountinfo", 4 << 20, NULL);
 	char *swaps = fileio_read("/proc/swaps", 1 << 20, NULL);
-	char *in_use = storage_disk_in_use(s->sysfs, p->kernel, info, swaps);
+	char *in_use = storage_disk_in_use(s->sysfs, p->kernel, info, swaps, NULL);
 
 	free(info);
 	free(swaps);

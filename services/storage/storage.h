@@ -47,10 +47,25 @@ json_t *storage_by_id_names(const char *sysfs, const char *name);
 int storage_resolve(const char *sysfs, const char *path, char *name, size_t size, char *why,
 		    size_t why_size);
 
-/* Why the disk NAME (and its partitions) is in use: mounted (SELF_MOUNTINFO), a holder in
- * sysfs (device-mapper, md, ...), swap (PROC_SWAPS). NULL when not in use, else a new string. */
+/* Why the disk NAME (and its partitions) is in use: mounted (MOUNTINFO, /proc/self/mountinfo's
+ * text), a holder in sysfs (device-mapper, md, ...; "dm-0 (its name)"), swap (SWAPS,
+ * /proc/swaps's text). The device-mapper devices of volume group OWN_VG (when not NULL) do
+ * not count: a pool's disk is not in use by the pool itself. NULL when not in use, else a new
+ * string. */
 char *storage_disk_in_use(const char *sysfs, const char *name, const char *mountinfo,
-			  const char *swaps);
+			  const char *swaps, const char *own_vg);
+
+/* --- admit.c: what an apply may name ------------------------------------------------------ */
+
+/* Checks the pools of CONFIG's MachineConfig against this node's disks before an apply is
+ * stored: a pool whose disk does not resolve to a block device, a disk in use by anything but
+ * that pool's own volume group, or two pools on one disk refuse the config. A pool with the
+ * same name, type and disk as in CURRENT (the config in force, maybe NULL) is not checked
+ * again: a disk that failed under a running pool is reported by the controller and must not
+ * block every other change. SYSFS: "/sys" unless a test's. 0, or -1 with *DETAILS a new array
+ * of lines, each naming the pool and the disk's path. */
+int storage_admit(const json_t *config, const json_t *current, const char *sysfs,
+		  json_t **details);
 
 /* Makes DEV/disk/by-id/NAME -> ../../KERNEL links for every disk of DISKS (when the node has
  * no udev to make them), and removes the links there that point to no disk any more. */

@@ -2,11 +2,13 @@
  * loop devices on sparse files and the host's lvm2 and libblkid, in a mount namespace of its
  * own: a pool made and found again without a second creation, a disk with a filesystem
  * refused (and wiped only with wipe: true), a foreign volume group refused, a mounted disk
- * refused even with wipe, a missing disk, a file pool with the state folder and the VMs'
- * folder bound on it, the disks resource; and a disk the config does not name keeps every
+ * refused even with wipe, a missing disk, the apply's admission of pools (storage_admit:
+ * missing, mounted, two pools on one disk, a disk held by its own pool), a file pool with
+ * the state folder and the VMs' folder bound on it, the disks resource; and a disk the config does not name keeps every
  * byte. Needs root, loop devices and lvm2 (skipped with the reason otherwise). Where the
  * host kernel has no device-mapper (dmsetup version fails), the thin pool cannot be made: the
  * test then checks that the pool reports that, after the PV and VG were made. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -300,6 +302,56 @@ static void test_wipe_foreign_in_use_missing(void **state)
 	umount2(test_path("state"), MNT_DETACH);
 }
 
+/* The apply's admission (storage_admit): a missing disk, a mounted one, and two pools on one
+ * disk (a symbolic link to it) are refused, each line naming the pool and the path; a blank
+ * disk is admitted; a pool already in force with the same disk is not checked again. */
+static void test_admit(void **state)
+{
+	(void)state;
+	NEED_HOST();
+	char pools[8192], alias[1024];
+	json_t *details = NULL, *config, *current;
+
+	shell("mkdir -p %s && mount -o ro,noload %s %s", test_path("mnt"), loops[2], test_path("mnt"));
+	snprintf(alias, sizeof alias, "/dev/cairn-test-alias-%d", (int)getpid());
+	shell("ln -sf %s %s", loops[3], alias);
+	snprintf(pools, sizeof pools,
+		 "      - name: c\n        disk: %s\n        wipe: true\n"
+		 "      - name: gone\n        disk: /dev/disk/by-id/virtio-no-such-disk\n"
+		 "      - name: d\n        disk: %s\n"
+		 "      - name: d2\n        disk: %s\n", loops[2], loops[3], alias);
+	config = decode(pools, NULL);
+	assert_int_equal(storage_admit(config, NULL, NULL, &details), -1);
+	char *dump = json_dumps(details, 0);
+	fprintf(stderr, "admit: %s\n", dump);
+	assert_int_equal(json_array_size(details), 3);
+	assert_non_null(strstr(json_string_value(json_array_get(details, 0)), "storage.pools[0] (pool c): disk "));
+	assert_non_null(strstr(json_string_value(json_array_get(details, 0)), "is mounted at"));
+	assert_non_null(strstr(json_string_value(json_array_get(details, 1)),
+			       "(pool gone): disk /dev/disk/by-id/virtio-no-such-disk: not found"));
+	assert_non_null(strstr(json_string_value(json_array_get(details, 2)), "which pool d already names"));
+	free(dump);
+	json_decref(details);
+
+	/* the missing disk's pool already in force: not checked again; a blank disk admitted */
+	snprintf(pools, sizeof pools, "      - name: gone\n        disk: /dev/disk/by-id/virtio-no-such-disk\n");
+	current = decode(pools, NULL);
+	snprintf(pools, sizeof pools, "      - name: gone\n        disk: /dev/disk/by-id/virtio-no-such-disk\n"
+		 "      - name: d\n        disk: %s\n", loops[3]);
+	json_decref(config);
+	config = decode(pools, NULL);
+	details = NULL;
+	assert_int_equal(storage_admit(config, current, NULL, &details), 0);
+	assert_null(details);
+	assert_int_equal(storage_admit(config, NULL, NULL, &details), -1);
+	assert_int_equal(json_array_size(details), 1);
+	json_decref(details);
+	json_decref(config);
+	json_decref(current);
+	umount2(test_path("mnt"), MNT_DETACH);
+	unlink(alias);
+}
+
 /* A file pool: the folder is made, its state/ bound on the state folder and state/vms on the
  * VMs' folder; a file written through the VMs' folder is in the pool; a second pass changes
  * nothing. A VMs' folder that already holds files is not mounted over. */
@@ -374,6 +426,20 @@ static void test_pure(void **state)
 	assert_int_equal(storage_resolve(test_path("fake/sys"), "/dev/disk/by-id/virtio-other", name,
 					 sizeof name, why, sizeof why), -1);
 	assert_string_equal(why, "not found (no such block device on this node)");
+
+	/* a disk held by its own pool's device-mapper devices is not in use for that pool */
+	shell("mkdir -p %s/sys/block/vdb/holders/dm-0 %s/sys/block/dm-0/dm", test_path("fake"),
+	      test_path("fake"));
+	file_put(test_path("fake/sys/block/dm-0/dm/name"), "cairn--data-pool_tdata\n");
+	char *in_use = storage_disk_in_use(test_path("fake/sys"), "vdb", NULL, NULL, "cairn-data");
+	assert_null(in_use);
+	in_use = storage_disk_in_use(test_path("fake/sys"), "vdb", NULL, NULL, "cairn-other");
+	assert_non_null(in_use);
+	assert_string_equal(in_use, "vdb is held by dm-0 (cairn--data-pool_tdata)");
+	free(in_use);
+	in_use = storage_disk_in_use(test_path("fake/sys"), "vdb", NULL, NULL, NULL);
+	assert_non_null(in_use);
+	free(in_use);
 }
 
 int main(void)
@@ -383,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_lvm_pool_and_refusal),
 		cmocka_unit_test(test_wipe_foreign_in_use_missing),
 		cmocka_unit_test(test_file_pool),
+		cmocka_unit_test(test_admit),
 	};
 
 	resources_init();

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Disks and pools on a node, only through cairnctl: the node has a blank virtio data disk (a
 qcow2 on the host, serial cairn-data); `get disks` lists it with its by-id name, unused and in
-no pool; a MachineConfig naming a disk that does not exist is reported with the path and
-nothing is touched; a MachineConfig naming the data disk makes an LVM thin pool on it, `get
-pools` shows it ready with the state volume mounted; a VM with a local disk gets its disk file
+no pool; a MachineConfig naming a disk that does not exist is refused at apply with the path
+and nothing is stored; a MachineConfig naming the data disk makes an LVM thin pool on it, `get
+pools` shows it ready with the state volume mounted; a second pool on that disk is refused
+(held by the first pool's device-mapper devices); a VM with a local disk gets its disk file
 on the state volume. Then the node reboots (`cairnctl reboot`; with -no-reboot its QEMU exits
 and is started again on the same data disk): after the config is applied again, the pool is
 found again (activated, not made), the state volume comes back with the VM's disk file on it
@@ -79,16 +80,13 @@ with Scenario("storage") as s:
             disk.get("size_bytes") == 2 << 30 and disk.get("by_id") == ["virtio-cairn-data"]
             and not disk.get("in_use") and not disk.get("pool"), str(disk))
 
-    # 2. a disk that does not exist: reported with its path, nothing made
+    # 2. a disk that does not exist: the apply is refused with the path, nothing stored or made
     missing = write("missing.yaml", with_storage(base, "/dev/disk/by-id/virtio-no-such-disk"))
     p = cairnctl("-n", "node-1", "apply-config", "-f", missing, config=cc)
-    s.check("apply a pool on a missing disk (accepted: the node decides)", p.returncode == 0,
-            p.stdout + p.stderr)
-    pool = s.must("get pools: data missing, the error names the path", wait_until, "pool missing",
-                  lambda: (lambda x: x if x.get("state") == "missing" else None)(get("pools").get("data", {})),
-                  60, 2)
-    s.check("the error names the disk path",
-            "/dev/disk/by-id/virtio-no-such-disk: not found" in pool.get("error", ""), str(pool))
+    s.check("apply a pool on a missing disk: refused, the error names the pool and the path",
+            p.returncode != 0 and "storage.pools[0] (pool data): disk /dev/disk/by-id/virtio-no-such-disk: "
+            "not found" in p.stderr, p.stdout + p.stderr)
+    s.check("nothing stored: get pools is empty", get("pools") == {}, str(get("pools")))
     s.check("vda untouched (still in no pool, not in use)",
             not get("disks").get("vda", {}).get("pool") and not get("disks").get("vda", {}).get("in_use"))
 
@@ -108,6 +106,14 @@ with Scenario("storage") as s:
     disk = get("disks").get("vda", {})
     s.check("get disks: vda now in pool data and in use (held by device-mapper)",
             disk.get("pool") == "data" and "held by dm-" in (disk.get("in_use") or ""), str(disk))
+    # a second pool on the disk pool data holds: refused, the error says what holds it
+    other = write("other.yaml", with_storage(base, "/dev/vda").replace("name: data", "name: other"))
+    p = cairnctl("-n", "node-1", "apply-config", "-f", other, config=cc)
+    s.check("apply pool other on /dev/vda (held by pool data): refused, names the path and the holder",
+            p.returncode != 0 and "(pool other): disk /dev/vda is in use: vda is held by dm-" in p.stderr
+            and "cairn--data-" in p.stderr, p.stdout + p.stderr)
+    s.check("nothing changed: pool data still ready, no pool other",
+            set(get("pools")) == {"data"} and get("pools")["data"].get("state") == "ready", str(get("pools")))
     log = cairnd_log()
     s.check("cairnd made the VG, the thin pool, the state volume, ext4, and mounted it",
             all(w in log for w in ("volume group cairn-data made", "thin pool cairn-data/pool made",
