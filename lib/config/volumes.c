@@ -67,6 +67,19 @@ static const char *const replica_unique[] = { "name", "address", NULL };
 static const struct config_schema list_replica = {
 	.type = CONFIG_LIST, .items = &replica, .unique_keys = replica_unique, .max_items = 2 };
 
+/* What a node does with the LV of a Volume removed from its config (README, "Volumes"). */
+static bool valid_reclaim(const char *value, struct config_check *check)
+{
+	if (strcmp(value, "retain") == 0 || strcmp(value, "delete") == 0)
+		return true;
+	snprintf(check->reason, sizeof check->reason, "is not a reclaim policy (retain: the LV "
+		 "and its data stay on the pool; delete: metadata wiped and the LV removed)");
+	return false;
+}
+static const struct config_schema string_reclaim = {
+	.type = CONFIG_STRING, .what = "a reclaim policy", .validator = valid_reclaim,
+	.default_yaml = "retain" };
+
 /* Exactly two replicas (DRBD 8.4 pairs two nodes). */
 static void check_volume_spec(struct config_decoder *decoder, const struct ynode *node,
 			      json_t *spec)
@@ -84,6 +97,7 @@ static const struct config_field volume_spec_fields[] = {
 	{ "size", &string_size, true },
 	{ "nodes", &list_replica, true },
 	{ "image", &string_path, false },
+	{ "reclaim", &string_reclaim, false },
 	{ NULL, NULL, false },
 };
 static const struct config_schema volume_spec = {

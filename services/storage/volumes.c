@@ -2,6 +2,7 @@
  * LV on its pool, the DRBD 8.4 resource file, metadata when there is none, `drbdadm adjust`,
  * the initial sync of a blank Volume, the role that follows the VM using it, and resource
  * "volumes" from `drbdsetup events2`. See README.md, "Volumes". */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +25,12 @@
 #define DRBDADM "/usr/sbin/drbdadm"
 #define DRBDSETUP "/usr/sbin/drbdsetup"
 #define DRBD_TIMEOUT_MS 60000
+#define QEMU_IMG "/usr/bin/qemu-img"
+#define FILL_TIMEOUT_MS 1800000   /* qemu-img convert of a Volume's image */
 #define FENCE_RETRY_S 20   /* a promotion refused for want of fencing is tried again after */
+#define RESIZE_RETRY_S 10  /* `drbdadm resize` that did not grow the device is tried again after */
+#define RECLAIM_SUFFIX ".reclaim"   /* RUN_DIR/NAME.reclaim: "POLICY VG DEVICE\n" */
+#define MIB (1024LL * 1024)
 /* what the operator does about a split brain (README.md, "Split brain"): NAME, this node, peer */
 #define SPLIT_BRAIN_HOW "keep one side's data, the other's writes since the split are " \
 	"discarded: cairnctl -n %s,%s volume resolve %s --keep NODE (%s or %s)"
@@ -33,6 +40,7 @@ struct volumes {
 	char *run_dir, *lvm, *modprobe, *dev;
 	bool loaded;
 	json_t *refused;   /* Volume name -> monotonic second of its last promotion refused */
+	json_t *resized;   /* Volume name -> monotonic second of its last `drbdadm resize` */
 };
 
 static long long now_s(void)
@@ -75,6 +83,7 @@ void *volumes_init(const struct controller_env *env)
 	v->modprobe = storage_dup_or(env->modprobe, "/sbin/modprobe");
 	v->dev = storage_dup_or(NULL, "/dev");
 	v->refused = json_object();
+	v->resized = json_object();
 	return v;
 }
 
@@ -89,6 +98,7 @@ void volumes_halt(void *state)
 	free(v->modprobe);
 	free(v->dev);
 	json_decref(v->refused);
+	json_decref(v->resized);
 	free(v);
 }
 
@@ -160,6 +170,82 @@ static json_t *events(void)
 	return parsed;
 }
 
+/* The size in bytes of the block device PATH (a node of its own or a link: /dev/mapper/X made
+ * by libdevmapper without udev is a node), from /sys/dev/block/MAJ:MIN/size; 0 when unknown. */
+static long long device_bytes(const char *path)
+{
+	char sys[128], *text;
+	struct stat st;
+	long long sectors;
+
+	if (stat(path, &st) != 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/size", major(st.st_rdev), minor(st.st_rdev));
+	text = fileio_read(sys, 64, NULL);
+	sectors = text ? atoll(text) : 0;
+	free(text);
+	return sectors * 512;
+}
+
+/* What DRBD 8.4's internal metadata takes at the end of a backing device of BYTES, at most:
+ * the bitmap (a bit per 4 KiB), the activity log (32 KiB), the superblock (4 KiB), rounded
+ * up; one MiB more keeps this an upper bound. */
+static long long md_bytes(long long bytes)
+{
+	return bytes / 32768 + 40 * 1024 + MIB;
+}
+
+/* Fills the new LV LV_PATH from IMAGE (qemu-img convert -n -O raw), before DRBD's metadata
+ * exists: the data area of internal metadata starts at byte 0, so the image is the Volume's
+ * content. The image must fit in SIZE bytes less the metadata. 0, or -1 (reported). */
+static int fill_from_image(const char *object, const char *image, const char *lv_path,
+			   long long size, json_t *item, struct ctrl_report *report)
+{
+	char *out = NULL;
+	json_t *info;
+	long long virtual_size;
+
+	if (run(&out, QEMU_IMG, "info", "--output=json", image, NULL) != 0) {
+		json_object_set_new(item, "error", ctrl_fail(report, object, "image %s: qemu-img "
+				    "info: %s", image, storage_said(out)));
+		free(out);
+		return -1;
+	}
+	info = json_loads(out ? out : "", 0, NULL);
+	virtual_size = json_integer_value(json_object_get(info, "virtual-size"));
+	free(out);
+	/* a backing file would be read too, from wherever it points (root runs this) */
+	if (json_object_get(info, "backing-filename")) {
+		json_object_set_new(item, "error", ctrl_fail(report, object, "image %s has a backing "
+				    "file (%s): a Volume is filled only from a self-contained image "
+				    "(qemu-img convert it into one first)", image, json_string_value(
+					    json_object_get(info, "backing-filename")) ?: "?"));
+		json_decref(info);
+		return -1;
+	}
+	json_decref(info);
+	if (virtual_size <= 0 || virtual_size > size - md_bytes(size)) {
+		json_object_set_new(item, "error", ctrl_fail(report, object, "image %s: %lld bytes "
+				    "does not fit: the Volume holds at most %lld bytes next to DRBD's "
+				    "metadata; make its size larger", image, virtual_size,
+				    size - md_bytes(size)));
+		return -1;
+	}
+	{
+		char *argv[] = { QEMU_IMG, "convert", "-n", "-O", "raw", (char *)image,
+				 (char *)lv_path, NULL };
+		if (run_command(argv, &out, FILL_TIMEOUT_MS) != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "image %s: "
+					    "qemu-img convert: %s", image, storage_said(out)));
+			free(out);
+			return -1;
+		}
+		free(out);
+	}
+	ctrl_changed(report, object, "filled from image %s (%lld bytes)", image, virtual_size);
+	return 0;
+}
+
 /* One Volume on this node (INDEX: this node's place in .spec.nodes). Fills ITEM. */
 static int one_volume(struct volumes *v, const json_t *config, const json_t *doc, size_t index,
 		      const char *state_pool, json_t *pools, json_t *status, json_t *item,
@@ -173,18 +259,15 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	char object[128], mapper[300], lv_path[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
 	char lv[80], *res, *res_path, *out = NULL;
 	const char *vm = NULL, *me = node_name(config);
-	bool created = false, want_primary, split = false;
+	bool created = false, want_primary, split = false, shrink_refused = false;
+	int grown = 0;
+	const char *image = json_string_value(json_object_get(spec, "image"));
 	int changes = 0, rc;
 	size_t i;
 	ssize_t n;
 
 	snprintf(object, sizeof object, "volume %s", name);
 	json_object_set_new(item, "pool", pool ? json_string(pool) : json_null());
-	if (json_object_get(spec, "image")) {
-		json_object_set_new(item, "error", ctrl_fail(report, object, "filling a Volume from "
-				    "an image is not implemented yet; remove .spec.image"));
-		return -1;
-	}
 	json_array_foreach(json_object_get(pools, "items"), i, p)
 		if (pool && strcmp(field(p, "name"), pool) == 0)
 			pool_item = p;
@@ -227,6 +310,33 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		ctrl_changed(report, object, "LV %s/%s made (%s)", field(pool_item, "vg"), lv, size);
 		created = true;
 		changes++;
+	} else {
+		/* a larger size grows the LV (DRBD follows below); a smaller one never shrinks it */
+		long long want = json_integer_value(json_object_get(spec, "size_mib")) * MIB;
+		long long have = device_bytes(lv_path);
+		if (have > 0 && have < want) {
+			char size[32], lv_name[160];
+			snprintf(size, sizeof size, "%lldm", want / MIB);
+			snprintf(lv_name, sizeof lv_name, "%s/%s", field(pool_item, "vg"), lv);
+			if (run(&out, v->lvm, "lvextend", "--devices", field(pool_item, "device"),
+				"-L", size, lv_name, NULL) != 0) {
+				json_object_set_new(item, "error", ctrl_fail(report, object, "lvm "
+						    "lvextend: %s", storage_said(out)));
+				free(out);
+				return -1;
+			}
+			free(out);
+			ctrl_changed(report, object, "LV %s grown from %lldMi to %s", lv_name,
+				     have / MIB, size);
+			changes++;
+			grown = 1;   /* not a reason for `adjust`: the resize below, --assume-clean */
+		} else if (have > want + 4 * MIB) {   /* LVM rounds up to its 4 MiB extents */
+			json_object_set_new(item, "error", ctrl_fail(report, object, "size %lldMi is "
+					    "smaller than the LV's %lldMi: a Volume only grows (shrinking "
+					    "would cut off its data); the LV stays as it is",
+					    want / MIB, have / MIB));
+			shrink_refused = true;
+		}
 	}
 	/* RUN_DIR/NAME.disk -> the LV: the resource file names the same disk on both nodes */
 	snprintf(link, sizeof link, "%s/%s.disk", v->run_dir, name);
@@ -271,13 +381,32 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		free(text);
 		free(path);
 	}
+	/* RUN_DIR/NAME.reclaim: what to do when the Volume leaves the config (remove_gone()) */
+	{
+		char *text = NULL, *path = NULL;
+		if (asprintf(&text, "%s %s %s\n", field(spec, "reclaim")[0] ? field(spec, "reclaim")
+			     : "retain", field(pool_item, "vg"), field(pool_item, "device")) < 0 ||
+		    asprintf(&path, "%s/%s" RECLAIM_SUFFIX, v->run_dir, name) < 0)
+			abort();
+		if (fileio_write_if_changed(path, text, 0644) < 0)
+			ctrl_fail(report, object, "%s: %s", path, strerror(errno));
+		free(text);
+		free(path);
+	}
 	/* metadata, only on an LV that has none (never over data: create-md asks, and its
-	 * stdin is /dev/null) */
+	 * stdin is /dev/null); the first node fills a Volume with an image before that */
 	if (!st || strcmp(field(st, "disk"), "") == 0 || strcmp(field(st, "disk"), "Diskless") == 0) {
 		rc = run(&out, DRBDADM, "dump-md", name, NULL);
 		if (rc != 0 && (created || (out && strstr(out, "No valid meta data found")))) {
 			free(out);
-			if (run(&out, DRBDADM, "create-md", name, NULL) != 0) {
+			bool filled = image && index == 0;
+			if (filled && fill_from_image(object, image, lv_path, json_integer_value(
+					json_object_get(spec, "size_mib")) * MIB, item, report) < 0)
+				return -1;
+			/* over the image just written, drbdmeta would find data and ask: the data is
+			 * the Volume's own, so it is told yes (--force); otherwise it is never told */
+			if ((filled ? run(&out, DRBDADM, "--", "--force", "create-md", name, NULL)
+				    : run(&out, DRBDADM, "create-md", name, NULL)) != 0) {
 				json_object_set_new(item, "error", ctrl_fail(report, object,
 						    "drbdadm create-md: %s", storage_said(out)));
 				free(out);
@@ -291,7 +420,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	} else {
 		rc = 0;
 	}
-	if (rc || changes) {
+	if (rc || changes > grown) {
 		if (run(&out, DRBDADM, "adjust", name, NULL) != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm adjust: %s",
 								     storage_said(out)));
@@ -303,8 +432,25 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		changes++;
 		return changes;   /* the next pass reads the new state */
 	}
-	/* the initial sync of a blank Volume: both sides Inconsistent and connected; the first
-	 * node of .spec.nodes declares its (blank) data current, with no sync needed */
+	/* the initial sync: both sides Inconsistent and connected (never before: Ganeti's
+	 * lesson). Filled from an image, the first node of .spec.nodes is made Primary with
+	 * --force, its data current, and the peer gets a full sync (Secondary again at the next
+	 * pass unless a VM here wants it) */
+	if (index == 0 && image && strcmp(field(st, "connection"), "Connected") == 0 &&
+	    strcmp(field(st, "disk"), "Inconsistent") == 0 &&
+	    strcmp(field(st, "peer_disk"), "Inconsistent") == 0) {
+		if (run(&out, DRBDADM, "primary", "--force", name, NULL) != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object,
+					    "drbdadm primary --force: %s", storage_said(out)));
+			free(out);
+			return -1;
+		}
+		free(out);
+		ctrl_changed(report, object, "filled from %s: Primary with --force, full sync to "
+			     "the peer", image);
+		return changes + 1;
+	}
+	/* a blank Volume: the first node declares its (blank) data current, with no sync needed */
 	if (index == 0 && strcmp(field(st, "connection"), "Connected") == 0 &&
 	    strcmp(field(st, "disk"), "Inconsistent") == 0 &&
 	    strcmp(field(st, "peer_disk"), "Inconsistent") == 0) {
@@ -317,6 +463,34 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		free(out);
 		ctrl_changed(report, object, "blank: new current UUID, bitmap cleared (no initial sync)");
 		return changes + 1;
+	}
+	/* grown LVs: DRBD takes the smaller of the two backing devices, so a resize before the
+	 * peer's LV grew changes nothing and is tried again; thin LVs read zeros where they grew
+	 * on both nodes, so the new area needs no sync (--assume-clean) */
+	if (!shrink_refused && strcmp(field(st, "connection"), "Connected") == 0 &&
+	    strcmp(field(st, "disk"), "UpToDate") == 0 &&
+	    strcmp(field(st, "peer_disk"), "UpToDate") == 0) {
+		char device[32];
+		long long lv_bytes = device_bytes(lv_path), drbd;
+		json_t *last = json_object_get(v->resized, name);
+		snprintf(device, sizeof device, "/dev/drbd%u", config_volume_minor(name));
+		drbd = device_bytes(device);
+		if (drbd > 0 && drbd + md_bytes(lv_bytes) < lv_bytes &&
+		    (!last || now_s() - json_integer_value(last) >= RESIZE_RETRY_S)) {
+			json_object_set_new(v->resized, name, json_integer(now_s()));
+			rc = run(&out, DRBDADM, "--", "--assume-clean", "resize", name, NULL);
+			if (rc == 0 && device_bytes(device) > drbd) {
+				ctrl_changed(report, object, "resized online: %s from %lldMi to %lldMi",
+					     device, drbd / MIB, device_bytes(device) / MIB);
+				changes++;
+			} else if (rc != 0) {
+				json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm "
+						    "resize (tried again in %d s): %s", RESIZE_RETRY_S,
+						    storage_said(out)));
+			}
+			free(out);
+			out = NULL;
+		}
 	}
 	/* the role follows the VM */
 	want_primary = vm_wants(config, me, name, &vm);
@@ -347,13 +521,35 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	if (want_primary && strcmp(field(st, "role"), "Primary") != 0) {
 		const char *disk = field(st, "disk"), *connection = field(st, "connection");
 		bool connected = strcmp(connection, "Connected") == 0;
+		/* back alone after both nodes were lost: this copy is Consistent (DRBD cannot know
+		 * whether the peer went on without it); the operator's peer-down statement makes it
+		 * the current data. Should the peer come back with newer writes, DRBD finds a split
+		 * brain and nothing is discarded automatically (README.md, "Back alone") */
+		if (strcmp(disk, "Consistent") == 0 && !connected && !split &&
+		    strcmp(connection, "StandAlone") != 0 &&
+		    run_file(v, name, DRBD_PEER_DOWN_SUFFIX)[0]) {
+			if (run(&out, DRBDADM, "primary", "--force", name, NULL) != 0) {
+				json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm "
+						    "primary --force (peer-down stated, this copy "
+						    "Consistent): %s", storage_said(out)));
+				free(out);
+				return -1;
+			}
+			free(out);
+			ctrl_changed(report, object, "Primary (VM %s), forced: this copy was Consistent "
+				     "and the operator stated the peer %s is down; it is the current data "
+				     "now", vm, field(item, "peer"));
+			return changes + 1;
+		}
 		if (strcmp(disk, "UpToDate") != 0) {
 			json_object_set_new(item, "error", ctrl_fail(report, object, "not promoted for "
 					    "VM %s: this node's disk is %s, not UpToDate%s", vm, disk,
 					    strcmp(disk, "Outdated") == 0 ? " (the peer went on without "
 					    "this copy: it is brought up to date when the peer connects)" :
 					    strcmp(disk, "Consistent") == 0 ? " (not known current: the peer "
-					    "has not been seen since this node started; waiting for it)" : ""));
+					    "has not been seen since this node started; waiting for it; if it is "
+					    "lost for good, cairnctl volume peer-down makes this copy the "
+					    "current data)" : ""));
 			return -1;
 		}
 		if (split) {
@@ -416,6 +612,85 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	return changes;
 }
 
+/* The Volumes whose resource file is in the run folder but which this node's config no longer
+ * has (KEEP: name -> true): each is taken down (`drbdadm down`, refused by DRBD while a VM still
+ * holds the device: reported and tried again), then by its NAME.reclaim policy the LV is kept
+ * (retain) or its metadata wiped and the LV removed (delete); then its run files go. Changes,
+ * or -1 when one failed (reported). */
+static int remove_gone(struct volumes *v, const json_t *keep, json_t *status,
+		       struct ctrl_report *report)
+{
+	static const char *const suffixes[] = { ".disk", DRBD_PEER_SUFFIX, DRBD_PEER_DOWN_SUFFIX,
+		DRBD_FENCE_SUFFIX, DRBD_SPLIT_BRAIN_SUFFIX, RECLAIM_SUFFIX, ".res", NULL };
+	struct dirent **list = NULL;
+	int n = scandir(v->run_dir, &list, NULL, alphasort), changes = 0;
+	bool failed = false;
+
+	for (int i = 0; i < n; i++) {
+		char name[256], object[300], policy[16] = "", vg[128] = "", device[PATH_MAX] = "";
+		char *out = NULL, path[PATH_MAX];
+		size_t len = strlen(list[i]->d_name);
+		if (len <= 4 || strcmp(list[i]->d_name + len - 4, ".res") != 0 || len - 4 >= sizeof name) {
+			free(list[i]);
+			continue;
+		}
+		snprintf(name, sizeof name, "%.*s", (int)(len - 4), list[i]->d_name);
+		free(list[i]);
+		if (json_object_get(keep, name))
+			continue;
+		snprintf(object, sizeof object, "volume %s", name);
+		if (json_object_get(status, name)) {
+			if (run(&out, DRBDADM, "down", name, NULL) != 0) {
+				ctrl_fail(report, object, "removed from the config, but drbdadm down "
+					  "failed (a VM still holding it?): %s", storage_said(out));
+				free(out);
+				failed = true;
+				continue;
+			}
+			free(out);
+			out = NULL;
+			ctrl_changed(report, object, "removed from the config: DRBD resource down");
+			changes++;
+		}
+		if (sscanf(run_file(v, name, RECLAIM_SUFFIX), "%15s %127s %4095s", policy, vg,
+			   device) == 3 && strcmp(policy, "delete") == 0) {
+			char lv[300];
+			if (run(&out, DRBDADM, "--", "--force", "wipe-md", name, NULL) != 0) {
+				ctrl_fail(report, object, "reclaim delete: drbdadm wipe-md: %s",
+					  storage_said(out));
+				free(out);
+				failed = true;
+				continue;
+			}
+			free(out);
+			out = NULL;
+			snprintf(lv, sizeof lv, "%s/" DRBD_LV_PREFIX "%s", vg, name);
+			if (run(&out, v->lvm, "lvremove", "--devices", device, "--yes", lv, NULL) != 0) {
+				ctrl_fail(report, object, "reclaim delete: lvm lvremove %s: %s", lv,
+					  storage_said(out));
+				free(out);
+				failed = true;
+				continue;
+			}
+			free(out);
+			ctrl_changed(report, object, "reclaim delete: DRBD metadata wiped, LV %s removed",
+				     lv);
+		} else if (vg[0]) {
+			ctrl_changed(report, object, "reclaim retain: LV %s/" DRBD_LV_PREFIX "%s kept "
+				     "with its data (a Volume named %s attaches it again)", vg, name, name);
+		}
+		for (const char *const *suffix = suffixes; *suffix; suffix++) {
+			snprintf(path, sizeof path, "%s/%s%s", v->run_dir, name, *suffix);
+			unlink(path);
+		}
+		json_object_del(v->refused, name);
+		json_object_del(v->resized, name);
+		changes++;
+	}
+	free(list);
+	return failed ? -1 : changes;
+}
+
 /* RUN_DIR/identity/{ca.crt,node.crt,node.key}: this node's API identity for the fence-peer
  * handler's call to the peer's cairnd (the directory 0700, the key 0600). */
 static void write_identity(const struct volumes *v, const json_t *machine, struct ctrl_report *report)
@@ -446,6 +721,7 @@ int volumes_reconcile(void *state, const json_t *config, struct ctrl_report *rep
 	const char *state_pool = json_string_value(json_object_get(json_object_get(json_object_get(
 		json_object_get(machine, "spec"), "storage"), "state"), "pool"));
 	json_t *items = json_array(), *pools = resources_get("pools"), *status = NULL, *doc;
+	json_t *keep = json_object();
 	int changes = 0;
 	bool failed = false;
 	size_t i;
@@ -464,6 +740,7 @@ int volumes_reconcile(void *state, const json_t *config, struct ctrl_report *rep
 				found = index;
 		if (found == SIZE_MAX)
 			continue;
+		json_object_set_new(keep, name, json_true());
 		const json_t *peer = json_array_get(json_object_get(spec, "nodes"), 1 - found);
 		json_t *item = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "id", name,
 					 "name", name, "node", me, "peer", field(peer, "name"),
@@ -497,8 +774,24 @@ int volumes_reconcile(void *state, const json_t *config, struct ctrl_report *rep
 			json_t *value = json_object_get(st, *k);
 			json_object_set_new(item, *k, value ? json_incref(value) : json_null());
 		}
+		char dev[32];
+		snprintf(dev, sizeof dev, "/dev/drbd%u", config_volume_minor(name));
+		json_object_set_new(item, "size_bytes", json_integer(device_bytes(dev)));
 		json_array_append_new(items, item);
 	}
+	/* Volumes gone from the config (only with a config that names this node: a node in
+	 * maintenance mode keeps them all) */
+	if (config && me) {
+		int rc;
+		if (!status)
+			status = v->loaded || access("/proc/drbd", F_OK) == 0 ? events() : json_object();
+		rc = remove_gone(v, keep, status, report);
+		if (rc < 0)
+			failed = true;
+		else
+			changes += rc;
+	}
+	json_decref(keep);
 	json_decref(status);
 	json_decref(pools);
 	resources_publish("volumes", items);

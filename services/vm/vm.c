@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,6 +112,7 @@ static void vm_free(struct vm_ctl *ctl, struct vm *vm)
 {
 	qmp_disconnect(ctl, vm);
 	json_decref(vm->spec);
+	json_decref(vm->volume_bytes);
 	free(vm->rendered);
 	free(vm->error);
 	free(vm->error_logged);
@@ -603,6 +605,81 @@ static bool kvm_failed_at_start(struct vm_ctl *ctl, struct vm *vm)
 	return found;
 }
 
+/* The size of the block device PATH in bytes (sysfs), 0 when unknown. */
+static long long block_device_bytes(const char *path)
+{
+	char sys[96], buf[32] = "";
+	struct stat st;
+	FILE *f;
+
+	if (stat(path, &st) != 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/size", major(st.st_rdev), minor(st.st_rdev));
+	if (!(f = fopen(sys, "re")))
+		return 0;
+	if (!fgets(buf, sizeof buf, f))
+		buf[0] = '\0';
+	fclose(f);
+	return atoll(buf) * 512;
+}
+
+/* A disk on a Volume that grew (services/storage: lvextend, drbdadm resize) while QEMU runs:
+ * QEMU keeps the size it opened the device with until told, so it is told (QMP block_resize
+ * of drive disk-NAME to the device's size) and the guest sees a larger virtio disk at once.
+ * Looked at only when the device's size differs from the one last handled. */
+static void grow_volume_disks(struct vm_ctl *ctl, struct vm *vm)
+{
+	const json_t *disk;
+	json_t *blocks = NULL;
+	size_t index;
+
+	if (!vm->volume_bytes)
+		vm->volume_bytes = json_object();
+	json_array_foreach(json_object_get(vm->spec, "disks"), index, disk) {
+		const char *name = json_string_value(json_object_get(disk, "name"));
+		char *path, drive[96];
+		long long bytes, told = -1;
+		struct qmp_error err;
+		const json_t *block;
+		size_t k;
+
+		if (!json_object_get(disk, "volume") || !name)
+			continue;
+		path = vm_disk_path(ctl->state_dir, vm->name, disk);
+		bytes = block_device_bytes(path);
+		free(path);
+		if (bytes <= 0 || json_integer_value(json_object_get(vm->volume_bytes, name)) == bytes)
+			continue;
+		snprintf(drive, sizeof drive, "disk-%s", name);
+		if (!blocks && qmp_query_block(vm->q, &blocks, &err, VM_QMP_TIMEOUT_MS) < 0)
+			return;   /* asked again next pass */
+		json_array_foreach(blocks, k, block)
+			if (strcmp(json_string_value(json_object_get(block, "device")) ?: "", drive) == 0)
+				told = json_integer_value(json_object_get(json_object_get(json_object_get(
+					block, "inserted"), "image"), "virtual-size"));
+		if (told >= 0 && told < bytes) {
+			json_t *args = json_pack("{s:s, s:I}", "device", drive, "size", (json_int_t)bytes);
+			int rc = qmp_command(vm->q, "block_resize", args, NULL, &err, VM_QMP_TIMEOUT_MS);
+			json_decref(args);
+			if (rc < 0) {
+				vm_set_error(vm, "disk %s: block_resize to %lld bytes: %s", name, bytes,
+					     err.message);
+				continue;
+			}
+			{
+				char what[160];
+				snprintf(what, sizeof what, "disk %s: its Volume grew from %lld to %lld MiB: "
+					 "QEMU told (block_resize), the guest sees it now", name,
+					 told >> 20, bytes >> 20);
+				vm_changed(ctl, vm, what);
+			}
+		}
+		if (told >= 0)
+			json_object_set_new(vm->volume_bytes, name, json_integer(bytes));
+	}
+	json_decref(blocks);
+}
+
 static void step_running(struct vm_ctl *ctl, struct vm *vm)
 {
 	struct qmp_error err;
@@ -621,8 +698,10 @@ static void step_running(struct vm_ctl *ctl, struct vm *vm)
 	qmp_pump(ctl, vm);
 	if (!vm->q)
 		return;
-	if (strcmp(vm->qmp_status, "running") == 0)
+	if (strcmp(vm->qmp_status, "running") == 0) {
 		vm->reached_running = true;
+		grow_volume_disks(ctl, vm);
+	}
 	if (vm->guest_shutdown || strcmp(vm->qmp_status, "shutdown") == 0) {
 		guest_poweroff(ctl, vm);
 	} else if (strcmp(vm->qmp_status, "paused") == 0 || strcmp(vm->qmp_status, "prelaunch") == 0) {

@@ -63,6 +63,7 @@ struct vm {
 	bool reached_running;        /* QMP said "running" since the definition was written */
 	long restarts_at_write;      /* service_restarts when the definition was last written */
 	char accel_reason[200];      /* why this VM runs with its accelerator */
+	json_t *volume_bytes;        /* disk name -> the Volume device's size QEMU was told of */
 
 	char service_state[16];      /* PID 1's state, "" when PID 1 does not know it */
 	long pid;                    /* 0 none */

@@ -1375,7 +1375,7 @@ static void test_volume_decoded(void **state)
 		"[{\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"Volume\",\"metadata\":{\"name\":\"data\"},"
 		"\"spec\":{\"size\":\"1Gi\",\"size_mib\":1024,\"nodes\":[{\"name\":\"node-1\",\"address\":"
 		"\"192.168.50.11\"},{\"name\":\"node-2\",\"address\":\"192.168.50.12\",\"pool\":\"fast\"}],"
-		"\"image\":\"/var/lib/cairn/images/debian.raw\"}},"
+		"\"image\":\"/var/lib/cairn/images/debian.raw\",\"reclaim\":\"retain\"}},"
 		"{\"apiVersion\":\"cairn.dev/v1alpha1\",\"kind\":\"VirtualMachine\",\"metadata\":{\"name\":"
 		"\"web\"},\"spec\":{\"node\":\"node-2\",\"cpus\":1,\"memory\":\"64Mi\",\"memory_mib\":64,"
 		"\"boot\":{\"disk\":\"root\"},\"disks\":[{\"name\":\"root\",\"volume\":\"data\"}],"
@@ -1415,14 +1415,16 @@ static void test_volume_errors(void **state)
 		"    - name: node-1\n"
 		"      address: 10.0.0.2\n"
 		"    - name: node-3\n"
-		"      address: 10.0.0.3\n",
+		"      address: 10.0.0.3\n"
+		"  reclaim: destroy\n",
 		"config.yaml:4: document 1 (Volume): .metadata.name: \"Data.1\" is not a disk name (1..63 of a-z, 0-9, '-', not starting or ending with '-')\n"
 		"config.yaml:6: document 1 (Volume): .spec: missing required key 'size'\n"
 		"config.yaml:7: document 1 (Volume): .spec.nodes: has 1 node; a Volume has exactly 2 (the two replicas)\n"
 		"config.yaml:8: document 1 (Volume): .spec.nodes[0].address: \"10.0.0.300\" is not an IPv4 address\n"
 		"config.yaml:9: document 1 (Volume): .spec.nodes[0].pool: \"Fast\" is not a pool name (1..32 of a-z, 0-9, '-', not starting or ending with '-')\n"
 		"config.yaml:18: document 2 (Volume): .spec.nodes: has 3 items, at most 2 are allowed\n"
-		"config.yaml:20: document 2 (Volume): .spec.nodes[1].name: \"node-1\" is already used by [0] (line 18)\n");
+		"config.yaml:20: document 2 (Volume): .spec.nodes[1].name: \"node-1\" is already used by [0] (line 18)\n"
+		"config.yaml:24: document 2 (Volume): .spec.reclaim: \"destroy\" is not a reclaim policy (retain: the LV and its data stay on the pool; delete: metadata wiped and the LV removed)\n");
 	/* across documents: a derived slot taken (v528 and v630 share slot 16382), a node with
 	 * two addresses, a VM disk on a missing Volume, on a Volume without a replica on the
 	 * VM's node, a Volume used twice, a format on a volume disk */
