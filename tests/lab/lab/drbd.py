@@ -29,7 +29,7 @@ def volume_doc(name, size="64Mi"):
                                              for k in range(2)]}}
 
 
-def volume_vm(name, node, volume, memory="64Mi"):
+def volume_vm(name, node, volume, memory="128Mi"):
     """The image's test guest NAME on NODE with the Volume VOLUME as its disk `data`."""
     return {"apiVersion": API, "kind": "VirtualMachine", "metadata": {"name": name},
             "spec": {"node": node, "memory": memory,

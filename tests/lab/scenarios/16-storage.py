@@ -28,7 +28,7 @@ metadata:
   name: vm1
 spec:
   node: node-1
-  memory: 64Mi
+  memory: 128Mi
   boot:
     kernel: {GUEST}/vmlinuz
     initrd: {GUEST}/initramfs.img
