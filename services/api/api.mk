@@ -44,15 +44,15 @@ $(BUILD)/obj/san/tests/unit/test_api.o: DEFS := $(SVC_INC) \
 	-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 	-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"'
 $(BUILD)/unit/test_api: $(BUILD)/obj/san/tests/unit/test_api.o $(UNIT_HARNESS) \
-		$(call OBJ,san,$(API_LIB_SRCS) $(VM_SRCS)) $(CONFIG_LIB_SAN) $(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(API_LIB_A_SAN) \
-		$(BUILD)/cairnd-host $(BUILD)/init-host
+		$(call OBJ,san,$(API_LIB_SRCS) $(VM_SRCS) $(STORAGE_ADMIT_SRCS)) $(CONFIG_LIB_SAN) \
+		$(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(API_LIB_A_SAN) $(BUILD)/cairnd-host $(BUILD)/init-host
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(API_LIBS)
 
 FUZZ_NAMES += api_routes
 $(BUILD)/obj/fuzz/tests/fuzz/fuzz_api_routes.o: DEFS := $(SVC_INC)
 $(BUILD)/fuzz/fuzz_api_routes: $(BUILD)/obj/fuzz/tests/fuzz/fuzz_api_routes.o \
-		$(call OBJ,fuzz,$(API_LIB_SRCS) $(VM_SRCS)) $(CONFIG_LIB_FUZZ) $(QMP_LIB_FUZZ) $(OVSDB_LIB_FUZZ) \
+		$(call OBJ,fuzz,$(API_LIB_SRCS) $(VM_SRCS) $(STORAGE_ADMIT_SRCS)) $(CONFIG_LIB_FUZZ) $(QMP_LIB_FUZZ) $(OVSDB_LIB_FUZZ) \
 		$(INITCTL_LIB_FUZZ) $(RUNCMD_LIB_FUZZ) $(FILEIO_LIB_FUZZ) $(CMDLINE_LIB_FUZZ)
 	@mkdir -p $(@D)
 	$(CLANG) $(LDFLAGS_FUZZ) -o $@ $(LINK_OBJS) $(API_LIBS)

@@ -5,6 +5,9 @@
 # Flags and object rules in mk/flags.mk; the include flags of services/ in api.mk.
 
 STORAGE_SRCS := $(sort $(wildcard services/storage/*.c))
+# What cairnd's apply handler (services/api/handlers_config.c) calls, for the API's test and
+# fuzz builds that link the handlers without the controllers: storage_admit() and its helpers.
+STORAGE_ADMIT_SRCS := services/storage/admit.c services/storage/disks.c services/storage/common.c
 STORAGE_HDRS := $(sort $(wildcard services/storage/*.h))
 # libblkid: probing and wiping signatures (util-linux; libblkid1 is in the image); libcurl:
 # the fence-peer handler (fence.c) calls the peer's cairnd

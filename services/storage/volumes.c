@@ -654,7 +654,7 @@ static int remove_gone(struct volumes *v, const json_t *keep, json_t *status,
 		}
 		if (sscanf(run_file(v, name, RECLAIM_SUFFIX), "%15s %127s %4095s", policy, vg,
 			   device) == 3 && strcmp(policy, "delete") == 0) {
-			char lv[300];
+			char lv[512];
 			if (run(&out, DRBDADM, "--", "--force", "wipe-md", name, NULL) != 0) {
 				ctrl_fail(report, object, "reclaim delete: drbdadm wipe-md: %s",
 					  storage_said(out));
