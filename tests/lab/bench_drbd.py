@@ -9,10 +9,17 @@ drives them):
     `Connected Primary/Secondary UpToDate/UpToDate` in /proc/drbd, makes the thin LV
     `benchraw` (128 MiB) in the same thin pool, and writes to both from the node itself:
   - sequential: `dd if=/dev/zero bs=1M count=64 oflag=direct`, raw then replicated, twice;
-    the second pass (blocks already allocated in the thin pool) is the figure;
+    the second pass (blocks already allocated in the thin pool) is the figure; dd has one
+    request in flight, so each MiB waits for the peer's disk in turn (protocol C);
+  - sequential with requests in flight: `qemu-img bench -w -d 16 -s 1M -c 64` (O_DIRECT,
+    native AIO), raw then replicated, twice: the throughput a writer with a queue (a guest's
+    filesystem, a database) gets, where the peer's writes overlap the next transfers;
   - random 4 KiB: one `qemu-io` process (cache=none: O_DIRECT) doing 1000 writes of 4 KiB at
     the same pseudo-random 4 KiB-aligned offsets in the first 64 MiB (written by the
-    sequential pass) of each device, one after the other (queue depth 1).
+    sequential pass) of each device, one after the other (queue depth 1);
+  - last, the sequential write again with the peer disconnected (`drbdadm disconnect`, then
+    `connect`): DRBD's own cost without the network, which tells how much of the gap to the
+    unreplicated LV is the replication link (emulated, on the same 2 cores as both nodes).
 
 Times come from /proc/uptime on the node, the output through `cairnctl logs drbdbench`. Under
 TCG the absolute figures are the emulator's; the ratios replicated/unreplicated are what to
@@ -26,6 +33,7 @@ from lab.drbd import DrbdPair, volume_doc, volume_vm
 from bench_vm import one_line
 
 SEQ_MIB = 64
+QB_DEPTH = 16
 RANDOM_WRITES = 1000
 SCRIPT = f"""\
 say() {{ echo "drbdbench: $*"; }}
@@ -63,11 +71,24 @@ for pass in 1 2; do
   seqw raw $raw $pass
   seqw replicated $drbd $pass
 done
+qb() {{
+  qemu-img bench --image-opts -t none -i native -n -w -d {QB_DEPTH} -s 1M -c {SEQ_MIB} driver=raw,file.driver=host_device,file.filename=$2,file.locking=off >/run/drbdbench.out 2>&1 || {{ say "failed: qemu-img bench $2: $(tail -c 300 /run/drbdbench.out)"; exit 1; }}
+  say "qb $1 $3 {SEQ_MIB} MiB $(sed -n "s/^Run completed in \\([0-9.]*\\) seconds.*/\\1/p" /run/drbdbench.out)"
+}}
+for pass in 1 2; do
+  qb raw $raw $pass
+  qb replicated $drbd $pass
+done
 kind=raw; dev=$raw; rnd
 kind=replicated; dev=$drbd; rnd
+res=$(sed -n "s/^resource \\([^ ]*\\) .*/\\1/p" /run/cairn/drbd/*.res | head -1)
+drbdadm disconnect $res >/run/drbdbench.out 2>&1 || {{ say "failed: drbdadm disconnect $res: $(tail -c 300 /run/drbdbench.out)"; exit 1; }}
+seqw disconnected $drbd 2
+drbdadm connect $res >/run/drbdbench.out 2>&1 || say "drbdadm connect $res: $(tail -c 300 /run/drbdbench.out)"
 say done
 """
-SEQ = re.compile(r"drbdbench: seq (raw|replicated) (\d) (\d+) MiB ([\d.]+) ([\d.]+)")
+SEQ = re.compile(r"drbdbench: seq (raw|replicated|disconnected) (\d) (\d+) MiB ([\d.]+) ([\d.]+)")
+QB = re.compile(r"drbdbench: qb (raw|replicated) (\d) (\d+) MiB ([\d.]+)")
 RND = re.compile(r"drbdbench: rnd (raw|replicated) (\d+) writes ([\d.]+) ([\d.]+)")
 
 
@@ -99,7 +120,8 @@ def drbd_figures():
         seq = {(m[0], m[1]): int(m[2]) / (float(m[4]) - float(m[3])) for m in SEQ.findall(logs)}
         rnd = {m[0]: (int(m[1]), int(m[1]) / (float(m[3]) - float(m[2])))
                for m in RND.findall(logs)}
-        if len(seq) != 4 or len(rnd) != 2:
+        qb = {(m[0], m[1]): int(m[2]) / float(m[3]) for m in QB.findall(logs)}
+        if len(seq) != 5 or len(rnd) != 2 or len(qb) != 4:
             raise lab.LabError(f"drbdbench: incomplete output: {logs[-400:]}")
         if rnd["raw"][0] != RANDOM_WRITES or rnd["replicated"][0] != RANDOM_WRITES:
             raise lab.LabError(f"drbdbench: random writes done {rnd}")
@@ -118,6 +140,17 @@ def drbd_figures():
          f"same pool, unreplicated; first pass {mb('raw', 1):.1f}"),
         ("DRBD: ratio replicated/raw, sequential", f"{mb('replicated', 2) / mb('raw', 2):.2f}",
          "goal >= 0.9"),
+        ("DRBD: sequential write, depth 16, replicated", f"{qb[('replicated', '2')] * 1.048576:.1f} MB/s",
+         f"qemu-img bench -w -d {QB_DEPTH} -s 1M, {SEQ_MIB} MiB, O_DIRECT, native AIO; first pass "
+         f"{qb[('replicated', '1')] * 1.048576:.1f}"),
+        ("baseline: sequential write, depth 16, thin LV", f"{qb[('raw', '2')] * 1.048576:.1f} MB/s",
+         f"same; first pass {qb[('raw', '1')] * 1.048576:.1f}"),
+        ("DRBD: ratio replicated/raw, sequential depth 16",
+         f"{qb[('replicated', '2')] / qb[('raw', '2')]:.2f}", "goal >= 0.9"),
+        ("DRBD: sequential write, peer disconnected", f"{mb('disconnected', 2):.1f} MB/s",
+         f"the same Volume, drbdadm disconnect: DRBD without the network; ratio to raw "
+         f"{mb('disconnected', 2) / mb('raw', 2):.2f}, replicated to it "
+         f"{mb('replicated', 2) / mb('disconnected', 2):.2f} (the link's share)"),
         ("DRBD: random 4 KiB writes, replicated", f"{rnd['replicated'][1]:.0f} IOPS",
          f"{RANDOM_WRITES} writes, qemu-io, O_DIRECT, queue depth 1"),
         ("baseline: random 4 KiB writes, thin LV", f"{rnd['raw'][1]:.0f} IOPS", "same offsets"),
