@@ -490,7 +490,10 @@ int runtime_fd(struct runtime *rt)
 	for (size_t i = 0; i < rt->count && rt->epoll_fd >= 0; i++) {
 		int fd = rt->slots[i].row->fd ? rt->slots[i].row->fd(rt->slots[i].state) : -1;
 
-		if (fd >= 0 && epoll_ctl(rt->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0)
+		/* rows that share one fd (the network rows' netlink socket) register it once:
+		 * it wakes the loop, and due() polls it for each of them (EEXIST is no failure) */
+		if (fd >= 0 && epoll_ctl(rt->epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0 &&
+		    errno != EEXIST)
 			fprintf(stderr, "cairnd: %s: epoll: %s (passes every %d ms only)\n",
 				rt->slots[i].row->name, strerror(errno), CONTROLLER_PERIOD_MS);
 	}
