@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 char *fileio_read(const char *path, size_t max, size_t *len)
@@ -267,4 +268,19 @@ int fileio_remove(const char *path)
 	if (unlink(path) == 0)
 		return 1;
 	return errno == ENOENT ? 0 : -1;
+}
+
+long long fileio_block_bytes(const char *path)
+{
+	char sys[96], *text;
+	struct stat st;
+	long long sectors;
+
+	if (stat(path, &st) != 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/size", major(st.st_rdev), minor(st.st_rdev));
+	text = fileio_read(sys, 64, NULL);
+	sectors = text ? atoll(text) : 0;
+	free(text);
+	return sectors * 512;
 }

@@ -44,5 +44,8 @@ int fileio_fsync_dir(const char *dir);
 int fileio_mkdirs(const char *path, mode_t mode);
 /* Removes PATH. 1: removed; 0: it was absent; -1: errno set. */
 int fileio_remove(const char *path);
+/* The size in bytes of the block device PATH (a node or a link to one), from
+ * /sys/dev/block/MAJ:MIN/size; 0 when PATH is no block device or sysfs does not say. */
+long long fileio_block_bytes(const char *path);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -170,23 +169,6 @@ static json_t *events(void)
 	return parsed;
 }
 
-/* The size in bytes of the block device PATH (a node of its own or a link: /dev/mapper/X made
- * by libdevmapper without udev is a node), from /sys/dev/block/MAJ:MIN/size; 0 when unknown. */
-static long long device_bytes(const char *path)
-{
-	char sys[128], *text;
-	struct stat st;
-	long long sectors;
-
-	if (stat(path, &st) != 0 || !S_ISBLK(st.st_mode))
-		return 0;
-	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/size", major(st.st_rdev), minor(st.st_rdev));
-	text = fileio_read(sys, 64, NULL);
-	sectors = text ? atoll(text) : 0;
-	free(text);
-	return sectors * 512;
-}
-
 /* What DRBD 8.4's internal metadata takes at the end of a backing device of BYTES, at most:
  * the bitmap (a bit per 4 KiB), the activity log (32 KiB), the superblock (4 KiB), rounded
  * up; one MiB more keeps this an upper bound. */
@@ -313,7 +295,7 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	} else {
 		/* a larger size grows the LV (DRBD follows below); a smaller one never shrinks it */
 		long long want = json_integer_value(json_object_get(spec, "size_mib")) * MIB;
-		long long have = device_bytes(lv_path);
+		long long have = fileio_block_bytes(lv_path);
 		if (have > 0 && have < want) {
 			char size[32], lv_name[160];
 			snprintf(size, sizeof size, "%lldm", want / MIB);
@@ -471,17 +453,17 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 	    strcmp(field(st, "disk"), "UpToDate") == 0 &&
 	    strcmp(field(st, "peer_disk"), "UpToDate") == 0) {
 		char device[32];
-		long long lv_bytes = device_bytes(lv_path), drbd;
+		long long lv_bytes = fileio_block_bytes(lv_path), drbd;
 		json_t *last = json_object_get(v->resized, name);
 		snprintf(device, sizeof device, "/dev/drbd%u", config_volume_minor(name));
-		drbd = device_bytes(device);
+		drbd = fileio_block_bytes(device);
 		if (drbd > 0 && drbd + md_bytes(lv_bytes) < lv_bytes &&
 		    (!last || now_s() - json_integer_value(last) >= RESIZE_RETRY_S)) {
 			json_object_set_new(v->resized, name, json_integer(now_s()));
 			rc = run(&out, DRBDADM, "--", "--assume-clean", "resize", name, NULL);
-			if (rc == 0 && device_bytes(device) > drbd) {
+			if (rc == 0 && fileio_block_bytes(device) > drbd) {
 				ctrl_changed(report, object, "resized online: %s from %lldMi to %lldMi",
-					     device, drbd / MIB, device_bytes(device) / MIB);
+					     device, drbd / MIB, fileio_block_bytes(device) / MIB);
 				changes++;
 			} else if (rc != 0) {
 				json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm "
@@ -776,7 +758,7 @@ int volumes_reconcile(void *state, const json_t *config, struct ctrl_report *rep
 		}
 		char dev[32];
 		snprintf(dev, sizeof dev, "/dev/drbd%u", config_volume_minor(name));
-		json_object_set_new(item, "size_bytes", json_integer(device_bytes(dev)));
+		json_object_set_new(item, "size_bytes", json_integer(fileio_block_bytes(dev)));
 		json_array_append_new(items, item);
 	}
 	/* Volumes gone from the config (only with a config that names this node: a node in

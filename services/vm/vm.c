@@ -14,11 +14,11 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "resources.h"
 #include "vm_int.h"
 
@@ -605,24 +605,6 @@ static bool kvm_failed_at_start(struct vm_ctl *ctl, struct vm *vm)
 	return found;
 }
 
-/* The size of the block device PATH in bytes (sysfs), 0 when unknown. */
-static long long block_device_bytes(const char *path)
-{
-	char sys[96], buf[32] = "";
-	struct stat st;
-	FILE *f;
-
-	if (stat(path, &st) != 0 || !S_ISBLK(st.st_mode))
-		return 0;
-	snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/size", major(st.st_rdev), minor(st.st_rdev));
-	if (!(f = fopen(sys, "re")))
-		return 0;
-	if (!fgets(buf, sizeof buf, f))
-		buf[0] = '\0';
-	fclose(f);
-	return atoll(buf) * 512;
-}
-
 /* A disk on a Volume that grew (services/storage: lvextend, drbdadm resize) while QEMU runs:
  * QEMU keeps the size it opened the device with until told, so it is told (QMP block_resize
  * of drive disk-NAME to the device's size) and the guest sees a larger virtio disk at once.
@@ -646,7 +628,7 @@ static void grow_volume_disks(struct vm_ctl *ctl, struct vm *vm)
 		if (!json_object_get(disk, "volume") || !name)
 			continue;
 		path = vm_disk_path(ctl->state_dir, vm->name, disk);
-		bytes = block_device_bytes(path);
+		bytes = fileio_block_bytes(path);
 		free(path);
 		if (bytes <= 0 || json_integer_value(json_object_get(vm->volume_bytes, name)) == bytes)
 			continue;

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "fileio.h"
 #include "harness.h"
 #include "resources.h"
 #include "runtime.h"
@@ -271,6 +272,9 @@ static void test_wipe_foreign_in_use_missing(void **state)
 	json_t *item;
 
 	runtime_reconcile(rt, config, true);
+	/* lib/fileio's block device size, on a device of known size */
+	assert_int_equal(fileio_block_bytes(loops[1]), 256LL << 20);
+	assert_int_equal(fileio_block_bytes(test_path("disk1.img")), 0);   /* a file: no device */
 	pv_uuid(loops[1], uuid, sizeof uuid);
 	assert_non_null(strstr(uuid, "cairn-b"));
 	assert_int_equal(shell_status("blkid -p %s | grep -q ext4", loops[1]), 1);
