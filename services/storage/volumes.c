@@ -29,6 +29,7 @@
 #define FENCE_RETRY_S 20   /* a promotion refused for want of fencing is tried again after */
 #define RESIZE_RETRY_S 10  /* `drbdadm resize` that did not grow the device is tried again after */
 #define RECLAIM_SUFFIX ".reclaim"   /* RUN_DIR/NAME.reclaim: "POLICY VG DEVICE\n" */
+#define RECLAIM_WIPED "delete-wiped"   /* that policy once delete's wipe-md is done */
 #define MIB (1024LL * 1024)
 /* what the operator does about a split brain (README.md, "Split brain"): NAME, this node, peer */
 #define SPLIT_BRAIN_HOW "keep one side's data, the other's writes since the split are " \
@@ -635,17 +636,31 @@ static int remove_gone(struct volumes *v, const json_t *keep, json_t *status,
 			changes++;
 		}
 		if (sscanf(run_file(v, name, RECLAIM_SUFFIX), "%15s %127s %4095s", policy, vg,
-			   device) == 3 && strcmp(policy, "delete") == 0) {
+			   device) == 3 && (strcmp(policy, "delete") == 0 ||
+					    strcmp(policy, RECLAIM_WIPED) == 0)) {
 			char lv[512];
-			if (run(&out, DRBDADM, "--", "--force", "wipe-md", name, NULL) != 0) {
-				ctrl_fail(report, object, "reclaim delete: drbdadm wipe-md: %s",
-					  storage_said(out));
+			/* wipe-md once: an lvremove that failed is tried again at the next pass,
+			 * and a second wipe-md would fail on the metadata already gone */
+			if (strcmp(policy, "delete") == 0) {
+				char *text = NULL;
+				snprintf(path, sizeof path, "%s/%s" RECLAIM_SUFFIX, v->run_dir, name);
+				if (run(&out, DRBDADM, "--", "--force", "wipe-md", name, NULL) != 0) {
+					ctrl_fail(report, object, "reclaim delete: drbdadm wipe-md: %s",
+						  storage_said(out));
+					free(out);
+					failed = true;
+					continue;
+				}
 				free(out);
-				failed = true;
-				continue;
+				out = NULL;
+				if (asprintf(&text, RECLAIM_WIPED " %s %s\n", vg, device) < 0)
+					abort();
+				if (fileio_write_if_changed(path, text, 0644) < 0)
+					ctrl_fail(report, object, "%s: %s (the LV is removed now; should "
+						  "that fail, the next pass stops at wipe-md)", path,
+						  strerror(errno));
+				free(text);
 			}
-			free(out);
-			out = NULL;
 			snprintf(lv, sizeof lv, "%s/" DRBD_LV_PREFIX "%s", vg, name);
 			if (run(&out, v->lvm, "lvremove", "--devices", device, "--yes", lv, NULL) != 0) {
 				ctrl_fail(report, object, "reclaim delete: lvm lvremove %s: %s", lv,
