@@ -415,36 +415,30 @@ static int one_volume(struct volumes *v, const json_t *config, const json_t *doc
 		changes++;
 		return changes;   /* the next pass reads the new state */
 	}
-	/* the initial sync: both sides Inconsistent and connected (never before: Ganeti's
-	 * lesson). Filled from an image, the first node of .spec.nodes is made Primary with
-	 * --force, its data current, and the peer gets a full sync (Secondary again at the next
-	 * pass unless a VM here wants it) */
-	if (index == 0 && image && strcmp(field(st, "connection"), "Connected") == 0 &&
-	    strcmp(field(st, "disk"), "Inconsistent") == 0 &&
-	    strcmp(field(st, "peer_disk"), "Inconsistent") == 0) {
-		if (run(&out, DRBDADM, "primary", "--force", name, NULL) != 0) {
-			json_object_set_new(item, "error", ctrl_fail(report, object,
-					    "drbdadm primary --force: %s", storage_said(out)));
-			free(out);
-			return -1;
-		}
-		free(out);
-		ctrl_changed(report, object, "filled from %s: Primary with --force, full sync to "
-			     "the peer", image);
-		return changes + 1;
-	}
-	/* a blank Volume: the first node declares its (blank) data current, with no sync needed */
+	/* the initial sync, by the first node of .spec.nodes only, once both sides are
+	 * Inconsistent and connected (never before: Ganeti's lesson). A blank Volume: its (blank)
+	 * data is declared current, no sync needed. Filled from an image: Primary with --force,
+	 * its data current, and the peer gets a full sync (Secondary again at the next pass
+	 * unless a VM here wants it) */
 	if (index == 0 && strcmp(field(st, "connection"), "Connected") == 0 &&
 	    strcmp(field(st, "disk"), "Inconsistent") == 0 &&
 	    strcmp(field(st, "peer_disk"), "Inconsistent") == 0) {
-		if (run(&out, DRBDADM, "new-current-uuid", "--clear-bitmap", name, NULL) != 0) {
-			json_object_set_new(item, "error", ctrl_fail(report, object,
-					    "drbdadm new-current-uuid --clear-bitmap: %s", storage_said(out)));
+		const char *what = image ? "primary --force" : "new-current-uuid --clear-bitmap";
+		rc = image ? run(&out, DRBDADM, "primary", "--force", name, NULL)
+			   : run(&out, DRBDADM, "new-current-uuid", "--clear-bitmap", name, NULL);
+		if (rc != 0) {
+			json_object_set_new(item, "error", ctrl_fail(report, object, "drbdadm %s: %s",
+								     what, storage_said(out)));
 			free(out);
 			return -1;
 		}
 		free(out);
-		ctrl_changed(report, object, "blank: new current UUID, bitmap cleared (no initial sync)");
+		if (image)
+			ctrl_changed(report, object, "filled from %s: Primary with --force, full "
+				     "sync to the peer", image);
+		else
+			ctrl_changed(report, object, "blank: new current UUID, bitmap cleared (no "
+				     "initial sync)");
 		return changes + 1;
 	}
 	/* grown LVs: DRBD takes the smaller of the two backing devices, so a resize before the
