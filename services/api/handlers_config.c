@@ -299,14 +299,19 @@ void handle_config_apply(struct api_server *server, const struct api_request *re
 		reply_error(reply, 408, "client went away before the apply: nothing was stored", NULL);
 		goto out;
 	}
-	pthread_mutex_lock(&server->lock);
-	/* the pools' disks must exist here and be free: refused, nothing stored or touched */
-	if (storage_admit(config, server->config, server->sysfs, &details) < 0) {
-		pthread_mutex_unlock(&server->lock);
-		reply_error(reply, 400, "config rejected: a pool's disk cannot be used on this node",
-			    details);
-		goto out;
+	/* the pools' disks must exist here and be free: refused, nothing stored or touched
+	 * (sysfs and /proc are read without the server's lock, against the config in force now) */
+	{
+		json_t *current = server_config_ref(server, NULL);
+		int rc = storage_admit(config, current, server->sysfs, &details);
+		json_decref(current);
+		if (rc < 0) {
+			reply_error(reply, 400, "config rejected: a pool's disk cannot be used on "
+				    "this node", details);
+			goto out;
+		}
 	}
+	pthread_mutex_lock(&server->lock);
 	changes = diff_lines(server->config ? server->config : empty, config);
 	if (!changes) {
 		pthread_mutex_unlock(&server->lock);

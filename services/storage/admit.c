@@ -52,12 +52,15 @@ int storage_admit(const json_t *config, const json_t *current, const char *sysfs
 	json_t *lines = json_array();
 	size_t i;
 
+	if (!kernels || !lines)
+		abort();   /* as the rest of cairnd: out of memory is not a refusal */
+
 	if (!sysfs)
 		sysfs = "/sys";
 	json_array_foreach(pools, i, pool) {
 		const char *name = field(pool, "name"), *disk = field(pool, "disk");
 		char why[512], vg[64], *in_use;
-		if (!same(field(pool, "type"), "lvm") || !name || !disk || !kernels)
+		if (!same(field(pool, "type"), "lvm") || !name || !disk)
 			continue;
 		if (storage_resolve(sysfs, disk, kernels[i], sizeof kernels[i], why, sizeof why) < 0) {
 			kernels[i][0] = '\0';
