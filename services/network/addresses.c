@@ -199,32 +199,6 @@ static void publish(struct ctrl *ctrl, struct nl_cache *cache, json_t *desired, 
 	resources_publish("addresses", items);
 }
 
-/* An address change within one subnet is "add the new, remove the old". Without
- * promote_secondaries the kernel deletes every secondary address of the subnet with its
- * primary, so the new address went with the old one and came back only a pass (5 s) later.
- * Written once per cairnd (the value systemd's defaults set); a MachineConfig sysctl for it
- * is written by the sysctls controller at every pass and so has the last word. */
-static void promote_secondaries(struct ctrl *ctrl)
-{
-	static const char *const rel[] = { "net/ipv4/conf/all/promote_secondaries",
-					   "net/ipv4/conf/default/promote_secondaries" };
-
-	if (ctrl->promote_set)
-		return;
-	ctrl->promote_set = true;
-	for (size_t i = 0; i < 2; i++) {
-		char *path = path_join(ctrl->proc_sys, rel[i]);
-		FILE *f = fopen(path, "we");
-		bool ok = f && fputs("1\n", f) != EOF;
-		if (f && fclose(f) == EOF)
-			ok = false;
-		if (!ok)
-			fprintf(stderr, "cairnd: addresses: %s: %s (an address change within a subnet "
-				"may take one more pass)\n", path, strerror(errno));
-		free(path);
-	}
-}
-
 void ctrl_addresses(struct ctrl *ctrl)
 {
 	json_t *desired, *errors;
@@ -233,7 +207,6 @@ void ctrl_addresses(struct ctrl *ctrl)
 
 	if (!net_refresh_links(ctrl))
 		return;
-	promote_secondaries(ctrl);
 	err = rtnl_addr_alloc_cache(ctrl->sock, &cache);
 	if (err < 0) {
 		json_decref(ctrl_fail(ctrl->report, "netlink", "cannot list: %s",

@@ -39,7 +39,6 @@ struct ctrl {
 	json_t *owned;        /* {"links":{}, "addresses":{}, "routes":{}}, persisted */
 	json_t *modules_done; /* modules: name -> parameters modprobe accepted */
 	json_t *sysctls_read; /* sysctls: key -> {desired, actual}: what the kernel made of a write */
-	bool promote_set;     /* addresses: promote_secondaries written (once per cairnd) */
 
 	/* the pass of the controller running now */
 	struct ctrl_report *report;

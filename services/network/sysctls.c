@@ -115,6 +115,15 @@ static json_t *sysctl_item(struct ctrl *ctrl, const char *key, const char *desir
 	return item;
 }
 
+/* Cairn's own values, kept like the config's unless .spec.sysctls names the key:
+ * promote_secondaries, because an address change within a subnet is "add the new, remove the
+ * old", and with 0 the kernel deletes the new secondary address with the old primary (the
+ * addresses controller then needed a second pass, 5 s). systemd's defaults set it too. */
+static const char *const defaults[][2] = {
+	{ "net.ipv4.conf.all.promote_secondaries", "1" },
+	{ "net.ipv4.conf.default.promote_secondaries", "1" },
+};
+
 void ctrl_sysctls(struct ctrl *ctrl)
 {
 	const json_t *wanted = json_object_get(ctrl->spec, "sysctls");
@@ -123,5 +132,11 @@ void ctrl_sysctls(struct ctrl *ctrl)
 
 	json_object_foreach((json_t *)wanted, key, value)
 		json_array_append_new(items, sysctl_item(ctrl, key, json_string_value(value)));
+	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+		if (!json_object_get(wanted, defaults[i][0])) {
+			json_t *item = sysctl_item(ctrl, defaults[i][0], defaults[i][1]);
+			json_object_set_new(item, "source", json_string("default"));
+			json_array_append_new(items, item);
+		}
 	resources_publish("sysctls", items);
 }

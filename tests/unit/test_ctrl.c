@@ -491,6 +491,12 @@ static void check_apply_resources(void)
 	assert_string_equal(item_string(item, "actual"), "1");
 	assert_true(json_is_null(json_object_get(item, "error")));
 	json_decref(item);
+	/* Cairn's default, which the config does not name: kept, and shown as such */
+	item = resource_item("sysctls", "net.ipv4.conf.all.promote_secondaries");
+	assert_non_null(item);
+	assert_string_equal(item_string(item, "actual"), "1");
+	assert_string_equal(item_string(item, "source"), "default");
+	json_decref(item);
 }
 
 /* The network as config A wants it, checked with ip -j; then a second pass changes nothing. */
