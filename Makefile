@@ -23,7 +23,8 @@ HOST_PACKAGES := build-essential musl-tools libcmocka-dev clang libclang-rt-14-d
 	squashfs-tools cpio zstd xz-utils kmod binutils file \
 	socat jq python3 ca-certificates debian-archive-keyring \
 	libjansson-dev libyaml-dev libgnutls28-dev libmicrohttpd-dev libcurl4-gnutls-dev gnutls-bin curl \
-	libnl-3-dev libnl-route-3-dev libblkid-dev lvm2 thin-provisioning-tools chrony iproute2 busybox openvswitch-common openvswitch-switch ovn-central
+	libnl-3-dev libnl-route-3-dev libblkid-dev lvm2 thin-provisioning-tools chrony iproute2 busybox openvswitch-common openvswitch-switch ovn-central \
+	golang-go dpkg-dev rsync
 
 # Compiler flags (release, ASan/UBSan, musl, libFuzzer) are defined once in mk/flags.mk, with
 # the object pattern rules and the library archive template every fragment uses.

@@ -9,13 +9,13 @@ CTL_SRCS := $(sort $(wildcard ctl/*.c))
 CTL_HDRS := $(sort $(wildcard ctl/*.h))
 CTL_VERSION := 0.1.0
 CTL_LIBS := -lcurl -lgnutls -lyaml -ljansson
-INC_ctl := -Ilib/config -Ilib/fileio -Ictl -DCAIRN_VERSION='"$(CTL_VERSION)"'
+INC_ctl := -Ilib/config -Ilib/fileio -Ilib/pki -Ictl -DCAIRN_VERSION='"$(CTL_VERSION)"'
 
-$(OUT)/cairnctl: $(call OBJ,rel,$(CTL_SRCS)) $(CONFIG_LIB) $(FILEIO_LIB)
+$(OUT)/cairnctl: $(call OBJ,rel,$(CTL_SRCS)) $(CONFIG_LIB) $(FILEIO_LIB) $(PKI_LIB)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(LINK_OBJS) $(CTL_LIBS)
 
-$(BUILD)/cairnctl-host: $(call OBJ,san,$(CTL_SRCS)) $(CONFIG_LIB_SAN) $(FILEIO_LIB_SAN)
+$(BUILD)/cairnctl-host: $(call OBJ,san,$(CTL_SRCS)) $(CONFIG_LIB_SAN) $(FILEIO_LIB_SAN) $(PKI_LIB_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) $(CTL_LIBS)
 

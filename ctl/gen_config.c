@@ -16,6 +16,8 @@
 #include "pki.h"
 #include "yaml_json.h"
 
+#include <gnutls/crypto.h>
+
 #define NAME_MAX_LEN 63
 
 struct node {
@@ -23,6 +25,7 @@ struct node {
 	char *address;   /* as given: HOST, HOST:PORT, [IPV6]:PORT or IPV6 */
 	char *host;      /* the address without its port */
 	const char *role;
+	const char *kube_address;   /* --kube-address NAME=IP; NULL: host */
 	char *cert_pem, *key_pem;
 };
 
@@ -40,6 +43,9 @@ struct gen {
 	struct patch *patches;
 	size_t patch_count;
 	bool force;
+	bool kubernetes;   /* --kubernetes: the cluster secrets and .spec.kubernetes */
+	json_t *kube_ca, *etcd_ca, *service_account;
+	char token[24];
 };
 
 static const char cmd[] = "gen config";
@@ -156,6 +162,32 @@ static int add_nodes(struct gen *g, const char *arg)
 	return status;
 }
 
+/* --kube-address NAME=IP: the node's address on the cluster network, for Kubernetes. */
+static int set_kube_address(struct gen *g, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	unsigned char ip[4];
+	struct node *node;
+	char *name;
+
+	if (!eq)
+		return ctl_usage_error(cmd, "--kube-address: '%s' is not NAME=IPV4", arg);
+	name = strndup(arg, (size_t)(eq - arg));
+	node = name ? find_node(g, name) : NULL;
+	if (!node) {
+		ctl_usage_error(cmd, "--kube-address: no node '%s' in --nodes", name ? name : "");
+		free(name);
+		return CTL_EXIT_USAGE;
+	}
+	free(name);
+	if (inet_pton(AF_INET, eq + 1, ip) != 1)
+		return ctl_usage_error(cmd, "--kube-address: '%s' is not an IPv4 address", eq + 1);
+	if (!g->kubernetes)
+		return ctl_usage_error(cmd, "--kube-address needs --kubernetes");
+	node->kube_address = eq + 1;
+	return CTL_EXIT_OK;
+}
+
 static int set_role(struct gen *g, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
@@ -227,6 +259,9 @@ static void gen_free(struct gen *g)
 		json_decref(g->patches[i].lines);
 	}
 	free(g->patches);
+	json_decref(g->kube_ca);
+	json_decref(g->etcd_ca);
+	json_decref(g->service_account);
 }
 
 /* The line in PATCH of the longest prefix of PATH it sets (cut at '.' or '['), or 0. */
@@ -270,14 +305,115 @@ static void print_patch_errors(const struct patch *patch, const char *node_file,
 		fprintf(stderr, "... and %zu more errors\n", errs->dropped);
 }
 
+static const char *kube_host(const struct node *node)
+{
+	return node->kube_address ? node->kube_address : node->host;
+}
+
+/* .spec.kubernetes of NODE: its address, the first control plane's as the API endpoint, every
+ * node with a /24 of 10.244.0.0/16 for its pods, the secrets its role needs. */
+static json_t *kubernetes_spec(const struct gen *g, const struct node *node)
+{
+	json_t *nodes = json_object(), *spec;
+	const char *endpoint = NULL;
+
+	for (size_t i = 0; nodes && i < g->node_count; i++) {
+		const struct node *n = &g->nodes[i];
+		bool cp = strcmp(n->role, "controlplane") == 0;
+		char cidr[32];
+		snprintf(cidr, sizeof cidr, "10.244.%u.0/24", (unsigned)((i + 1) & 0xff));
+		if (cp && !endpoint)
+			endpoint = kube_host(n);
+		json_object_set_new(nodes, n->name, json_pack("{s:s, s:s, s:b}", "address", kube_host(n),
+							      "podCIDR", cidr, "controlPlane", cp));
+	}
+	spec = json_pack("{s:s, s:s, s:o, s:O, s:s}", "address", kube_host(node), "endpoint",
+			 endpoint ? endpoint : kube_host(node), "nodes", nodes, "ca", g->kube_ca,
+			 "bootstrapToken", g->token);
+	if (spec && strcmp(node->role, "controlplane") == 0) {
+		json_object_set(spec, "etcdCA", g->etcd_ca);
+		json_object_set(spec, "serviceAccount", g->service_account);
+	}
+	return spec;
+}
+
+/* The cluster's Kubernetes secrets: its CA, etcd's CA, the service-account key pair and a
+ * bootstrap token. 0, or -1 after printing why. */
+static int kubernetes_secrets(struct gen *g)
+{
+	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	struct pki_ca kube = { 0 }, etcd = { 0 };
+	char err[PKI_ERROR_MAX], *cert[2] = { 0 }, *key[2] = { 0 }, *sa_key = NULL, *sa_pub = NULL;
+	unsigned char rnd[22];
+	int rc = -1;
+
+	if (g->node_count > 254) {
+		ctl_error(cmd, "--kubernetes: %zu nodes; the pod ranges (a /24 each of 10.244.0.0/16) "
+			  "allow 254", g->node_count);
+		return -1;
+	}
+	for (size_t i = 0; i < g->node_count; i++) {
+		unsigned char ip[4];
+		if (inet_pton(AF_INET, kube_host(&g->nodes[i]), ip) != 1) {
+			ctl_error(cmd, "--kubernetes: node %s's address %s is not an IPv4 address "
+				  "(Kubernetes needs each node's address on the cluster network; "
+				  "--kube-address NAME=IP names it)", g->nodes[i].name,
+				  kube_host(&g->nodes[i]));
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(kube_host(&g->nodes[i]), kube_host(&g->nodes[j])) == 0) {
+				ctl_error(cmd, "--kubernetes: nodes %s and %s have the same address %s "
+					  "(--kube-address NAME=IP gives each its address on the "
+					  "cluster network)", g->nodes[j].name, g->nodes[i].name,
+					  kube_host(&g->nodes[i]));
+				return -1;
+			}
+	}
+	if (pki_ca_generate("kubernetes", &kube, err) < 0 ||
+	    pki_ca_export(&kube, &cert[0], &key[0], err) < 0 ||
+	    pki_ca_generate("etcd", &etcd, err) < 0 ||
+	    pki_ca_export(&etcd, &cert[1], &key[1], err) < 0 ||
+	    pki_keypair_generate(&sa_key, &sa_pub, err) < 0) {
+		ctl_error(cmd, "--kubernetes: %s", err);
+		goto out;
+	}
+	if (gnutls_rnd(GNUTLS_RND_KEY, rnd, sizeof rnd) < 0) {
+		ctl_error(cmd, "--kubernetes: no random bytes for the bootstrap token");
+		goto out;
+	}
+	for (size_t i = 0, j = 0; i < sizeof rnd; i++, j++) {
+		if (i == 6)
+			g->token[j++] = '.';
+		g->token[j] = set[rnd[i] % (sizeof set - 1)];
+	}
+	g->token[23] = '\0';
+	g->kube_ca = json_pack("{s:s, s:s}", "cert", cert[0], "key", key[0]);
+	g->etcd_ca = json_pack("{s:s, s:s}", "cert", cert[1], "key", key[1]);
+	g->service_account = json_pack("{s:s, s:s}", "key", sa_key, "public", sa_pub);
+	if (!g->kube_ca || !g->etcd_ca || !g->service_account)
+		ctl_error(cmd, "out of memory");
+	else
+		rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		free(cert[i]);
+		free(key[i]);
+	}
+	free(sa_key);
+	free(sa_pub);
+	pki_ca_free(&kube);
+	pki_ca_free(&etcd);
+	return rc;
+}
+
 static json_t *machine_config(const struct gen *g, const struct node *node, const char *ca_pem)
 {
-	json_t *sans = json_pack("[s]", node->name);
+	json_t *sans = json_pack("[s]", node->name), *doc;
 
 	if (sans && strcmp(node->host, node->name) != 0)
 		json_array_append_new(sans, json_string(node->host));
-	(void)g;
-	return json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:{s:[{s:s, s:b}]}, s:{s:o}, "
+	doc = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:{s:[{s:s, s:b}]}, s:{s:o}, "
 			 "s:{s:s, s:s, s:s}}}",
 			 "apiVersion", CONFIG_API_VERSION, "kind", "MachineConfig",
 			 "metadata", "name", node->name,
@@ -285,6 +421,15 @@ static json_t *machine_config(const struct gen *g, const struct node *node, cons
 			 "network", "interfaces", "name", "eth0", "dhcp", 1,
 			 "api", "certSANs", sans,
 			 "identity", "ca", ca_pem, "cert", node->cert_pem, "key", node->key_pem);
+	if (doc && g->kubernetes) {
+		json_t *kube = kubernetes_spec(g, node);
+		if (!kube) {
+			json_decref(doc);
+			return NULL;
+		}
+		json_object_set_new(json_object_get(doc, "spec"), "kubernetes", kube);
+	}
+	return doc;
 }
 
 /* The node's config: generated, patched, validated after each patch, as YAML. NULL after
@@ -387,17 +532,21 @@ static int parse_args(struct gen *g, struct ctl_globals *globals, int argc, char
 		{ "out", required_argument, NULL, 'O' },
 		{ "patch", required_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "kubernetes", no_argument, NULL, 'K' },
+		{ "kube-address", required_argument, NULL, 'A' },
 		CTL_GLOBAL_LONG_OPTIONS,
 		{ 0 },
 	};
 	const char **roles = calloc((size_t)argc + 1, sizeof *roles);
+	const char **kube_addresses = calloc((size_t)argc + 1, sizeof *kube_addresses);
 	const char **patches = calloc((size_t)argc + 1, sizeof *patches);
-	size_t role_count = 0, patch_count = 0;
+	size_t role_count = 0, patch_count = 0, kube_address_count = 0;
 	int c, rc = CTL_EXIT_OK;
 
-	if (!roles || !patches) {
+	if (!roles || !patches || !kube_addresses) {
 		free(roles);
 		free(patches);
+		free(kube_addresses);
 		return ctl_error(cmd, "out of memory"), CTL_EXIT_FAIL;
 	}
 	optind = 0;
@@ -410,6 +559,8 @@ static int parse_args(struct gen *g, struct ctl_globals *globals, int argc, char
 		case 'O': g->out_dir = optarg; break;
 		case 'p': patches[patch_count++] = optarg; break;
 		case 'F': g->force = true; break;
+		case 'K': g->kubernetes = true; break;
+		case 'A': kube_addresses[kube_address_count++] = optarg; break;
 		default: rc = ctl_global_option(globals, c, optarg, argv); break;
 		}
 	}
@@ -431,8 +582,11 @@ static int parse_args(struct gen *g, struct ctl_globals *globals, int argc, char
 	}
 	for (size_t i = 0; rc == CTL_EXIT_OK && i < role_count; i++)
 		rc = set_role(g, roles[i]);
+	for (size_t i = 0; rc == CTL_EXIT_OK && i < kube_address_count; i++)
+		rc = set_kube_address(g, kube_addresses[i]);
 	for (size_t i = 0; rc == CTL_EXIT_OK && i < patch_count; i++)
 		rc = load_patch(g, patches[i]);
+	free(kube_addresses);
 	free(roles);
 	free(patches);
 	return rc;
@@ -475,6 +629,8 @@ int ctl_cmd_gen_config(struct ctl_globals *globals, int argc, char **argv)
 			goto oom;
 	}
 	if (out_files_check(cmd, files, file_count, g.force) < 0)
+		goto out;
+	if (g.kubernetes && kubernetes_secrets(&g) < 0)
 		goto out;
 
 	if (pki_ca_generate(g.cluster, &ca, err) < 0 ||

@@ -21,7 +21,7 @@ static int cmd_help(struct ctl_globals *globals, int argc, char **argv);
 static const struct ctl_command commands[] = {
 	{ "gen config", ctl_cmd_gen_config,
 	  "CLUSTER_NAME --nodes NAME=ADDR[,NAME=ADDR...] [--role NAME=controlplane|worker]... "
-	  "[--out DIR] [--patch FILE]... [--force]",
+	  "[--out DIR] [--patch FILE]... [--kubernetes [--kube-address NAME=IP]...] [--force]",
 	  "make the cluster PKI, a cairnconfig and one MachineConfig per node" },
 	{ "gen cert", ctl_cmd_gen_cert,
 	  "--ca-dir DIR --role admin|operator|reader --name NAME [--out DIR] [--force]",
@@ -56,6 +56,14 @@ static const struct ctl_command commands[] = {
 	{ "vm console", ctl_cmd_vm_console,
 	  "NAME [--timeout DURATION] [--escape CHAR]" NET_USAGE,
 	  "attach to a VM's serial console, on one node (Ctrl-] then q detaches)" },
+	{ "kubeconfig", ctl_cmd_kubeconfig, "[FILE|-] [--server URL] [--force]" NET_USAGE,
+	  "write an admin kubeconfig for the cluster's Kubernetes (from the node of -n)" },
+	{ "image import", ctl_cmd_image_import, "FILE.tar" NET_USAGE,
+	  "import an OCI or Docker image archive into the nodes' containerd (no registry)" },
+	{ "etcd snapshot", ctl_cmd_etcd_snapshot, "FILE [--force]" NET_USAGE,
+	  "save the etcd member of a control-plane node (-n NODE) to FILE" },
+	{ "etcd restore", ctl_cmd_etcd_restore, "FILE" NET_USAGE,
+	  "replace a control-plane node's etcd data (-n NODE) with the snapshot FILE" },
 	{ "volume peer-down", ctl_cmd_volume_peer_down, "NAME" NET_USAGE,
 	  "state that the other node of Volume NAME is down, so this node may promote it alone" },
 	{ "volume resolve", ctl_cmd_volume_resolve, "NAME --keep NODE" NET_USAGE,

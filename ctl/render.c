@@ -39,6 +39,8 @@ static const struct kind_order {
 	{ "volumes", true, true, { "name", "device", "role", "connection", "disk", "peer",
 				   "peer_role", "peer_disk", "sync_percent", "split_brain", "vm", "error",
 				   NULL } },
+	{ "members", true, true, { "name", "id", "peer_urls", "client_urls", "learner", "in_config",
+				   NULL } },
 };
 
 json_t *table_new(const char *const *header)

@@ -58,11 +58,32 @@ $(OUT)/vmlinuz: $(IMG)/kernel.stamp
 	@mkdir -p $(OUT)
 	cp $(IMG)/vmlinuz $@
 
+# 3a. Kubernetes: the server binaries (built once from bookworm's source and cached under
+# $(CACHE)/kube, or KUBE_SERVER_BINARIES=DIR|TARBALL), and the pause image (image/pause).
+IMG_KUBE := $(IMG)/kube
+KUBE_SERVER_BINARIES ?=
+export KUBE_SERVER_BINARIES
+$(shell mkdir -p $(IMG_KUBE) && echo '$(KUBE_SERVER_BINARIES)' > $(IMG_KUBE)/source.new && \
+	{ cmp -s $(IMG_KUBE)/source.new $(IMG_KUBE)/source && rm -f $(IMG_KUBE)/source.new || \
+	  mv -f $(IMG_KUBE)/source.new $(IMG_KUBE)/source; })
+$(IMG_KUBE)/bin/VERSION: image/kube-build.sh $(IMG_KUBE)/source
+	image/kube-build.sh $(CACHE) $(BUILD)/kube-work $(IMG_KUBE)/bin
+	@touch $@
+$(IMG_KUBE)/pause: image/pause/pause.c
+	@mkdir -p $(@D)
+	$(MUSLCC) -static -Os -s -std=c11 -Wall -Wextra -Werror -o $@ $<
+$(IMG_KUBE)/images/pause.tar: $(IMG_KUBE)/pause image/oci-archive.sh
+	@mkdir -p $(@D)
+	image/oci-archive.sh cairn.local/pause:1 $(IMG_KUBE)/pause $@
+.PHONY: kube
+kube: $(IMG_KUBE)/bin/VERSION $(IMG_KUBE)/images/pause.tar
+
 # 3. root image
 $(IMG)/rootfs.stamp: $(IMG)/packages.manifest $(IMG)/kernel.stamp $(OUT)/init $(OUT)/cairnd $(IMG_ROOTFS_SRC) \
-		$(GUEST_OUTPUTS) $(OUT)/cairn-vm-stop image/mkrootfs.sh image/check-elf.sh
+		$(GUEST_OUTPUTS) $(OUT)/cairn-vm-stop image/mkrootfs.sh image/check-elf.sh \
+		$(IMG_KUBE)/bin/VERSION $(IMG_KUBE)/images/pause.tar
 	image/mkrootfs.sh $(IMG)/packages.manifest $(IMG_DEBS) rootfs $(IMG_KWORK) $(OUT)/init $(OUT)/cairnd $(IMG_ROOT) \
-		$(OUT)/guest $(OUT)/cairn-vm-stop
+		$(OUT)/guest $(OUT)/cairn-vm-stop $(IMG_KUBE)
 	image/check-elf.sh $(IMG_ROOT)
 	@touch $@
 $(OUT)/rootfs.squashfs: $(IMG)/rootfs.stamp image/squash.sh

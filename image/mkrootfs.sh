@@ -2,12 +2,14 @@
 # Assemble the root image tree: unpack the .debs (no maintainer scripts), merge /usr, prune,
 # busybox applet links, Cairn's overlay, the reduced kernel modules, /sbin/init, cairnd,
 # cairn-vm-stop.
-# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR GUEST_DIR VM_STOP_BIN
+# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR GUEST_DIR VM_STOP_BIN KUBE_DIR
 # GUEST_DIR holds the test guest (vmlinuz, initramfs.img), installed to /usr/share/cairn/guest/.
 # VM_STOP_BIN is cairn-vm-stop, the VMs' stop_command, installed next to cairnd.
+# KUBE_DIR holds bin/ (the Kubernetes binaries, image/kube-build.sh), installed to /usr/bin/,
+# and images/*.tar (the pause image), installed to /usr/share/cairn/images/.
 set -euo pipefail
 export LC_ALL=C
-manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7 guest=$8 vmstop=$9
+manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7 guest=$8 vmstop=$9 kube=${10}
 rm -rf "$root"; mkdir -p "$root"
 
 # 1. unpack, two at a time
@@ -58,6 +60,18 @@ install -D -m 0644 "$manifest" "$root/usr/lib/cairn/packages.manifest"   # what 
 for f in vmlinuz initramfs.img; do
   [ -f "$guest/$f" ] || { echo "mkrootfs: test guest file $guest/$f missing" >&2; exit 1; }
   install -D -m 0644 "$guest/$f" "$root/usr/share/cairn/guest/$f"
+done
+
+# Kubernetes: the server binaries, the images containerd imports at boot, and the iptables
+# commands kube-proxy runs (the nft backend; Debian makes these links in a maintainer script).
+for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
+  [ -f "$kube/bin/$b" ] || { echo "mkrootfs: Kubernetes binary $kube/bin/$b missing" >&2; exit 1; }
+  install -m 0755 "$kube/bin/$b" "$root/usr/bin/$b"
+done
+for f in "$kube"/images/*.tar; do install -D -m 0644 "$f" "$root/usr/share/cairn/images/$(basename "$f")"; done
+[ -f "$root/usr/share/cairn/images/pause.tar" ] || { echo "mkrootfs: $kube/images/pause.tar missing" >&2; exit 1; }
+for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+  ln -sfn xtables-nft-multi "$root/usr/sbin/$t"
 done
 
 # 6. mount points and the library cache

@@ -249,10 +249,16 @@ static const struct config_field machine_spec_fields[] = {
 	{ "identity", &identity, false },
 	{ "ovn", &ovn, false },
 	{ "storage", &config_storage_schema, false },
+	{ "kubernetes", &config_kubernetes_schema, false },
 	{ NULL, NULL, false },
 };
+static void check_machine(struct config_decoder *decoder, const struct ynode *node, json_t *spec)
+{
+	config_check_machine_storage(decoder, node, spec);
+	config_check_machine_kubernetes(decoder, node, spec);
+}
 static const struct config_schema machine_spec = {
-	.type = CONFIG_OBJECT, .fields = machine_spec_fields, .check = config_check_machine_storage };
+	.type = CONFIG_OBJECT, .fields = machine_spec_fields, .check = check_machine };
 
 /* ---- documents ---- */
 

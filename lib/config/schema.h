@@ -132,6 +132,14 @@ long long config_size_mib(const char *value);
 /* 4 or 6 for an address or CIDR (after validation), else 0. */
 int config_address_family(const char *value);
 
+bool config_valid_pem_public_key(const char *value, struct config_check *check);
+
+/* kubernetes.c: MachineConfig's .spec.kubernetes (cluster secrets, addresses, pod ranges), and
+ * its checks against the node's role. */
+extern const struct config_schema config_kubernetes_schema;
+void config_check_machine_kubernetes(struct config_decoder *decoder, const struct ynode *node,
+				     json_t *spec);
+
 /* storage.c: MachineConfig's .spec.storage (pools and the state volume). */
 extern const struct config_schema config_storage_schema;
 void config_check_machine_storage(struct config_decoder *decoder, const struct ynode *node,

@@ -373,6 +373,18 @@ bool config_valid_pem_private_key(const char *value, struct config_check *check)
 	return true;
 }
 
+bool config_valid_pem_public_key(const char *value, struct config_check *check)
+{
+	const char *p = skip_space(value);
+	char label[64];
+
+	if (!pem_block(&p, label, sizeof label) || *skip_space(p) != '\0' ||
+	    strcmp(label, "PUBLIC KEY") != 0)
+		return fail(check, "is not one PEM public key block (-----BEGIN PUBLIC KEY----- "
+				   "... -----END PUBLIC KEY-----)");
+	return true;
+}
+
 /* /dev/NAME[/NAME...], no whitespace, no "." or ".." segment. */
 bool config_valid_device_path(const char *value, struct config_check *check)
 {

@@ -17,6 +17,7 @@
 #define API_STATE_DEFAULT "/system/state"
 #define API_RUN_DEFAULT "/run/cairn"
 #define API_BODY_MAX (1024 * 1024)            /* largest request body, bytes */
+#define API_UPLOAD_MAX (1024ULL << 20)        /* largest upload (image archive), bytes */
 #define API_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3"
 #define API_CONFIG_FILE "config.yaml"         /* in the state folder */
 #define API_CONFIG_PREV "config.yaml.prev"    /* the config before the last apply */
@@ -55,6 +56,8 @@ struct api_request {
 	const char *mode, *dry_run;   /* query arguments, NULL when absent */
 	const char *body;             /* NUL-terminated; "" when none */
 	size_t body_len;
+	const char *upload_path;      /* an upload route's body, in a file; NULL when none came */
+	unsigned long long upload_len;
 	enum api_role role;
 	const char *param[2];         /* the path segments matched by the route's "*"s */
 	/* Any query argument: NULL when absent, "" when given without a value. */
@@ -117,6 +120,9 @@ struct api_route {
 	enum api_role role;        /* least role allowed */
 	bool maintenance;          /* allowed without a certificate in maintenance mode */
 	api_handler *handler;
+	/* Nonzero: the body (up to this many bytes) is streamed to a file in the server's upload
+	 * folder instead of memory; the handler gets its path (upload_path) and no body. */
+	unsigned long long upload_max;
 };
 
 /* Finds the route of METHOD and PATH; a "*" segment of a route's path matches one non-empty

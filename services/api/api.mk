@@ -26,16 +26,17 @@ INC_services/network := $(SVC_INC)
 INC_services/libvirt := $(SVC_INC)
 INC_services/vm := $(SVC_INC)
 INC_services/storage := $(SVC_INC)
+INC_services/kube := $(SVC_INC)
 
 # cairnd itself links the controllers (services/network/network.make, with services/libvirt)
 # and the VM controller (services/vm/vm.make);
 # the API tests run it with --no-controllers.
 CAIRND_SRCS := $(API_SRCS) $(sort $(CTRL_SRCS) $(VM_SRCS) $(VM_CTRL_SRCS))
-$(OUT)/cairnd: $(call OBJ,rel,$(CAIRND_SRCS)) $(CONFIG_LIB) $(QMP_LIB) $(OVSDB_LIB) $(API_LIB_A)
+$(OUT)/cairnd: $(call OBJ,rel,$(CAIRND_SRCS)) $(CONFIG_LIB) $(QMP_LIB) $(OVSDB_LIB) $(PKI_LIB) $(API_LIB_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(LINK_OBJS) $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
-$(BUILD)/cairnd-host: $(call OBJ,san,$(CAIRND_SRCS)) $(CONFIG_LIB_SAN) $(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(API_LIB_A_SAN)
+$(BUILD)/cairnd-host: $(call OBJ,san,$(CAIRND_SRCS)) $(CONFIG_LIB_SAN) $(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(PKI_LIB_SAN) $(API_LIB_A_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) $(API_LIBS) $(CTRL_LIBS) $(VM_LIBS)
 
@@ -44,15 +45,15 @@ $(BUILD)/obj/san/tests/unit/test_api.o: DEFS := $(SVC_INC) \
 	-DCAIRND_HOST='"$(abspath $(BUILD)/cairnd-host)"' \
 	-DINIT_HOST_DEFAULT='"$(abspath $(BUILD)/init-host)"'
 $(BUILD)/unit/test_api: $(BUILD)/obj/san/tests/unit/test_api.o $(UNIT_HARNESS) \
-		$(call OBJ,san,$(API_LIB_SRCS) $(VM_SRCS) $(STORAGE_ADMIT_SRCS)) $(CONFIG_LIB_SAN) \
-		$(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(API_LIB_A_SAN) $(BUILD)/cairnd-host $(BUILD)/init-host
+		$(call OBJ,san,$(API_LIB_SRCS) $(VM_SRCS) $(STORAGE_ADMIT_SRCS) $(KUBE_API_SRCS)) $(CONFIG_LIB_SAN) \
+		$(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(PKI_LIB_SAN) $(API_LIB_A_SAN) $(BUILD)/cairnd-host $(BUILD)/init-host
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(API_LIBS)
 
 FUZZ_NAMES += api_routes
 $(BUILD)/obj/fuzz/tests/fuzz/fuzz_api_routes.o: DEFS := $(SVC_INC)
 $(BUILD)/fuzz/fuzz_api_routes: $(BUILD)/obj/fuzz/tests/fuzz/fuzz_api_routes.o \
-		$(call OBJ,fuzz,$(API_LIB_SRCS) $(VM_SRCS) $(STORAGE_ADMIT_SRCS)) $(CONFIG_LIB_FUZZ) $(QMP_LIB_FUZZ) $(OVSDB_LIB_FUZZ) \
+		$(call OBJ,fuzz,$(API_LIB_SRCS) $(VM_SRCS) $(STORAGE_ADMIT_SRCS) $(KUBE_API_SRCS)) $(CONFIG_LIB_FUZZ) $(QMP_LIB_FUZZ) $(OVSDB_LIB_FUZZ) $(PKI_LIB_FUZZ) \
 		$(INITCTL_LIB_FUZZ) $(RUNCMD_LIB_FUZZ) $(FILEIO_LIB_FUZZ) $(CMDLINE_LIB_FUZZ)
 	@mkdir -p $(@D)
 	$(CLANG) $(LDFLAGS_FUZZ) -o $@ $(LINK_OBJS) $(API_LIBS)

@@ -2,6 +2,7 @@
  * what it writes. The runtime (runtime.c) derives the run order from it: a controller that
  * reads a resource kind runs after the ones that write it. Adding a controller: a folder
  * under services/ and a row here (README.md and the folder's README show this table). */
+#include "kube.h"
 #include "libvirt.h"
 #include "network.h"
 #include "ovn.h"
@@ -42,6 +43,8 @@ const struct controller controller_table[] = {
 	  vm_controller_init, vm_controller_reconcile, vm_controller_fd, vm_controller_halt },
 	{ "ovn", KINDS("MachineConfig", "Network", "VirtualMachine"), NONE,
 	  KINDS("networks", "chassis", "ports"), ovn_init, ovn_reconcile, ovn_fd, ovn_halt },
+	{ "kube", KINDS("MachineConfig"), NONE, NONE,
+	  kube_init, kube_reconcile, NULL, kube_halt },
 };
 
 const size_t controller_count = sizeof controller_table / sizeof controller_table[0];

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "server.h"
 
 #define WATCH_WAIT_MS 500
@@ -56,6 +57,35 @@ static int watch_next(void *state, struct api_stream *stream, struct api_buf *ou
 	}
 }
 
+/* machinestatus read now: the node's memory (MemTotal, MemAvailable and their difference,
+ * MiB, from /proc/meminfo) added to a copy of the snapshot. Not published: it moves all the
+ * time, and a watcher would wake for nothing. */
+static json_t *with_memory(json_t *snapshot)
+{
+	char *text = fileio_read("/proc/meminfo", 65536, NULL), *at;
+	long long total = -1, avail = -1;
+	json_t *copy, *item;
+
+	if (!text)
+		return snapshot;
+	if ((at = strstr(text, "MemTotal:")))
+		total = strtoll(at + 9, NULL, 10);
+	if ((at = strstr(text, "MemAvailable:")))
+		avail = strtoll(at + 13, NULL, 10);
+	free(text);
+	copy = json_deep_copy(snapshot);
+	item = json_array_get(json_object_get(copy, "items"), 0);
+	if (!copy || !item || total < 0 || avail < 0) {
+		json_decref(copy);
+		return snapshot;
+	}
+	json_object_set_new(item, "memory_total_mib", json_integer(total / 1024));
+	json_object_set_new(item, "memory_available_mib", json_integer(avail / 1024));
+	json_object_set_new(item, "memory_used_mib", json_integer((total - avail) / 1024));
+	json_decref(snapshot);
+	return copy;
+}
+
 void handle_resource_get(struct api_server *server, const struct api_request *req,
 			 struct api_reply *reply)
 {
@@ -79,6 +109,8 @@ void handle_resource_get(struct api_server *server, const struct api_request *re
 		return;
 	}
 	if (!follow) {
+		if (strcmp(req->param[0], "machinestatus") == 0)
+			snapshot = with_memory(snapshot);
 		reply_json(reply, 200, snapshot);
 		return;
 	}

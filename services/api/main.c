@@ -186,6 +186,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cairnd: --run %s: path too long\n", run);
 		return 100;
 	}
+	if (snprintf(server.upload_dir, sizeof server.upload_dir, "%s/uploads", run) >=
+	    (int)sizeof server.upload_dir) {
+		fprintf(stderr, "cairnd: --run %s: path too long\n", run);
+		return 100;
+	}
 	server.state_dir = state;
 	if (mkdir(state, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "cairnd: create %s: %s\n", state, strerror(errno));

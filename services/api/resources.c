@@ -11,7 +11,7 @@
 const char *const resource_kinds[] = {
 	"links", "addresses", "routes", "services", "hostname", "time", "resolvers",
 	"sysctls", "modules", "dhcp", "machinestatus", "vms", "interfaces", "networks", "chassis",
-	"ports", "disks", "pools", "volumes", NULL,
+	"ports", "disks", "pools", "volumes", "members", NULL,
 };
 
 #define KIND_COUNT (sizeof resource_kinds / sizeof resource_kinds[0] - 1)

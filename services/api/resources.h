@@ -15,7 +15,8 @@
 #include <jansson.h>
 
 /* The known kinds, NULL-ended: links, addresses, routes, services, hostname, time, resolvers,
- * sysctls, modules, dhcp, machinestatus, vms, interfaces, networks, chassis, ports, disks, pools, volumes. */
+ * sysctls, modules, dhcp, machinestatus, vms, interfaces, networks, chassis, ports, disks, pools, volumes,
+ * members (etcd's, on a control plane). */
 extern const char *const resource_kinds[];
 
 /* Once, before any other call (idempotent). */

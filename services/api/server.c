@@ -7,6 +7,7 @@
  * apply changed the identity. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <config.h>
@@ -35,6 +37,9 @@ struct request_state {
 	enum api_role role;
 	char *body;               /* NUL-terminated */
 	size_t len;
+	int upload_fd;            /* an upload route's body file, -1 before its first byte */
+	char *upload_path;
+	unsigned long long upload_len;
 	bool rejected;            /* a response was queued on admission */
 	bool reload_after;        /* the handler asked for a new identity */
 	struct upgrade_job *upgrade;  /* a 101 queued: its job, freed on completion */
@@ -427,6 +432,15 @@ static enum MHD_Result admit(struct api_server *server, struct MHD_Connection *c
 		if (result != MHD_YES || state->rejected)
 			return result;
 	}
+	if (state->route && state->route->upload_max) {
+		if (length && strtoull(length, NULL, 10) > state->route->upload_max) {
+			char message[96];
+			snprintf(message, sizeof message, "request body too large (limit %llu MiB)",
+				 state->route->upload_max >> 20);
+			return send_error(conn, state, 413, message, NULL);
+		}
+		return MHD_YES;
+	}
 	if (length && strtoull(length, NULL, 10) > API_BODY_MAX)
 		return send_error(conn, state, 413, "request body too large (limit 1 MiB)", NULL);
 	return MHD_YES;
@@ -683,6 +697,7 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 		.method = method, .path = url,
 		.mode = query_value(conn, "mode"), .dry_run = query_value(conn, "dry_run"),
 		.body = state->body ? state->body : "", .body_len = state->len, .role = state->role,
+		.upload_path = state->upload_path, .upload_len = state->upload_len,
 		.query = request_query, .header = request_header, .client_gone = request_client_gone,
 		.conn = conn,
 	};
@@ -731,6 +746,41 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 	return result;
 }
 
+/* An upload route's chunk: appended to a new file in the upload folder (mode 0600). */
+static enum MHD_Result upload_chunk(struct api_server *server, struct request_state *state,
+				    const char *data, size_t *size)
+{
+	size_t n = *size, done = 0;
+
+	if (n > state->route->upload_max - state->upload_len)   /* chunked past the limit */
+		return MHD_NO;
+	if (state->upload_fd < 0) {
+		if (mkdir(server->upload_dir, 0700) < 0 && errno != EEXIST)
+			return MHD_NO;
+		if (asprintf(&state->upload_path, "%s/upload-XXXXXX", server->upload_dir) < 0) {
+			state->upload_path = NULL;
+			return MHD_NO;
+		}
+		state->upload_fd = mkostemp(state->upload_path, O_CLOEXEC);
+		if (state->upload_fd < 0) {
+			free(state->upload_path);
+			state->upload_path = NULL;
+			return MHD_NO;
+		}
+	}
+	while (done < n) {
+		ssize_t w = write(state->upload_fd, data + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return MHD_NO;   /* the folder is full: the connection ends */
+		done += (size_t)w;
+	}
+	state->upload_len += n;
+	*size = 0;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -753,6 +803,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (*upload_data_size && state->route && state->route->upload_max)
+		return upload_chunk(server, state, upload_data, upload_data_size);
 	if (*upload_data_size) {
 		size_t size = *upload_data_size;
 		char *grown;
@@ -791,6 +843,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (state->upgrade)
 		upgrade_job_free(state->upgrade);
+	if (state->upload_fd >= 0)
+		close(state->upload_fd);
+	if (state->upload_path) {
+		unlink(state->upload_path);
+		free(state->upload_path);
+	}
 	free(state->raw_uri);
 	free(state->body);
 	free(state);
@@ -806,6 +864,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 	(void)cls;
 	(void)conn;
+	if (state)
+		state->upload_fd = -1;
 	if (state && uri && !(state->raw_uri = strdup(uri))) {
 		free(state);
 		state = NULL;

@@ -33,6 +33,7 @@ struct api_server {
 	struct sockaddr_storage addr;    /* where to listen */
 	const char *state_dir;           /* holds config.yaml */
 	char init_socket[256];           /* RUN/init.sock */
+	char upload_dir[256];            /* RUN/uploads: upload routes' bodies, while handled */
 	const char *log_dir;             /* PID 1's mirrored logs, NAME.log */
 	const char *kmsg_path;           /* /dev/kmsg */
 	const char *cmdline_path;        /* /proc/cmdline */
@@ -148,7 +149,8 @@ api_handler handle_version, handle_health, handle_config_get, handle_config_appl
 	handle_config_confirm, handle_reboot, handle_shutdown, handle_services,
 	handle_service_action, handle_resource_kinds, handle_resource_get, handle_logs,
 	handle_dmesg, handle_vm_action, handle_vm_console, handle_vm_monitor,
-	handle_volume_outdate, handle_volume_peer_down, handle_volume_resolve;
+	handle_volume_outdate, handle_volume_peer_down, handle_volume_resolve, handle_kubeconfig,
+	handle_image_import, handle_etcd_snapshot, handle_etcd_restore;
 
 /* PID 1 request for a handler: the reply lines, or NULL with REPLY set to 503 (unreachable),
  * 404 ("no such service: NAME"), or 502 (another refusal). */

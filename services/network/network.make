@@ -10,11 +10,15 @@ CTRL_SRCS := $(sort $(wildcard services/network/*.c services/libvirt/*.c))
 CTRL_SRCS += $(sort $(wildcard services/ovn/*.c))
 # services/storage: disks and pools (services/storage/storage.make)
 CTRL_SRCS += $(STORAGE_SRCS)
-CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h services/ovn/*.h lib/ovsdb/*.h)) services/api/resources.h \
+# services/kube: Kubernetes' services and certificates (lib/pki: linked as its archive)
+CTRL_SRCS += $(sort $(wildcard services/kube/*.c))
+# the part of services/kube the API links (GET /v1/kubeconfig)
+KUBE_API_SRCS := services/kube/kubeconfig.c
+CTRL_HDRS := $(sort $(wildcard services/network/*.h services/libvirt/*.h services/ovn/*.h services/kube/*.h lib/ovsdb/*.h lib/pki/*.h)) services/api/resources.h \
 	services/api/controller.h services/api/runtime.h
-CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/network -Iservices/libvirt -Iservices/ovn -Iservices/storage -Ilib/ovsdb -Iservices/api -Ilib/config -Ilib/fileio \
+CTRL_CFLAGS := -I/usr/include/libnl3 -Iservices/network -Iservices/libvirt -Iservices/ovn -Iservices/storage -Iservices/kube -Ilib/ovsdb -Ilib/pki -Iservices/api -Ilib/config -Ilib/fileio \
 	-Ilib/initctl -Ilib/runcmd
-CTRL_LIBS := -lnl-route-3 -lnl-3 $(STORAGE_LIBS)
+CTRL_LIBS := -lnl-route-3 -lnl-3 -lgnutls $(STORAGE_LIBS)
 
 # The real resource store once it exists; until then the test carries a small one.
 CTRL_TEST_RESOURCES := $(wildcard services/api/resources.c)
@@ -32,7 +36,7 @@ $(BUILD)/obj/san/tests/unit/test_ctrl.o: DEFS := $(CTRL_CFLAGS) $(VM_CFLAGS) -Ii
 $(BUILD)/unit/test_ctrl: $(BUILD)/obj/san/tests/unit/test_ctrl.o $(UNIT_HARNESS) \
 		$(call OBJ,san,$(CTRL_SRCS) $(CTRL_TEST_RUNTIME) $(VM_SRCS) $(VM_CTRL_SRCS) \
 			$(CTRL_TEST_RESOURCES) $(CTRL_TEST_INIT)) \
-		$(CONFIG_LIB_SAN) $(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) $(FILEIO_LIB_SAN) \
+		$(CONFIG_LIB_SAN) $(QMP_LIB_SAN) $(OVSDB_LIB_SAN) $(PKI_LIB_SAN) $(INITCTL_LIB_SAN) $(RUNCMD_LIB_SAN) $(FILEIO_LIB_SAN) \
 		rootfs/overlay/usr/lib/cairn/udhcpc.script
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka $(CTRL_LIBS) -ljansson -lyaml -pthread

@@ -14,6 +14,8 @@ Reported, not asserted:
     across nodes, each against two guests on one node's bridge;
   - DRBD (bench_drbd.py): sequential and random 4 KiB writes to a replicated Volume, each
     against an unreplicated thin LV in the same pool;
+  - Kubernetes (bench_kube.py): apply to every node Ready, and the idle memory of a control
+    plane and a worker against a node without Kubernetes;
   - the config decoder on its worst shapes against libyaml's parse alone (decode_figures()).
 """
 import os
@@ -23,6 +25,7 @@ import time
 
 import bench_api
 import bench_drbd
+import bench_kube
 import bench_ovn
 import bench_vm
 import lab
@@ -130,6 +133,7 @@ def main():
         rows += bench_api.flood_figures()
         rows += bench_ovn.ovn_figures()
         rows += bench_drbd.drbd_figures()
+        rows += bench_kube.kube_figures()
     rows += decode_figures()
     width = max(len(r[0]) for r in rows)
     text = [f"Cairn bench ({time.strftime('%Y-%m-%d %H:%M')}, median of {RUNS})"]

@@ -4,6 +4,7 @@
 #   make lab [N=3] [BOOT=...]       N nodes in the background; make lab-down stops them
 #   make lab N=3 OVN=1              the same, configured as an OVN cluster (README, "Your first network")
 #   make lab N=2 STORAGE=1          two nodes with a data disk and pool each (README, "Your first replicated VM")
+#   make lab N=2 KUBE=1             Kubernetes: node-1 the control plane (README, "Your first Kubernetes cluster")
 #   make bench                      boot-time and memory figures, also into $(BUILD)/bench.txt
 # LAB_ACCEL=kvm|tcg skips the KVM probe; LAB_CPUS, LAB_MEM size the nodes.
 
@@ -14,8 +15,18 @@ N        ?= 3
 SCENARIO ?=
 OVN      ?=
 STORAGE  ?=
+KUBE     ?=
 
 .PHONY: lab-test run lab lab-down bench lab-probe
+
+# The lab's container image (image/testimg): imported with `cairnctl image import`, no registry.
+LAB_IMAGES := $(BUILD)/lab-images
+$(LAB_IMAGES)/cairn-hello: image/testimg/cairn-hello.c
+	@mkdir -p $(@D)
+	$(MUSLCC) -static -Os -s -std=c11 -Wall -Wextra -Werror -o $@ $<
+$(LAB_IMAGES)/hello.tar: $(LAB_IMAGES)/cairn-hello image/oci-archive.sh
+	image/oci-archive.sh cairn.local/hello:1 $< $@
+lab-test lab bench: $(LAB_IMAGES)/hello.tar
 
 lab-test:
 	@$(LAB_ENV) $(LAB_PY) test $(SCENARIO)
@@ -24,7 +35,7 @@ run:
 	@$(LAB_ENV) $(LAB_PY) run
 
 lab:
-	@$(LAB_ENV) OVN=$(OVN) STORAGE=$(STORAGE) $(LAB_PY) up $(N)
+	@$(LAB_ENV) OVN=$(OVN) STORAGE=$(STORAGE) KUBE=$(KUBE) $(LAB_PY) up $(N)
 
 lab-down:
 	@$(LAB_ENV) $(LAB_PY) down

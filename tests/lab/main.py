@@ -5,7 +5,8 @@
   main.py run              one node, serial console on this terminal (Ctrl-C or poweroff ends it)
   main.py up N             N nodes in the background on one vde_switch; prints where they are
                            (OVN=1: an OVN cluster of N >= 2 nodes, configured: lab/ovn.py;
-                           STORAGE=1: N=2 nodes with pools for Volumes: lab/drbd.py)
+                           STORAGE=1: N=2 nodes with pools for Volumes: lab/drbd.py;
+                           KUBE=1: Kubernetes, node-1 the control plane: lab/kube.py)
   main.py down             stop the nodes of `up` (QMP quit, then kill) and the switch
   main.py test [NAME]      run the scenarios (all, or those whose file name contains NAME)
   main.py bench            boot-time and memory figures (see bench.py)
@@ -106,9 +107,35 @@ def cmd_up_storage(count):
     print("lab: nodes stay up; `make lab-down` stops them")
 
 
+def cmd_up_kube(count):
+    """N nodes as lab/kube.py makes them (node-1 the control plane, the others workers),
+    configured through cairnctl with Kubernetes, and an admin kubeconfig."""
+    from lab.kube import KubeCluster, KUBECTL
+    lab.need("vmlinuz", "initramfs.img", "cairnctl")
+    c = KubeCluster(_Detached(), count, detached=True)
+    c.gen_config()
+    print(f"lab: {count} node(s) with Kubernetes, accel {c.nodes[0].accel.upper()}")
+    for k, node in enumerate(c.nodes):
+        ms, rss, wall = node.wait_ready()
+        print(f"lab: node-{k + 1} ({node.name}) ready in {ms} ms, API 127.0.0.1:{node.port}, "
+              f"serial {node.serial}")
+    c.configure()
+    started = time.monotonic()
+    lab.wait_until("node-1 in secure mode", lambda: c.service("node-1", "cairnd"), 120, 3)
+    c.fetch_kubeconfig()
+    lab.wait_until("every Kubernetes node Ready", lambda: len(c.ready_nodes()) == count, 900, 5)
+    print(f"lab: Kubernetes is up: {count} node(s) Ready {time.monotonic() - started:.0f} s "
+          f"after the config")
+    print(f"lab: client config: export CAIRNCONFIG={c.cc}")
+    print(f"lab: kubectl: export KUBECONFIG={c.kubeconfig}; {KUBECTL} get nodes")
+    print("lab: nodes stay up; `make lab-down` stops them")
+
+
 def cmd_up(count):
     if node_dirs():
         cmd_down()
+    if os.environ.get("KUBE") == "1":
+        return cmd_up_kube(count)
     if os.environ.get("OVN") == "1":
         return cmd_up_ovn(count)
     if os.environ.get("STORAGE") == "1":

@@ -218,7 +218,7 @@ static void test_error_unknown_and_duplicate_keys(void **state)
 		"      - name: eth0\n"
 		"        vlan: []\n",
 		"config.yaml:5: document 1 (MachineConfig): .spec.hostnmae: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage, kubernetes)\n"
 		"config.yaml:6: document 1 (MachineConfig): .spec.role: duplicate key (first on line 4)\n"
 		"config.yaml:10: document 1 (MachineConfig): .spec.network.interfaces[0].vlan: unknown key "
 		"(expected one of: name, mac, dhcp, addresses, routes, mtu, vlans)\n");
@@ -346,6 +346,55 @@ static void test_ovn_machine(void **state)
 		"config.yaml:6: document 1 (MachineConfig): .spec.ovn.centralAddress: is required when central is not true\n"
 		"config.yaml:7: document 1 (MachineConfig): .spec.ovn.gateway: expected true or false, got \"yes please\"\n"
 		"config.yaml:11: document 1 (MachineConfig): .spec.ovn.bridgePorts.br-other: bridge br-other is not a bridge of bridgeMappings\n");
+}
+
+#define PEM(label, indent) indent "-----BEGIN " label "-----\n" indent "QUJD\n" indent "-----END " label "-----\n"
+#define KUBE_CA "    ca:\n      cert: |\n" PEM("CERTIFICATE", "        ") "      key: |\n" PEM("PRIVATE KEY", "        ")
+
+/* .spec.kubernetes: decoded with its defaults; every cross-field mistake named where it is. */
+static void test_kubernetes_machine(void **state)
+{
+	(void)state;
+	assert_int_equal(decode(HEAD
+		"spec:\n"
+		"  role: worker\n"
+		"  kubernetes:\n"
+		"    address: 10.77.1.2\n"
+		"    endpoint: 10.77.1.1\n"
+		"    nodes:\n"
+		"      node-1: {address: 10.77.1.1, podCIDR: 10.244.1.0/24, controlPlane: true}\n"
+		"      node-2: {address: 10.77.1.2, podCIDR: 10.244.2.0/24}\n"
+		KUBE_CA
+		"    bootstrapToken: abcdef.0123456789abcdef\n"), 0);
+	const json_t *kube = json_object_get(json_object_get(json_array_get(config, 0), "spec"),
+					     "kubernetes");
+	assert_string_equal(json_string_value(json_object_get(kube, "podSubnet")), "10.244.0.0/16");
+	assert_string_equal(json_string_value(json_object_get(kube, "serviceSubnet")), "10.96.0.0/12");
+	json_decref(config);
+	config = NULL;
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: controlplane\n"
+		"  kubernetes:\n"
+		"    address: 10.77.1.9\n"
+		"    endpoint: 10.77.1.2\n"
+		"    nodes:\n"
+		"      node-1: {address: 10.77.1.1, podCIDR: 10.244.1.0/24, controlPlane: true}\n"
+		"      node-2: {address: 10.77.1.2, podCIDR: 10.244.1.128/25}\n"
+		"      node-3: {address: 10.77.1.3, podCIDR: 10.245.0.0/24}\n"
+		KUBE_CA
+		"    bootstrapToken: not-a-token\n",
+		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.endpoint: 10.77.1.2 is not the address of a node with controlPlane: true\n"
+		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.etcdCA: is required on a node with role controlplane\n"
+		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.serviceAccount: is required on a node with role controlplane\n"
+		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.address: 10.77.1.9 is not the address of any node in kubernetes.nodes\n"
+		"config.yaml:10: document 1 (MachineConfig): .spec.kubernetes.nodes.node-2.podCIDR: 10.244.1.128/25 overlaps node node-1's 10.244.1.0/24\n"
+		"config.yaml:11: document 1 (MachineConfig): .spec.kubernetes.nodes.node-3.podCIDR: 10.245.0.0/24 is not inside podSubnet 10.244.0.0/16\n"
+		"config.yaml:21: document 1 (MachineConfig): .spec.kubernetes.bootstrapToken: the value is not a bootstrap token (6 and 16 of a-z 0-9, joined by '.')\n");
+	/* the token, a secret, is never echoed */
+	char *text = all_errors();
+	assert_null(strstr(text, "not-a-token"));
+	free(text);
 }
 
 static void test_error_identity(void **state)
@@ -666,9 +715,9 @@ static void test_duplicates_at_scale(void **state)
 	assert_errors(HEAD "spec:\n  role: worker\n  hostname: a\n  sysctls: {}\n  api: {}\n"
 		"  time: {}\n  kernel: {}\n  network: {}\n  a1: 1\n  a2: 2\n  role: controlplane\n",
 		"config.yaml:11: document 1 (MachineConfig): .spec.a1: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage, kubernetes)\n"
 		"config.yaml:12: document 1 (MachineConfig): .spec.a2: unknown key (expected one of: "
-		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage)\n"
+		"hostname, role, install, network, time, kernel, sysctls, api, identity, ovn, storage, kubernetes)\n"
 		"config.yaml:13: document 1 (MachineConfig): .spec.role: duplicate key (first on line 4)\n");
 
 	/* 300 VLANs all with id 7: each repeats every one before it; 100 kept, the rest counted. */
@@ -1492,6 +1541,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_error_invalid_values, teardown),
 		cmocka_unit_test_teardown(test_error_interface_match, teardown),
 		cmocka_unit_test_teardown(test_ovn_machine, teardown),
+		cmocka_unit_test_teardown(test_kubernetes_machine, teardown),
 		cmocka_unit_test_teardown(test_error_identity, teardown),
 		cmocka_unit_test_teardown(test_error_documents, teardown),
 		cmocka_unit_test_teardown(test_error_duplicate_documents, teardown),

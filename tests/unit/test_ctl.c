@@ -311,6 +311,60 @@ static void test_gen_config_certificates(void **state)
 	free(ca_file);
 }
 
+/* --kubernetes: the cluster's CAs (Kubernetes and etcd), the service-account pair and a bootstrap
+ * token, the same in every node's config; the etcd CA and the service-account key only on the
+ * control plane; each node's address (--kube-address) and a pod range of its own. */
+static void test_gen_config_kubernetes(void **state)
+{
+	json_t *n1, *n2;
+	const json_t *k1, *k2;
+	(void)state;
+
+	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=127.0.0.1:50001,n2=10.0.0.2",
+			     "--kubernetes", "--kube-address", "n1=10.77.1.1", "--out", "out", NULL), 0);
+	n1 = decode_node(test_path("out/n1.yaml"));
+	n2 = decode_node(test_path("out/n2.yaml"));
+	k1 = json_object_get(json_object_get(json_array_get(n1, 0), "spec"), "kubernetes");
+	k2 = json_object_get(json_object_get(json_array_get(n2, 0), "spec"), "kubernetes");
+	assert_non_null(k1);
+	assert_non_null(k2);
+	assert_string_equal(json_string_value(json_object_get(k1, "address")), "10.77.1.1");
+	assert_string_equal(json_string_value(json_object_get(k2, "address")), "10.0.0.2");
+	assert_string_equal(json_string_value(json_object_get(k2, "endpoint")), "10.77.1.1");
+	assert_true(json_equal(json_object_get(k1, "ca"), json_object_get(k2, "ca")));
+	assert_true(json_equal(json_object_get(k1, "nodes"), json_object_get(k2, "nodes")));
+	assert_string_equal(json_string_value(json_object_get(k1, "bootstrapToken")),
+			    json_string_value(json_object_get(k2, "bootstrapToken")));
+	assert_non_null(json_object_get(k1, "etcdCA"));
+	assert_non_null(json_object_get(k1, "serviceAccount"));
+	assert_null(json_object_get(k2, "etcdCA"));
+	assert_null(json_object_get(k2, "serviceAccount"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(k1,
+		"nodes"), "n2"), "podCIDR")), "10.244.2.0/24");
+	/* the Kubernetes CA is not the node API's, nor etcd's */
+	const char *kca = json_string_value(json_object_get(json_object_get(k1, "ca"), "cert"));
+	const char *eca = json_string_value(json_object_get(json_object_get(k1, "etcdCA"), "cert"));
+	assert_dn(kca, GNUTLS_OID_X520_COMMON_NAME, "kubernetes");
+	assert_dn(eca, GNUTLS_OID_X520_COMMON_NAME, "etcd");
+	assert_string_not_equal(kca, spec_string(n1, "identity", "ca"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(k1,
+		"serviceAccount"), "public")), "BEGIN PUBLIC KEY"));
+	json_decref(n1);
+	json_decref(n2);
+
+	/* a host name, or two nodes on one address, cannot be a Kubernetes address */
+	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=node-a,n2=10.0.0.2",
+			     "--kubernetes", "--out", "bad", NULL), 1);
+	assert_non_null(strstr(err_text, "node n1's address node-a is not an IPv4 address"));
+	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=127.0.0.1:1,n2=127.0.0.1:2",
+			     "--kubernetes", "--out", "bad", NULL), 1);
+	assert_non_null(strstr(err_text, "nodes n1 and n2 have the same address 127.0.0.1"));
+	assert_int_equal(run("gen", "config", "lab", "--nodes", "n1=10.0.0.1",
+			     "--kube-address", "n1=10.0.0.9", "--out", "bad", NULL), 2);
+	assert_non_null(strstr(err_text, "--kube-address needs --kubernetes"));
+	assert_int_equal(access(test_path("bad"), F_OK), -1);   /* nothing written */
+}
+
 static void test_gen_config_refuses_overwrite(void **state)
 {
 	char *before, *after;
@@ -531,6 +585,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_gen_config_writes_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gen_config_certificates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gen_config_kubernetes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gen_config_refuses_overwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_patch_applies_to_every_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_patch_breaking_config_is_refused, setup,

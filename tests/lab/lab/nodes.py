@@ -75,7 +75,8 @@ class Node:
     def __init__(self, name, boot="direct", index=0, lab_dir=None, kernel=None, initrd=None,
                  append="console=ttyS0 panic=-1", iso=None, pxe_dir=None, switch=None,
                  port=None, accel=None, cpus=None, mem=None, nics=True, console=False,
-                 guestfwd=None, ext_switch=None, data_disk=None, data_serial="cairn-data"):
+                 guestfwd=None, ext_switch=None, data_disk=None, data_serial="cairn-data",
+                 forwards=()):
         self.name, self.boot, self.index = name, boot, index
         self.dir = os.path.join(lab_dir or LAB_DIR, name)
         self.serial = os.path.join(self.dir, "serial.log")
@@ -84,6 +85,9 @@ class Node:
         self.initrd = initrd or out("initramfs.img")
         self.append, self.switch, self.nics, self.console = append, switch, nics, console
         self.guestfwd = guestfwd   # "IP:PORT-cmd:COMMAND": a lab-host service for the guest
+        # further guest ports reached on the host: {guest_port: host_port} (127.0.0.1 only),
+        # e.g. Kubernetes' API server (6443)
+        self.forwards = {g: free_port(h) for g, h in dict(forwards).items()}
         self.ext_switch = ext_switch   # a second segment (nic 2, eth2): a lab "external" network
         # an optional data disk: a qcow2 on the host (kept outside the node's folder, which
         # start() empties, so it outlives a reboot), a virtio disk with serial DATA_SERIAL
@@ -118,6 +122,8 @@ class Node:
             a += ["-display", "none", "-serial", f"file:{self.serial}"]
         if self.nics:
             user = f"user,id=u0,restrict=on,hostfwd=tcp:127.0.0.1:{self.port}-:{API_PORT}"
+            for guest_port, host_port in self.forwards.items():
+                user += f",hostfwd=tcp:127.0.0.1:{host_port}-:{guest_port}"
             if self.guestfwd:
                 user += f",guestfwd=tcp:{self.guestfwd}"
             rom = ""                  # no iPXE option ROM unless we boot from the network

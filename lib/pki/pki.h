@@ -2,8 +2,8 @@
  * server) and clients (TLS client, the role in the Organization). Keys are ECDSA P-256,
  * exported as unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY"); signatures SHA-256. Every
  * certificate's validity starts one hour in the past (clock skew between nodes). */
-#ifndef CAIRN_CTL_PKI_H
-#define CAIRN_CTL_PKI_H
+#ifndef CAIRN_PKI_H
+#define CAIRN_PKI_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -44,5 +44,9 @@ void pki_ca_free(struct pki_ca *ca);
 /* A new key and a certificate for it signed by CA, as malloc()ed PEM strings. */
 int pki_issue(const struct pki_ca *ca, const struct pki_request *request, char **cert_pem,
 	      char **key_pem, char err[PKI_ERROR_MAX]);
+
+/* A new ECDSA P-256 key pair as malloc()ed PEM strings: the PKCS#8 private key and the
+ * SubjectPublicKeyInfo public key (Kubernetes' service-account signing pair). */
+int pki_keypair_generate(char **key_pem, char **public_pem, char err[PKI_ERROR_MAX]);
 
 #endif

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 
 #define SKEW_SECONDS 3600
@@ -267,4 +268,44 @@ out:
 		gnutls_x509_crt_deinit(cert);
 	gnutls_x509_privkey_deinit(key);
 	return status;
+}
+
+int pki_keypair_generate(char **key_pem, char **public_pem, char err[PKI_ERROR_MAX])
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_privkey_t priv = NULL;
+	gnutls_pubkey_t pub = NULL;
+	gnutls_datum_t out = { NULL, 0 };
+	int rc;
+
+	*key_pem = *public_pem = NULL;
+	if (new_key(&key, err) < 0)
+		return -1;
+	if (export_key(key, key_pem, err) < 0)
+		goto fail;
+	if ((rc = gnutls_privkey_init(&priv)) < 0 ||
+	    (rc = gnutls_privkey_import_x509(priv, key, 0)) < 0 ||
+	    (rc = gnutls_pubkey_init(&pub)) < 0 ||
+	    (rc = gnutls_pubkey_import_privkey(pub, priv, 0, 0)) < 0 ||
+	    (rc = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &out)) < 0) {
+		fail(err, "exporting a public key", rc);
+		goto fail;
+	}
+	if (!(*public_pem = datum_to_string(&out))) {
+		fail(err, "exporting a public key", GNUTLS_E_MEMORY_ERROR);
+		goto fail;
+	}
+	gnutls_pubkey_deinit(pub);
+	gnutls_privkey_deinit(priv);
+	gnutls_x509_privkey_deinit(key);
+	return 0;
+fail:
+	if (pub)
+		gnutls_pubkey_deinit(pub);
+	if (priv)
+		gnutls_privkey_deinit(priv);
+	gnutls_x509_privkey_deinit(key);
+	free(*key_pem);
+	*key_pem = NULL;
+	return -1;
 }

@@ -1,0 +1,873 @@
+/* kube.c - the kube controller (kube.h): Kubernetes as co-managed services.
+ *
+ * From MachineConfig .spec.kubernetes (lib/config/kubernetes.c) it issues the node's
+ * certificates from the cluster CAs, writes the kubeconfigs and settings under KUBE_DIR, and
+ * renders the service definitions PID 1 supervises:
+ *   every node:        containerd, kube-images (oneshot: imports KUBE_IMAGES), kubelet,
+ *                      kube-proxy;
+ *   control planes:    etcd, kube-apiserver, kube-controller-manager, kube-scheduler.
+ * The routes to the other nodes' pod ranges go over the cluster network (the bridge CNI
+ * plugin puts this node's pods on cni0). A node without `kubernetes` runs none of it.
+ *
+ * The certificates are issued again only when what they say changes (a digest of the inputs
+ * is kept next to them), so a restarted cairnd leaves them, and the services, alone. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "kube.h"
+#include "pki.h"
+#include "resources.h"
+#include "runcmd.h"
+#include "schema.h"
+
+#define KUBE_USER "cairn-kube"    /* apiserver, controller-manager, scheduler */
+#define ETCD_USER "etcd"
+#define CERT_DAYS 365
+#define ROUTE_PROTO "static"
+
+static const char *const kube_services[] = {
+	"containerd", "kube-images", "kubelet", "kube-proxy",
+	"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", NULL,
+};
+
+struct kube_state {
+	const struct controller_env *env;
+	char digest[65];        /* of the inputs of the certificates written */
+	json_t *routes;         /* pod range -> via, as installed */
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		abort();   /* out of memory */
+	va_end(ap);
+	return s;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* The node's name in Kubernetes: its hostname, else the MachineConfig's name. */
+static const char *node_name(const json_t *machine)
+{
+	const char *h = str(json_object_get(machine, "spec"), "hostname");
+
+	return h ? h : str(json_object_get(machine, "metadata"), "name");
+}
+
+static bool user_ids(const char *user, uid_t *uid, gid_t *gid)
+{
+	const struct passwd *pw = getpwnam(user);
+
+	if (!pw)
+		return false;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return true;
+}
+
+/* Writes TEXT to PATH (MODE, owned by UID:GID) when it differs. 0, or -1 reported. */
+static int put(struct ctrl_report *report, const char *path, const char *text, mode_t mode,
+	       uid_t uid, gid_t gid)
+{
+	int rc = fileio_write_if_changed(path, text, mode);
+	struct stat st;
+
+	if (rc < 0) {
+		ctrl_fail(report, path, "write: %s", strerror(errno));
+		return -1;
+	}
+	if (stat(path, &st) == 0 && (st.st_uid != uid || st.st_gid != gid) &&
+	    chown(path, uid, gid) < 0) {
+		ctrl_fail(report, path, "chown: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- certificates ---------------------------------------------------------------------- */
+
+struct issuer {
+	struct ctrl_report *report;
+	struct pki_ca ca;
+	bool loaded;
+};
+
+static int issuer_load(struct issuer *is, const json_t *ca_json, const char *what)
+{
+	char err[PKI_ERROR_MAX];
+
+	if (pki_ca_import(str(ca_json, "cert"), str(ca_json, "key"), &is->ca, err) < 0) {
+		ctrl_fail(is->report, what, "%s", err);
+		return -1;
+	}
+	is->loaded = true;
+	return 0;
+}
+
+/* Issues NAME.crt and NAME.key in KUBE_PKI; the key owned by UID:GID, mode 0600. */
+static int issue(struct issuer *is, const char *name, const struct pki_request *req, uid_t uid,
+		 gid_t gid)
+{
+	char err[PKI_ERROR_MAX], *cert = NULL, *key = NULL;
+	char *cpath = fmt("%s/%s.crt", KUBE_PKI, name), *kpath = fmt("%s/%s.key", KUBE_PKI, name);
+	int rc = -1;
+
+	if (pki_issue(&is->ca, req, &cert, &key, err) < 0)
+		ctrl_fail(is->report, name, "issuing the certificate: %s", err);
+	else if (put(is->report, kpath, key, 0600, uid, gid) == 0 &&
+		 put(is->report, cpath, cert, 0644, 0, 0) == 0)
+		rc = 0;
+	free(cert);
+	free(key);
+	free(cpath);
+	free(kpath);
+	return rc;
+}
+
+/* The SHA-256 of everything the certificates depend on, in hex. */
+static void inputs_digest(const json_t *kube, const char *name, bool cp, char out[65])
+{
+	char *text = json_dumps(kube, JSON_SORT_KEYS | JSON_COMPACT), *all;
+	unsigned char d[32];
+
+	all = fmt("%s\n%s\n%d\n%s", name, text ? text : "", cp, KUBE_PKI);
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, all, strlen(all), d);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	free(text);
+	free(all);
+}
+
+/* The kubeconfig of USER, with its certificate and key files in KUBE_PKI. */
+static char *kubeconfig(const char *server, const char *user, const char *certname)
+{
+	return fmt("# rendered by cairnd\n"
+		   "apiVersion: v1\nkind: Config\n"
+		   "clusters:\n- name: cairn\n  cluster:\n"
+		   "    server: %s\n    certificate-authority: " KUBE_PKI "/ca.crt\n"
+		   "users:\n- name: %s\n  user:\n"
+		   "    client-certificate: " KUBE_PKI "/%s.crt\n"
+		   "    client-key: " KUBE_PKI "/%s.key\n"
+		   "contexts:\n- name: %s\n  context:\n    cluster: cairn\n    user: %s\n"
+		   "current-context: %s\n", server, user, certname, certname, user, user, user);
+}
+
+static int render_pki(struct kube_state *s, struct ctrl_report *report, const json_t *kube,
+		      const char *name, bool cp)
+{
+	const char *address = str(kube, "address"), *endpoint = str(kube, "endpoint");
+	struct issuer kca = { .report = report }, eca = { .report = report };
+	uid_t kuid = 0, euid = 0;
+	gid_t kgid = 0, egid = 0;
+	char digest[65], first_service_ip[16];
+	uint32_t svc_net;
+	unsigned svc_prefix;
+	int rc = -1;
+
+	inputs_digest(kube, name, cp, digest);
+	if (strcmp(digest, s->digest) == 0)
+		return 0;
+	{
+		char *stamp = fileio_read(KUBE_PKI "/inputs.sha256", 128, NULL);
+		bool same = stamp && strncmp(stamp, digest, 64) == 0;
+		free(stamp);
+		if (same) {
+			memcpy(s->digest, digest, sizeof digest);
+			return 0;
+		}
+	}
+	if (fileio_mkdirs(KUBE_PKI, 0755) < 0) {
+		ctrl_fail(report, KUBE_PKI, "mkdir: %s", strerror(errno));
+		return -1;
+	}
+	if (cp && (!user_ids(KUBE_USER, &kuid, &kgid) || !user_ids(ETCD_USER, &euid, &egid))) {
+		ctrl_fail(report, "users", "no user %s or %s in /etc/passwd: the control plane would "
+			  "run as root; not starting it", KUBE_USER, ETCD_USER);
+		return -1;
+	}
+	if (!config_ipv4_cidr_parse(str(kube, "serviceSubnet"), &svc_net, &svc_prefix)) {
+		ctrl_fail(report, "serviceSubnet", "not an IPv4 CIDR");
+		return -1;
+	}
+	config_ipv4_format(svc_net + 1, first_service_ip);
+	if (issuer_load(&kca, json_object_get(kube, "ca"), "ca") < 0)
+		goto out;
+	if (put(report, KUBE_PKI "/ca.crt", str(json_object_get(kube, "ca"), "cert"), 0644, 0, 0) < 0)
+		goto out;
+	{
+		char *cn = fmt("system:node:%s", name);
+		const char *sans[] = { name, address, NULL };
+		int r = issue(&kca, "kubelet", &(struct pki_request){ .common_name = cn,
+				.organization = "system:nodes", .client = true, .days = CERT_DAYS }, 0, 0);
+		r = r ?: issue(&kca, "kubelet-server", &(struct pki_request){ .common_name = name,
+				.sans = sans, .server = true, .days = CERT_DAYS }, 0, 0);
+		r = r ?: issue(&kca, "kube-proxy", &(struct pki_request){
+				.common_name = "system:kube-proxy", .client = true, .days = CERT_DAYS }, 0, 0);
+		free(cn);
+		if (r < 0)
+			goto out;
+	}
+	if (cp) {
+		const json_t *sa = json_object_get(kube, "serviceAccount");
+		const char *api_sans[] = { "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+			"kubernetes.default.svc.cluster.local", "localhost", first_service_ip, "127.0.0.1",
+			address, endpoint, name, NULL };
+		const char *etcd_sans[] = { name, "localhost", "127.0.0.1", address, NULL };
+		if (issuer_load(&eca, json_object_get(kube, "etcdCA"), "etcdCA") < 0 ||
+		    put(report, KUBE_PKI "/etcd-ca.crt", str(json_object_get(kube, "etcdCA"), "cert"),
+			0644, 0, 0) < 0 ||
+		    put(report, KUBE_PKI "/ca.key", str(json_object_get(kube, "ca"), "key"), 0600,
+			kuid, kgid) < 0 ||
+		    put(report, KUBE_PKI "/sa.key", str(sa, "key"), 0600, kuid, kgid) < 0 ||
+		    put(report, KUBE_PKI "/sa.pub", str(sa, "public"), 0644, 0, 0) < 0 ||
+		    issue(&eca, "etcd-server", &(struct pki_request){ .common_name = name,
+			    .sans = etcd_sans, .server = true, .client = true, .days = CERT_DAYS },
+			  euid, egid) < 0 ||
+		    issue(&eca, "etcd-peer", &(struct pki_request){ .common_name = name,
+			    .sans = etcd_sans, .server = true, .client = true, .days = CERT_DAYS },
+			  euid, egid) < 0 ||
+		    /* etcdctl's, for the health check (run as etcd) and cairnd's snapshots */
+		    issue(&eca, "etcd-client", &(struct pki_request){ .common_name = "cairn-etcd-client",
+			    .client = true, .days = CERT_DAYS }, euid, egid) < 0 ||
+		    issue(&eca, "apiserver-etcd", &(struct pki_request){
+			    .common_name = "kube-apiserver-etcd-client", .client = true,
+			    .days = CERT_DAYS }, kuid, kgid) < 0 ||
+		    issue(&kca, "apiserver", &(struct pki_request){ .common_name = "kube-apiserver",
+			    .sans = api_sans, .server = true, .days = CERT_DAYS }, kuid, kgid) < 0 ||
+		    issue(&kca, "apiserver-kubelet", &(struct pki_request){
+			    .common_name = "kube-apiserver-kubelet-client",
+			    .organization = "system:masters", .client = true, .days = CERT_DAYS },
+			  kuid, kgid) < 0 ||
+		    issue(&kca, "controller-manager", &(struct pki_request){
+			    .common_name = "system:kube-controller-manager", .client = true,
+			    .days = CERT_DAYS }, kuid, kgid) < 0 ||
+		    issue(&kca, "scheduler", &(struct pki_request){
+			    .common_name = "system:kube-scheduler", .client = true, .days = CERT_DAYS },
+			  kuid, kgid) < 0 ||
+		    issue(&kca, "admin", &(struct pki_request){ .common_name = "cairn-admin",
+			    .organization = "system:masters", .client = true, .days = CERT_DAYS }, 0, 0) < 0)
+			goto out;
+	}
+	if (put(report, KUBE_PKI "/inputs.sha256", digest, 0644, 0, 0) < 0)
+		goto out;
+	memcpy(s->digest, digest, sizeof digest);
+	ctrl_changed(report, "pki", "issued the node's certificates (%s)", cp ? "control plane" : "worker");
+	rc = 0;
+out:
+	if (kca.loaded)
+		pki_ca_free(&kca.ca);
+	if (eca.loaded)
+		pki_ca_free(&eca.ca);
+	return rc;
+}
+
+/* ---- settings -------------------------------------------------------------------------- */
+
+static int render_settings(struct ctrl_report *report, const json_t *kube, const char *name,
+			   bool cp, const char *pod_cidr)
+{
+	const char *endpoint = str(kube, "endpoint");
+	char *server = fmt("https://%s:%d", endpoint, KUBE_APISERVER_PORT);
+	char *local = fmt("https://127.0.0.1:%d", KUBE_APISERVER_PORT);
+	char *node_user = fmt("system:node:%s", name);
+	char *kubelet_kc = kubeconfig(server, node_user, "kubelet");
+	char *proxy_kc = kubeconfig(server, "system:kube-proxy", "kube-proxy");
+	char *kubelet = fmt(
+		"# rendered by cairnd\n"
+		"apiVersion: kubelet.config.k8s.io/v1beta1\n"
+		"kind: KubeletConfiguration\n"
+		"authentication:\n"
+		"  anonymous: {enabled: false}\n"
+		"  webhook: {enabled: true}\n"
+		"  x509: {clientCAFile: " KUBE_PKI "/ca.crt}\n"
+		"authorization: {mode: Webhook}\n"
+		"tlsCertFile: " KUBE_PKI "/kubelet-server.crt\n"
+		"tlsPrivateKeyFile: " KUBE_PKI "/kubelet-server.key\n"
+		"cgroupDriver: cgroupfs\n"
+		"cgroupsPerQOS: true\n"
+		"enforceNodeAllocatable: [pods]\n"
+		"failSwapOn: false\n"
+		"clusterDomain: cluster.local\n"
+		"podCIDR: %s\n"
+		"healthzBindAddress: 127.0.0.1\n"
+		"healthzPort: 10248\n"
+		"readOnlyPort: 0\n"
+		"serializeImagePulls: false\n"
+		"imageGCHighThresholdPercent: 100\n"
+		"imageGCLowThresholdPercent: 99\n"
+		"evictionHard: {memory.available: 32Mi, nodefs.available: 1%%, imagefs.available: 1%%}\n"
+		"resolvConf: /etc/resolv.conf\n", pod_cidr);
+	char *proxy = fmt(
+		"# rendered by cairnd\n"
+		"apiVersion: kubeproxy.config.k8s.io/v1alpha1\n"
+		"kind: KubeProxyConfiguration\n"
+		"clientConnection: {kubeconfig: " KUBE_DIR "/kube-proxy.kubeconfig}\n"
+		"mode: iptables\n"
+		"clusterCIDR: %s\n"
+		"hostnameOverride: %s\n"
+		"bindAddress: 0.0.0.0\n"
+		"healthzBindAddress: 127.0.0.1:10256\n"
+		"metricsBindAddress: 127.0.0.1:10249\n"
+		"conntrack: {maxPerCore: 0}\n", str(kube, "podSubnet"), name);
+	char *containerd = fmt(
+		"# rendered by cairnd\n"
+		"version = 2\n"
+		"root = \"/var/lib/containerd\"\n"
+		"state = \"/run/containerd\"\n"
+		"disabled_plugins = [\"io.containerd.snapshotter.v1.btrfs\", "
+		"\"io.containerd.snapshotter.v1.zfs\", \"io.containerd.snapshotter.v1.devmapper\", "
+		"\"io.containerd.snapshotter.v1.aufs\", \"io.containerd.tracing.processor.v1.otlp\"]\n"
+		"[grpc]\n  address = \"" KUBE_CONTAINERD_SOCK "\"\n"
+		"[plugins.\"io.containerd.grpc.v1.cri\"]\n"
+		"  sandbox_image = \"" KUBE_PAUSE_IMAGE "\"\n"
+		"  enable_selinux = false\n"
+		"  [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
+		"    snapshotter = \"overlayfs\"\n"
+		"    default_runtime_name = \"runc\"\n"
+		"    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n"
+		"      runtime_type = \"io.containerd.runc.v2\"\n"
+		"      [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]\n"
+		"        SystemdCgroup = false\n"
+		"  [plugins.\"io.containerd.grpc.v1.cri\".cni]\n"
+		"    bin_dir = \"/usr/lib/cni\"\n"
+		"    conf_dir = \"" KUBE_DIR "/cni\"\n");
+	char *cni = fmt(
+		"{\n"
+		"  \"cniVersion\": \"0.4.0\",\n"
+		"  \"name\": \"cairn\",\n"
+		"  \"plugins\": [\n"
+		"    {\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true,\n"
+		"     \"isDefaultGateway\": true, \"ipMasq\": false, \"hairpinMode\": true,\n"
+		"     \"ipam\": {\"type\": \"host-local\", \"dataDir\": \"/run/cairn/cni-ipam\",\n"
+		"              \"ranges\": [[{\"subnet\": \"%s\"}]]}},\n"
+		"    {\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}}\n"
+		"  ]\n"
+		"}\n", pod_cidr);
+	int rc = 0;
+
+	if (fileio_mkdirs(KUBE_DIR "/cni", 0755) < 0) {
+		ctrl_fail(report, KUBE_DIR, "mkdir: %s", strerror(errno));
+		rc = -1;
+	}
+	rc = rc ?: put(report, KUBE_DIR "/kubelet.kubeconfig", kubelet_kc, 0600, 0, 0);
+	rc = rc ?: put(report, KUBE_DIR "/kube-proxy.kubeconfig", proxy_kc, 0600, 0, 0);
+	rc = rc ?: put(report, KUBE_DIR "/kubelet.yaml", kubelet, 0644, 0, 0);
+	rc = rc ?: put(report, KUBE_DIR "/kube-proxy.yaml", proxy, 0644, 0, 0);
+	rc = rc ?: put(report, KUBE_DIR "/containerd.toml", containerd, 0644, 0, 0);
+	rc = rc ?: put(report, KUBE_DIR "/cni/10-cairn.conflist", cni, 0644, 0, 0);
+	if (cp && rc == 0) {
+		uid_t uid;
+		gid_t gid;
+		char *cm = kubeconfig(local, "system:kube-controller-manager", "controller-manager");
+		char *sched = kubeconfig(local, "system:kube-scheduler", "scheduler");
+		char *admin = kubeconfig(local, "cairn-admin", "admin");
+		if (!user_ids(KUBE_USER, &uid, &gid))
+			uid = 0, gid = 0;
+		rc = put(report, KUBE_DIR "/controller-manager.kubeconfig", cm, 0600, uid, gid);
+		rc = rc ?: put(report, KUBE_DIR "/scheduler.kubeconfig", sched, 0600, uid, gid);
+		rc = rc ?: put(report, KUBE_DIR "/admin.kubeconfig", admin, 0600, 0, 0);
+		free(cm);
+		free(sched);
+		free(admin);
+	}
+	free(server);
+	free(local);
+	free(node_user);
+	free(kubelet_kc);
+	free(proxy_kc);
+	free(kubelet);
+	free(proxy);
+	free(containerd);
+	free(cni);
+	return rc;
+}
+
+/* ---- services -------------------------------------------------------------------------- */
+
+/* Leases long enough for a loaded node (a lab node under TCG renews late with the defaults,
+ * 15 s and 10 s, and the process exits when it loses its lease). */
+#define LEADER_ELECTION "--leader-elect=true --leader-elect-lease-duration=60s" \
+	" --leader-elect-renew-deadline=40s --leader-elect-retry-period=5s"
+#define RESTART "restart = always\nrestart_delay = 1s\nrestart_delay_max = 15s\n"
+#define UNPRIVILEGED(user) "user = " user "\nno_new_privs = yes\n"
+
+static int write_services(struct ctrl_report *report, const json_t *kube, const char *name,
+			  bool cp, const char *etcd_state, const char *etcd_initial)
+{
+	const char *address = str(kube, "address"), *modprobe = ctrl_env(report)->modprobe;
+	char *members = NULL, *etcd_servers = NULL, *defs[8] = { 0 };
+	const json_t *m;
+	const char *n;
+	int rc = 0;
+
+	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m) {
+		char *grown;
+		if (!json_is_true(json_object_get(m, "controlPlane")))
+			continue;
+		grown = fmt("%s%s%s=https://%s:2380", members ? members : "", members ? "," : "",
+			    n, str(m, "address"));
+		free(members);
+		members = grown;
+		grown = fmt("%s%shttps://%s:2379", etcd_servers ? etcd_servers : "",
+			    etcd_servers ? "," : "", str(m, "address"));
+		free(etcd_servers);
+		etcd_servers = grown;
+	}
+	defs[0] = fmt(
+		"# rendered by cairnd: the container runtime (CRI for kubelet)\n"
+		"command = /bin/sh -c '%s -a overlay br_netfilter bridge veth nf_conntrack xt_conntrack "
+		"xt_MASQUERADE xt_comment xt_mark xt_addrtype xt_multiport xt_nat xt_statistic "
+		"xt_physdev iptable_nat iptable_filter iptable_mangle nft_compat nft_chain_nat; "
+		"echo 1 > /proc/sys/net/ipv4/ip_forward && "
+		"echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables && "
+		"exec /usr/bin/containerd --config " KUBE_DIR "/containerd.toml'\n"
+		"ready = socket:" KUBE_CONTAINERD_SOCK "\n"
+		RESTART "stop_timeout = 20s\n", modprobe ? modprobe : "/sbin/modprobe");
+	defs[1] = fmt(
+		"# rendered by cairnd: the images made at build time, into containerd (no registry)\n"
+		"command = /bin/sh -c 'for f in " KUBE_IMAGES "/*.tar; do [ -e \"$f\" ] || continue; "
+		"/usr/bin/ctr --address " KUBE_CONTAINERD_SOCK " -n k8s.io images import "
+		"--no-unpack=false \"$f\" || exit 1; done'\n"
+		"needs = containerd\n"
+		"restart = oneshot\n");
+	defs[2] = fmt(
+		"# rendered by cairnd: the node agent\n"
+		"command = /usr/bin/kubelet --config=" KUBE_DIR "/kubelet.yaml "
+		"--kubeconfig=" KUBE_DIR "/kubelet.kubeconfig --container-runtime=remote "
+		"--container-runtime-endpoint=unix://" KUBE_CONTAINERD_SOCK " --hostname-override=%s "
+		"--node-ip=%s --pod-infra-container-image=" KUBE_PAUSE_IMAGE " --v=1\n"
+		"needs = containerd kube-images%s\n"
+		"ready = tcp:127.0.0.1:10248\n"
+		RESTART "stop_timeout = 20s\n", name, address, cp ? " kube-apiserver" : "");
+	/* On a control plane, kubelet and kube-proxy start once the local API server is ready:
+	 * their retries would only slow its first start (its RBAC bootstrap) on a busy node. */
+	defs[3] = fmt(
+		"# rendered by cairnd: Services (iptables)\n"
+		"command = /usr/bin/kube-proxy --config=" KUBE_DIR "/kube-proxy.yaml\n"
+		"%s"
+		"ready = tcp:127.0.0.1:10256\n"
+		RESTART "stop_timeout = 10s\n", cp ? "needs = kube-apiserver\n" : "");
+	if (cp) {
+		defs[4] = fmt(
+			"# rendered by cairnd: the cluster's store (a member per control plane)\n"
+			"command = /usr/bin/etcd --name %s --data-dir " KUBE_ETCD_DATA
+			" --listen-client-urls https://%s:2379,https://127.0.0.1:2379"
+			" --advertise-client-urls https://%s:2379 --listen-peer-urls https://%s:2380"
+			" --initial-advertise-peer-urls https://%s:2380 --initial-cluster %s"
+			" --initial-cluster-state %s --initial-cluster-token cairn-etcd"
+			" --client-cert-auth --trusted-ca-file " KUBE_PKI "/etcd-ca.crt"
+			" --cert-file " KUBE_PKI "/etcd-server.crt --key-file " KUBE_PKI "/etcd-server.key"
+			" --peer-client-cert-auth --peer-trusted-ca-file " KUBE_PKI "/etcd-ca.crt"
+			" --peer-cert-file " KUBE_PKI "/etcd-peer.crt --peer-key-file " KUBE_PKI "/etcd-peer.key"
+			" --listen-metrics-urls http://127.0.0.1:2381 --logger zap --log-outputs stderr\n"
+			"ready = exec:/usr/bin/etcdctl --endpoints https://127.0.0.1:2379"
+			" --cacert " KUBE_PKI "/etcd-ca.crt --cert " KUBE_PKI "/etcd-client.crt"
+			" --key " KUBE_PKI "/etcd-client.key --command-timeout 3s endpoint health\n"
+			UNPRIVILEGED(ETCD_USER) RESTART "stop_timeout = 20s\n",
+			name, address, address, address, address, etcd_initial ? etcd_initial : members,
+			etcd_state);
+		defs[5] = fmt(
+			"# rendered by cairnd: the Kubernetes API\n"
+			"command = /usr/bin/kube-apiserver --advertise-address=%s --bind-address=0.0.0.0"
+			" --secure-port=%d --insecure-port=0 --etcd-servers=%s"
+			" --etcd-cafile=" KUBE_PKI "/etcd-ca.crt --etcd-certfile=" KUBE_PKI "/apiserver-etcd.crt"
+			" --etcd-keyfile=" KUBE_PKI "/apiserver-etcd.key --client-ca-file=" KUBE_PKI "/ca.crt"
+			" --tls-cert-file=" KUBE_PKI "/apiserver.crt --tls-private-key-file=" KUBE_PKI "/apiserver.key"
+			" --kubelet-client-certificate=" KUBE_PKI "/apiserver-kubelet.crt"
+			" --kubelet-client-key=" KUBE_PKI "/apiserver-kubelet.key"
+			" --kubelet-certificate-authority=" KUBE_PKI "/ca.crt"
+			" --kubelet-preferred-address-types=InternalIP,Hostname"
+			" --service-account-key-file=" KUBE_PKI "/sa.pub"
+			" --service-account-signing-key-file=" KUBE_PKI "/sa.key"
+			" --service-account-issuer=https://kubernetes.default.svc.cluster.local"
+			" --service-cluster-ip-range=%s --authorization-mode=Node,RBAC"
+			" --enable-admission-plugins=NodeRestriction --allow-privileged=true"
+			" --enable-bootstrap-token-auth=true --profiling=false --endpoint-reconciler-type=lease\n"
+			"needs = etcd\n"
+			/* as the service's user: the controller-manager's identity, like every
+			 * authenticated one, may read /readyz */
+			"ready = exec:/usr/bin/kubectl --kubeconfig=" KUBE_DIR "/controller-manager.kubeconfig"
+			" --request-timeout=3s get --raw /readyz\n"
+			UNPRIVILEGED(KUBE_USER) RESTART "stop_timeout = 20s\n",
+			address, KUBE_APISERVER_PORT, etcd_servers, str(kube, "serviceSubnet"));
+		defs[6] = fmt(
+			"# rendered by cairnd: the controllers of Kubernetes\n"
+			"command = /usr/bin/kube-controller-manager"
+			" --kubeconfig=" KUBE_DIR "/controller-manager.kubeconfig"
+			" --authentication-kubeconfig=" KUBE_DIR "/controller-manager.kubeconfig"
+			" --authorization-kubeconfig=" KUBE_DIR "/controller-manager.kubeconfig"
+			" --bind-address=127.0.0.1 --port=0 " LEADER_ELECTION
+			" --cluster-signing-cert-file=" KUBE_PKI "/ca.crt"
+			" --cluster-signing-key-file=" KUBE_PKI "/ca.key --root-ca-file=" KUBE_PKI "/ca.crt"
+			" --service-account-private-key-file=" KUBE_PKI "/sa.key"
+			" --use-service-account-credentials=true --controllers=*,bootstrapsigner,tokencleaner"
+			" --cluster-cidr=%s --service-cluster-ip-range=%s --profiling=false\n"
+			"needs = kube-apiserver\n"
+			"ready = tcp:127.0.0.1:10257\n"
+			UNPRIVILEGED(KUBE_USER) RESTART "stop_timeout = 10s\n",
+			str(kube, "podSubnet"), str(kube, "serviceSubnet"));
+		defs[7] = fmt(
+			"# rendered by cairnd: the scheduler of Kubernetes\n"
+			"command = /usr/bin/kube-scheduler --kubeconfig=" KUBE_DIR "/scheduler.kubeconfig"
+			" --authentication-kubeconfig=" KUBE_DIR "/scheduler.kubeconfig"
+			" --authorization-kubeconfig=" KUBE_DIR "/scheduler.kubeconfig"
+			" --bind-address=127.0.0.1 --port=0 " LEADER_ELECTION " --profiling=false\n"
+			"needs = kube-apiserver\n"
+			"ready = tcp:127.0.0.1:10259\n"
+			UNPRIVILEGED(KUBE_USER) RESTART "stop_timeout = 10s\n");
+	}
+	for (int i = 0; i < 8; i++) {
+		if (defs[i])
+			rc |= ctrl_service_write(report, kube_services[i], defs[i]);
+		else
+			ctrl_service_remove(report, kube_services[i]);
+		free(defs[i]);
+	}
+	free(members);
+	free(etcd_servers);
+	return rc ? -1 : 0;
+}
+
+/* ---- routes to the other nodes' pods ----------------------------------------------------- */
+
+static int ip_route(struct ctrl_report *report, const char *verb, const char *to, const char *via)
+{
+	char *argv[] = { "/usr/sbin/ip", "route", (char *)verb, (char *)to, "via", (char *)via,
+			 "proto", ROUTE_PROTO, NULL };
+	char *out = NULL;
+	int rc = run_command(argv, &out, 5000);
+
+	if (rc != 0 && strcmp(verb, "del") != 0)
+		ctrl_fail(report, to, "ip route %s via %s: %s", verb, via, out ? out : "failed");
+	else if (rc == 0)
+		ctrl_changed(report, to, "route %s via %s", strcmp(verb, "del") == 0 ?
+			     "removed" : "set", via);
+	free(out);
+	return rc == 0 ? 0 : -1;
+}
+
+static int reconcile_routes(struct kube_state *s, struct ctrl_report *report, const json_t *kube)
+{
+	const char *self = str(kube, "address"), *n, *cidr;
+	json_t *want = json_object(), *via;
+	const json_t *m;
+	int rc = 0;
+
+	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
+		if (kube && strcmp(str(m, "address"), self) != 0)
+			json_object_set_new(want, str(m, "podCIDR"), json_string(str(m, "address")));
+	json_object_foreach(s->routes, cidr, via) {
+		const json_t *w = json_object_get(want, cidr);
+		if (!w || strcmp(json_string_value(w), json_string_value(via)) != 0)
+			ip_route(report, "del", cidr, json_string_value(via));
+	}
+	json_object_foreach(want, cidr, via) {
+		const json_t *had = json_object_get(s->routes, cidr);
+		if (had && strcmp(json_string_value(had), json_string_value(via)) == 0)
+			continue;
+		if (ip_route(report, "replace", cidr, json_string_value(via)) < 0) {
+			json_object_del(want, cidr);   /* tried again next pass */
+			rc = -1;
+		}
+	}
+	json_decref(s->routes);
+	s->routes = want;
+	return rc;
+}
+
+/* ---- etcd's members -------------------------------------------------------------------- */
+
+/* Runs etcdctl with the node's client certificate against ENDPOINTS with ARGS (NULL-ended,
+ * at most 8); its output in *OUT. The exit status, or -1. */
+static int etcdctl(const char *endpoints, char **out, int timeout_ms, ...)
+{
+	char *argv[20] = { "/usr/bin/etcdctl", "--endpoints", (char *)endpoints,
+			   "--cacert", KUBE_PKI "/etcd-ca.crt", "--cert", KUBE_PKI "/etcd-client.crt",
+			   "--key", KUBE_PKI "/etcd-client.key", "--command-timeout", "4s",
+			   "--dial-timeout", "2s" };
+	size_t n = 13;
+	va_list ap;
+	char *a;
+
+	va_start(ap, timeout_ms);
+	while (n < 19 && (a = va_arg(ap, char *)))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return run_command(argv, out, timeout_ms);
+}
+
+/* `member list` as JSON (IDs in hex): the array of members, or NULL. */
+static json_t *member_list(const char *endpoints)
+{
+	char *out = NULL, *brace;
+	json_t *doc = NULL, *members = NULL;
+
+	if (etcdctl(endpoints, &out, 8000, "member", "list", "-w", "json", "--hex", NULL) == 0 &&
+	    out && (brace = strchr(out, '{')))
+		doc = json_loads(brace, JSON_DISABLE_EOF_CHECK, NULL);
+	free(out);
+	members = json_incref(json_object_get(doc, "members"));
+	json_decref(doc);
+	if (members && !json_is_array(members)) {
+		json_decref(members);
+		members = NULL;
+	}
+	return members;
+}
+
+static const char *member_id(const json_t *m)
+{
+	const json_t *id = json_object_get(m, "ID");
+	return json_is_string(id) ? json_string_value(id) : NULL;
+}
+
+/* The client URLs of the control planes in KUBE other than SELF ("" when none). */
+static char *other_endpoints(const json_t *kube, const char *self)
+{
+	char *list = strdup(""), *grown;
+	const json_t *m;
+	const char *n;
+
+	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m) {
+		if (!json_is_true(json_object_get(m, "controlPlane")) || strcmp(n, self) == 0)
+			continue;
+		grown = fmt("%s%shttps://%s:2379", list, *list ? "," : "", str(m, "address"));
+		free(list);
+		list = grown;
+	}
+	return list;
+}
+
+/* How this node's etcd starts when its data folder is empty: with the other control planes'
+ * cluster when one answers (this node joins it: added as a member here, after removing a
+ * stale member of its name, a node that lost its data), else as one of a new cluster.
+ * *INITIAL gets the --initial-cluster list for a join. "new", "existing" or NULL (retry). */
+static const char *etcd_start_state(struct ctrl_report *report, const json_t *kube,
+				    const char *name, char **initial)
+{
+	char *others = other_endpoints(kube, name), *out = NULL, *peer;
+	json_t *members;
+	const json_t *m;
+	size_t i;
+	const char *state = "new";
+
+	*initial = NULL;
+	if (!*others) {
+		free(others);
+		return state;
+	}
+	members = member_list(others);
+	if (!members) {      /* no cluster answers: a new one, made with the others */
+		free(others);
+		return state;
+	}
+	peer = fmt("https://%s:2380", str(kube, "address"));
+	json_array_foreach(members, i, m) {
+		const char *mname = str(m, "name");
+		const json_t *urls = json_object_get(m, "peerURLs");
+		bool mine = (mname && strcmp(mname, name) == 0) ||
+			    (json_array_size(urls) && strcmp(json_string_value(json_array_get(urls, 0)),
+							     peer) == 0);
+		if (!mine || !member_id(m))
+			continue;
+		if (etcdctl(others, &out, 10000, "member", "remove", member_id(m), NULL) != 0) {
+			ctrl_fail(report, "etcd", "removing this node's stale member %s: %s",
+				  member_id(m), out ? out : "etcdctl failed");
+			state = NULL;
+		} else {
+			ctrl_changed(report, "etcd", "removed this node's stale member %s", member_id(m));
+		}
+		free(out);
+		out = NULL;
+	}
+	if (state) {
+		char *peer_arg = fmt("--peer-urls=%s", peer);
+		if (etcdctl(others, &out, 10000, "member", "add", (char *)name, peer_arg, NULL) != 0) {
+			ctrl_fail(report, "etcd", "adding this node as a member: %s",
+				  out ? out : "etcdctl failed");
+			state = NULL;
+		} else {
+			/* "ETCD_INITIAL_CLUSTER=\"a=https://...,b=...\"" in its output */
+			char *at = out ? strstr(out, "ETCD_INITIAL_CLUSTER=\"") : NULL, *end;
+			if (at && (end = strchr(at + 22, '"'))) {
+				*initial = strndup(at + 22, (size_t)(end - at - 22));
+				state = "existing";
+				ctrl_changed(report, "etcd", "joined the cluster as member %s", name);
+			} else {
+				ctrl_fail(report, "etcd", "member add printed no initial cluster");
+				state = NULL;
+			}
+		}
+		free(peer_arg);
+		free(out);
+	}
+	free(peer);
+	free(others);
+	json_decref(members);
+	return state;
+}
+
+/* Publishes the members (on a control plane) and removes those whose node is no longer a
+ * control plane in the config. */
+static void reconcile_members(struct kube_state *s, struct ctrl_report *report,
+			      const json_t *kube, bool cp)
+{
+	json_t *members, *items = json_array();
+	const json_t *m;
+	size_t i;
+
+	(void)s;
+	if (!cp) {
+		resources_publish("members", items);
+		return;
+	}
+	members = member_list("https://127.0.0.1:2379");
+	json_array_foreach(members, i, m) {
+		const char *name = str(m, "name"), *id = member_id(m);
+		const json_t *node = name ? json_object_get(json_object_get(kube, "nodes"), name) : NULL;
+		bool wanted = !name || !*name ||   /* added, not started yet */
+			      (node && json_is_true(json_object_get(node, "controlPlane")));
+		json_array_append_new(items, json_pack("{s:s, s:s, s:O, s:O, s:b, s:b}",
+			"id", id ? id : "?", "name", name && *name ? name : "(starting)",
+			"peer_urls", json_object_get(m, "peerURLs") ?: json_null(),
+			"client_urls", json_object_get(m, "clientURLs") ?: json_null(),
+			"learner", json_is_true(json_object_get(m, "isLearner")),
+			"in_config", wanted));
+		if (!wanted && id) {
+			char *out = NULL;
+			if (etcdctl("https://127.0.0.1:2379", &out, 10000, "member", "remove", id, NULL) == 0)
+				ctrl_changed(report, "etcd", "removed member %s (%s): no longer a control "
+					     "plane", id, name);
+			else
+				ctrl_fail(report, "etcd", "removing member %s (%s): %s", id, name,
+					  out ? out : "etcdctl failed");
+			free(out);
+		}
+	}
+	json_decref(members);
+	resources_publish("members", items);
+}
+
+/* ---- the controller ---------------------------------------------------------------------- */
+
+void *kube_init(const struct controller_env *env)
+{
+	struct kube_state *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return NULL;
+	s->env = env;
+	s->routes = json_object();
+	return s;
+}
+
+void kube_halt(void *state)
+{
+	struct kube_state *s = state;
+
+	if (!s)
+		return;
+	json_decref(s->routes);
+	free(s);
+}
+
+int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report)
+{
+	struct kube_state *s = state;
+	const json_t *machine = config ? config_find(config, "MachineConfig", NULL) : NULL;
+	const json_t *spec = json_object_get(machine, "spec");
+	const json_t *kube = json_object_get(spec, "kubernetes"), *self = NULL, *m;
+	const char *name = machine ? node_name(machine) : NULL, *n;
+	bool cp;
+	int rc = 0;
+
+	if (!kube) {
+		for (int i = 0; kube_services[i]; i++)
+			ctrl_service_remove(report, kube_services[i]);
+		resources_publish("members", json_array());
+		return reconcile_routes(s, report, NULL) < 0 ? -1 : 0;
+	}
+	cp = strcmp(str(spec, "role"), "controlplane") == 0;
+	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
+		if (strcmp(str(m, "address"), str(kube, "address")) == 0)
+			self = m;
+	if (!self || !name) {
+		ctrl_fail(report, "kubernetes", "this node's address is not in kubernetes.nodes");
+		return -1;
+	}
+	if (render_pki(s, report, kube, name, cp) < 0 ||
+	    render_settings(report, kube, name, cp, str(self, "podCIDR")) < 0)
+		return -1;
+	if (cp && (fileio_mkdirs(KUBE_ETCD_DATA, 0700) < 0)) {
+		ctrl_fail(report, KUBE_ETCD_DATA, "mkdir: %s", strerror(errno));
+		return -1;
+	}
+	if (cp) {
+		uid_t uid;
+		gid_t gid;
+		struct stat st;
+		if (user_ids(ETCD_USER, &uid, &gid) && stat(KUBE_ETCD_DATA, &st) == 0 &&
+		    (st.st_uid != uid || st.st_gid != gid) && chown(KUBE_ETCD_DATA, uid, gid) < 0) {
+			ctrl_fail(report, KUBE_ETCD_DATA, "chown: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (cp) {
+		char *start = fileio_read(KUBE_DIR "/etcd-start", 65536, NULL), *initial = NULL;
+		const char *state = NULL;
+		struct stat st;
+		if (start) {               /* decided before: "STATE\nINITIAL\n" */
+			char *nl = strchr(start, '\n');
+			if (nl) {
+				*nl = '\0';
+				state = strcmp(start, "existing") == 0 ? "existing" : "new";
+				initial = strndup(nl + 1, strcspn(nl + 1, "\n"));
+			}
+			free(start);
+		}
+		if (!state && stat(KUBE_ETCD_DATA "/member", &st) == 0)
+			state = "new";     /* flags of a first start; etcd ignores them now */
+		else if (!state)
+			state = etcd_start_state(report, kube, name, &initial);
+		if (!state) {
+			rc = -1;
+		} else {
+			char *text = fmt("%s\n%s\n", state, initial ? initial : "");
+			put(report, KUBE_DIR "/etcd-start", text, 0600, 0, 0);
+			free(text);
+			if (write_services(report, kube, name, cp, state,
+					   initial && *initial ? initial : NULL) < 0)
+				rc = -1;
+		}
+		free(initial);
+		reconcile_members(s, report, kube, cp);
+	} else if (write_services(report, kube, name, cp, "new", NULL) < 0) {
+		rc = -1;
+	}
+	if (reconcile_routes(s, report, kube) < 0)
+		rc = -1;
+	return rc;
+}

@@ -1,0 +1,31 @@
+/* kube.h - the kube controller, a row of cairnd's controller table (controller.h): a node
+ * whose MachineConfig has `kubernetes` runs containerd, kubelet and kube-proxy, and a
+ * control-plane node also etcd, kube-apiserver, kube-controller-manager and kube-scheduler, as
+ * supervised services. Their certificates are issued here from the cluster CAs in the config.
+ * See README.md. */
+#ifndef CAIRN_KUBE_H
+#define CAIRN_KUBE_H
+
+#include <jansson.h>
+
+#include "controller.h"
+
+#define KUBE_DIR "/var/lib/cairn/kube"          /* certificates, kubeconfigs, settings */
+#define KUBE_PKI KUBE_DIR "/pki"
+#define KUBE_ETCD_DATA "/var/lib/cairn/etcd"
+#define KUBE_IMAGES "/usr/share/cairn/images"    /* image archives imported at boot */
+#define KUBE_PAUSE_IMAGE "cairn.local/pause:1"
+#define KUBE_CONTAINERD_SOCK "/run/containerd/containerd.sock"
+#define KUBE_APISERVER_PORT 6443
+
+void *kube_init(const struct controller_env *env);
+int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report);
+void kube_halt(void *state);
+
+/* An admin kubeconfig (O=system:masters, valid DAYS) for SERVER (NULL: the endpoint in the
+ * config), issued from the Kubernetes CA of CONFIG's MachineConfig: malloc()ed YAML, or NULL
+ * with ERR set. */
+char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned days,
+			    char *err, size_t errlen);
+
+#endif

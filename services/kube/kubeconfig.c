@@ -1,0 +1,92 @@
+/* kubeconfig.c - the admin kubeconfig `cairnctl kubeconfig` gets over the API (GET
+ * /v1/kubeconfig, role admin): a new client certificate in system:masters, issued on the node
+ * from the Kubernetes CA in its config, with the CA and the API server's address. Linked into
+ * cairnd's API (not only the controller), so it has no state of its own. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+
+#include "config.h"
+#include "kube.h"
+#include "pki.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static char *base64(const char *text)
+{
+	gnutls_datum_t in = { (unsigned char *)text, (unsigned)strlen(text) }, out = { NULL, 0 };
+	char *s;
+
+	if (gnutls_base64_encode2(&in, &out) < 0)
+		return NULL;
+	s = malloc(out.size + 1);
+	if (s) {
+		memcpy(s, out.data, out.size);
+		s[out.size] = '\0';
+	}
+	gnutls_free(out.data);
+	return s;
+}
+
+char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned days,
+			    char *err, size_t errlen)
+{
+	const json_t *machine = config ? config_find(config, "MachineConfig", NULL) : NULL;
+	const json_t *kube = json_object_get(json_object_get(machine, "spec"), "kubernetes");
+	const json_t *ca = json_object_get(kube, "ca");
+	char perr[PKI_ERROR_MAX], *cert = NULL, *key = NULL, *b[3] = { 0 }, *url = NULL, *yaml = NULL;
+	struct pki_ca pca;
+
+	if (!kube) {
+		snprintf(err, errlen, "this node's MachineConfig has no kubernetes section");
+		return NULL;
+	}
+	if (pki_ca_import(str(ca, "cert"), str(ca, "key"), &pca, perr) < 0) {
+		snprintf(err, errlen, "kubernetes.ca: %s", perr);
+		return NULL;
+	}
+	if (pki_issue(&pca, &(struct pki_request){ .common_name = "cairn-admin",
+			.organization = "system:masters", .client = true, .days = days },
+		      &cert, &key, perr) < 0) {
+		snprintf(err, errlen, "issuing the admin certificate: %s", perr);
+		goto out;
+	}
+	b[0] = base64(str(ca, "cert"));
+	b[1] = base64(cert);
+	b[2] = base64(key);
+	if (!b[0] || !b[1] || !b[2]) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (server)
+		url = strdup(server);
+	else if (asprintf(&url, "https://%s:%d", str(kube, "endpoint"), KUBE_APISERVER_PORT) < 0)
+		url = NULL;
+	if (!url || asprintf(&yaml, "apiVersion: v1\nkind: Config\n"
+		   "clusters:\n- name: cairn\n  cluster:\n    server: %s\n"
+		   "    certificate-authority-data: %s\n"
+		   "users:\n- name: cairn-admin\n  user:\n"
+		   "    client-certificate-data: %s\n    client-key-data: %s\n"
+		   "contexts:\n- name: cairn-admin@cairn\n  context:\n    cluster: cairn\n"
+		   "    user: cairn-admin\ncurrent-context: cairn-admin@cairn\n",
+		   url, b[0], b[1], b[2]) < 0) {
+		yaml = NULL;
+		snprintf(err, errlen, "out of memory");
+	}
+out:
+	for (int i = 0; i < 3; i++)
+		free(b[i]);
+	if (key)
+		memset(key, 0, strlen(key));
+	free(key);
+	free(cert);
+	free(url);
+	pki_ca_free(&pca);
+	return yaml;
+}

@@ -1,0 +1,133 @@
+"""lab.kube - a lab cluster running Kubernetes, for tests/lab/scenarios/21-kube.py, `make lab
+KUBE=1` and `make bench`.
+
+N nodes (node-1 .. node-N) on the lab's vde segment, the cluster network: NIC 1 (MAC
+52:54:00:ca:01:0K) at 10.77.1.K+1/24 carries etcd, the API server, kubelet and the pods'
+traffic between nodes. node-1 is the control plane; the others are workers. The API server's
+port 6443 on node-1 is forwarded to a port on the host's 127.0.0.1, which the kubeconfig that
+`cairnctl kubeconfig --server` writes names. kubectl is the one the build made
+(build/image/kube/bin/kubectl). Everything else is driven through cairnctl.
+"""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import yaml
+
+from .paths import LabError, REPO
+from .nodes import Node, Switch
+from .scenarios import cairnctl, cairnctl_json, items
+
+KUBECTL = os.path.join(REPO, "build", "image", "kube", "bin", "kubectl")
+HELLO_TAR = os.path.join(REPO, "build", "lab-images", "hello.tar")
+API_PORT = 6443
+
+
+def cluster_address(k):
+    return f"10.77.1.{k + 1}"
+
+
+class KubeCluster:
+    """with Scenario(...) as s: c = KubeCluster(s, 2); c.configure(); c.kubectl("get", "nodes")"""
+
+    def __init__(self, s, n=2, cp_mem=2560, worker_mem=1536, detached=False, cpus=1):
+        self.s, self.n = s, n
+        if s.switch is None:
+            s.switch = Switch(s.dir, detached=detached)
+        self.nodes = []
+        for k in range(n):
+            fwd = {API_PORT: 16443} if k == 0 else {}
+            self.nodes.append(Node(f"node{k}", boot="direct", index=k, lab_dir=s.dir,
+                                   switch=s.switch, mem=cp_mem if k == 0 else worker_mem,
+                                   cpus=cpus, append="console=ttyS0 panic=-1", forwards=fwd)
+                              .start(detached=detached))
+        self.apis = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        self.folder = os.path.join(s.dir, "cluster")
+        self.cc = os.path.join(self.folder, "cairnconfig")
+        self.kubeconfig = os.path.join(self.folder, "kubeconfig")
+        self.server = f"https://127.0.0.1:{self.nodes[0].forwards[API_PORT]}"
+        self.machines = []
+
+    def name(self, k):
+        return f"node-{k + 1}"
+
+    def gen_config(self):
+        """A new cluster (CAs, client config, node configs with --kubernetes) in the cluster
+        folder, each node's Kubernetes address its cluster address (--kube-address)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        p = cairnctl("gen", "config", "lab", "--kubernetes", "--nodes",
+                     ",".join(f"{self.name(k)}={self.apis[k]}" for k in range(self.n)),
+                     *[f"--kube-address={self.name(k)}={cluster_address(k)}"
+                       for k in range(self.n)], "--out", self.folder)
+        if p.returncode:
+            raise LabError(f"gen config: {p.stderr.strip()}")
+        self.machines = []
+        for k in range(self.n):
+            with open(os.path.join(self.folder, f"{self.name(k)}.yaml")) as f:
+                docs = [d for d in yaml.safe_load_all(f) if d]
+            spec = next(d for d in docs if d["kind"] == "MachineConfig")["spec"]
+            spec.setdefault("network", {}).setdefault("interfaces", []).append(
+                {"mac": f"52:54:00:ca:01:{k:02x}", "addresses": [f"{cluster_address(k)}/24"]})
+            self.machines.append(docs)
+
+    def write(self, k, docs=()):
+        path = os.path.join(self.folder, f"{self.name(k)}-kube.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump_all(self.machines[k] + list(docs), f, sort_keys=False)
+        return path
+
+    def configure(self, docs=()):
+        """First config of every node (--insecure: they are in maintenance mode)."""
+        for k in range(self.n):
+            p = cairnctl("apply-config", "--insecure", "-n", self.apis[k], "-f", self.write(k, docs))
+            if p.returncode:
+                raise LabError(f"apply-config --insecure {self.name(k)}: {p.stdout}{p.stderr}")
+
+    def apply(self, k, docs=()):
+        """A new config for node K through the secure API (the cluster's documents DOCS)."""
+        p = cairnctl("apply-config", "-n", self.name(k), "-f", self.write(k, docs), config=self.cc)
+        if p.returncode:
+            raise LabError(f"apply-config {self.name(k)}: {p.stdout}{p.stderr}")
+
+    def fetch_kubeconfig(self):
+        p = cairnctl("-n", self.name(0), "kubeconfig", self.kubeconfig, "--force",
+                     "--server", self.server, config=self.cc)
+        if p.returncode:
+            raise LabError(f"cairnctl kubeconfig: {p.stdout}{p.stderr}")
+        return p
+
+    def kubectl(self, *args, timeout=60, input=None):
+        return subprocess.run([KUBECTL, "--kubeconfig", self.kubeconfig,
+                               "--request-timeout", "20s", *args],
+                              capture_output=True, text=True, timeout=timeout, input=input)
+
+    def kubectl_json(self, *args):
+        p = self.kubectl(*args, "-o", "json")
+        if p.returncode:
+            return None
+        try:
+            return json.loads(p.stdout)
+        except ValueError:
+            return None
+
+    def ready_nodes(self):
+        """The names of the Kubernetes nodes whose Ready condition is True."""
+        doc = self.kubectl_json("get", "nodes")
+        ready = []
+        for item in (doc or {}).get("items", []):
+            for c in item.get("status", {}).get("conditions", []):
+                if c.get("type") == "Ready" and c.get("status") == "True":
+                    ready.append(item["metadata"]["name"])
+        return sorted(ready)
+
+    def service(self, node, name):
+        for svc in items(cairnctl_json("-n", node, "services", config=self.cc)):
+            if svc.get("name") == name:
+                return svc
+        return {}
+
+    def import_image(self, k, path):
+        return cairnctl("-n", self.name(k), "image", "import", path, config=self.cc,
+                        timeout=300)
