@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -46,7 +47,19 @@ struct kube_state {
 	const struct controller_env *env;
 	char digest[65];        /* of the inputs of the certificates written */
 	json_t *routes;         /* pod range -> via, as installed */
+	json_t *member_nodes;   /* kubernetes.nodes at the last member list */
+	long long members_ms;   /* when the members were listed (CLOCK_MONOTONIC) */
 };
+
+#define MEMBERS_EVERY_MS 15000   /* etcdctl costs a busy node; the config's changes go first */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
@@ -739,21 +752,27 @@ static void reconcile_members(struct kube_state *s, struct ctrl_report *report,
 	const json_t *m;
 	size_t i;
 
-	(void)s;
 	if (!cp) {
 		resources_publish("members", items);
 		return;
 	}
+	if (s->members_ms && now_ms() - s->members_ms < MEMBERS_EVERY_MS &&
+	    json_equal(s->member_nodes, json_object_get(kube, "nodes"))) {
+		json_decref(items);
+		return;
+	}
+	s->members_ms = now_ms();
+	json_decref(s->member_nodes);
+	s->member_nodes = json_deep_copy(json_object_get(kube, "nodes"));
 	members = member_list("https://127.0.0.1:2379");
 	json_array_foreach(members, i, m) {
 		const char *name = str(m, "name"), *id = member_id(m);
 		const json_t *node = name ? json_object_get(json_object_get(kube, "nodes"), name) : NULL;
 		bool wanted = !name || !*name ||   /* added, not started yet */
 			      (node && json_is_true(json_object_get(node, "controlPlane")));
-		json_array_append_new(items, json_pack("{s:s, s:s, s:O, s:O, s:b, s:b}",
+		json_array_append_new(items, json_pack("{s:s, s:s, s:O, s:b, s:b}",
 			"id", id ? id : "?", "name", name && *name ? name : "(starting)",
 			"peer_urls", json_object_get(m, "peerURLs") ?: json_null(),
-			"client_urls", json_object_get(m, "clientURLs") ?: json_null(),
 			"learner", json_is_true(json_object_get(m, "isLearner")),
 			"in_config", wanted));
 		if (!wanted && id) {
@@ -791,6 +810,7 @@ void kube_halt(void *state)
 	if (!s)
 		return;
 	json_decref(s->routes);
+	json_decref(s->member_nodes);
 	free(s);
 }
 

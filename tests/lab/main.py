@@ -124,8 +124,12 @@ def cmd_up_kube(count):
     lab.wait_until("node-1 in secure mode", lambda: c.service("node-1", "cairnd"), 120, 3)
     c.fetch_kubeconfig()
     lab.wait_until("every Kubernetes node Ready", lambda: len(c.ready_nodes()) == count, 900, 5)
-    print(f"lab: Kubernetes is up: {count} node(s) Ready {time.monotonic() - started:.0f} s "
-          f"after the config")
+    ready_s = time.monotonic() - started
+    # pods can be made once the controller manager has made the namespace's service account
+    lab.wait_until("the default service account", lambda: c.kubectl(
+        "get", "serviceaccount", "default").returncode == 0, 600, 5)
+    print(f"lab: Kubernetes is up: {count} node(s) Ready {ready_s:.0f} s after the config, "
+          f"pods accepted after {time.monotonic() - started:.0f} s")
     print(f"lab: client config: export CAIRNCONFIG={c.cc}")
     print(f"lab: kubectl: export KUBECONFIG={c.kubeconfig}; {KUBECTL} get nodes")
     print("lab: nodes stay up; `make lab-down` stops them")
