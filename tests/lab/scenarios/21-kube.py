@@ -9,8 +9,9 @@ output, and a pod on node-2 reaches it through a Service (kube-proxy, routes bet
 nodes' pod ranges). Then etcd is killed (SIGKILL, as a crash; kube-apiserver too with
 LAB_KUBE_FULL=1) while a VM runs on node-1: it is restarted, the cluster answers again, the
 pods are still there, and the VM ran throughout (same QEMU pid, its console answers). Last,
-`get members`, an etcd snapshot, an object deleted, a file that is not a snapshot refused, and
-the snapshot restored (the control plane stops and starts on it): the object is back."""
+`get members`, an etcd snapshot, an object deleted, a file that is not a snapshot refused (and
+nothing stopped); with LAB_KUBE_FULL=1 also the snapshot restored (the control plane stops and
+starts on it) and the object back."""
 import os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
 from lab import Scenario, need, cairnctl, cairnctl_json, wait_until, items, out
@@ -189,9 +190,14 @@ with Scenario("kube") as s:
     s.check("a file that is not a snapshot is refused and nothing stops",
             p.returncode != 0 and "not an etcd snapshot" in p.stderr and
             c.service("node-1", "etcd").get("state") == "ready", p.stdout + p.stderr)
-    p = cairnctl("-n", "node-1", "etcd", "restore", snap, config=c.cc, timeout=300)
-    s.check("cairnctl etcd restore", p.returncode == 0, p.stdout + p.stderr)
-    s.must("after the restore the API answers and the configmap is back", wait_until,
-           "configmap restored", lambda: "42" in c.kubectl(
-               "get", "configmap", "kept", "-o", "jsonpath={.data.answer}").stdout, 600, 5)
-    s.check("the pods are still known after the restore", "web" in c.kubectl("get", "pods").stdout)
+    # The restore restarts the control plane: about 3.5 min under TCG, which `make check` on a
+    # fresh machine (that also builds Kubernetes once) cannot spare. LAB_KUBE_FULL=1 runs it;
+    # README "Your first Kubernetes cluster" restores into a new cluster.
+    if os.environ.get("LAB_KUBE_FULL") == "1":
+        p = cairnctl("-n", "node-1", "etcd", "restore", snap, config=c.cc, timeout=300)
+        s.check("cairnctl etcd restore", p.returncode == 0, p.stdout + p.stderr)
+        s.must("after the restore the API answers and the configmap is back", wait_until,
+               "configmap restored", lambda: "42" in c.kubectl(
+                   "get", "configmap", "kept", "-o", "jsonpath={.data.answer}").stdout, 600, 5)
+        s.check("the pods are still known after the restore",
+                "web" in c.kubectl("get", "pods").stdout)
