@@ -39,37 +39,13 @@ if [ -n "${KUBE_SERVER_BINARIES:-}" ]; then
 	exit 0
 fi
 
-# Private apt configuration with bookworm's source index (the host's mirror, never hard-coded).
+# Private apt configuration with bookworm's source index (image/apt-setup.sh: the host's mirror,
+# never hard-coded); lists that cannot be refreshed are kept, so a cached build still works.
 a=$cache/kube/apt
 mirror=${CAIRN_MIRROR:-$("$here/mirror.sh")}
-keyring=${CAIRN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
-mkdir -p "$a/lists/partial" "$a/cache" "$a/empty.d"
-[ -f "$a/status" ] || : > "$a/status"
-echo "deb-src [signed-by=$keyring] $mirror bookworm main" > "$a/sources.list"
-cat > "$a/apt.conf" <<CONF
-Dir::State "$a";
-Dir::State::Lists "$a/lists";
-Dir::State::status "$a/status";
-Dir::Cache "$a/cache";
-Dir::Etc::SourceList "$a/sources.list";
-Dir::Etc::SourceParts "$a/empty.d";
-Dir::Etc::Preferences "$a/empty.d";
-Dir::Etc::PreferencesParts "$a/empty.d";
-Dir::Etc::Parts "$a/empty.d";
-Dir::Log "$a";
-APT::Sandbox::User "root";
-Debug::NoLocking "true";
-Acquire::Languages "none";
-CONF
+CAIRN_MIRROR=$mirror CAIRN_SUITE=bookworm CAIRN_APT_TYPE=deb-src CAIRN_APT_DIR=$a CAIRN_APT_STALE_OK=1 \
+	"$here/apt-setup.sh" "$cache" >&2
 export APT_CONFIG=$a/apt.conf
-
-# The version: the cached one when the lists are fresh or unreachable, else what apt says now.
-stamp=$a/lists.stamp
-if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +"${APT_LISTS_MAX_AGE:-1440}")" ]; then
-	if apt-get -q update > "$a/update.log" 2>&1; then touch "$stamp"
-	elif [ ! -f "$stamp" ]; then cat "$a/update.log" >&2; echo "kube-build: apt-get update failed for $mirror bookworm (sources)" >&2; exit 1
-	fi
-fi
 ver=$(apt-cache showsrc kubernetes 2>/dev/null | awk '/^Version:/ { print $2; exit }')
 [ -n "$ver" ] || { echo "kube-build: bookworm has no 'kubernetes' source package in $mirror" >&2; exit 1; }
 key=$(echo "$ver" | tr -c 'A-Za-z0-9.+\n' '_')
