@@ -40,6 +40,7 @@ struct request_state {
 	int upload_fd;            /* an upload route's body file, -1 before its first byte */
 	char *upload_path;
 	unsigned long long upload_len;
+	int upload_errno;         /* the body could not be stored: the rest is read and dropped */
 	bool rejected;            /* a response was queued on admission */
 	bool reload_after;        /* the handler asked for a new identity */
 	struct upgrade_job *upgrade;  /* a 101 queued: its job, freed on completion */
@@ -714,6 +715,11 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 			req.param[i] = state->param[i];
 	if (strstr(state->route->path, "*") && !req.param[0]) {
 		reply_error(&reply, 404, "path segment too long", NULL);
+	} else if (state->upload_errno) {
+		char reason[320];
+		snprintf(reason, sizeof reason, "the node could not store the body in %s: %s",
+			 server->upload_dir, strerror(state->upload_errno));
+		reply_error(&reply, state->upload_errno == ENOSPC ? 507 : 500, reason, NULL);
 	} else {
 		state->route->handler(server, &req, &reply);
 		state->reload_after = reply.reload_identity;
@@ -746,7 +752,24 @@ static enum MHD_Result dispatch(struct api_server *server, struct MHD_Connection
 	return result;
 }
 
-/* An upload route's chunk: appended to a new file in the upload folder (mode 0600). */
+/* Ends a failed upload: the file goes, the reason is kept for the reply (dispatch()). */
+static void upload_fail(struct api_server *server, struct request_state *state, int err)
+{
+	state->upload_errno = err;
+	fprintf(stderr, "cairnd: upload to %s: %s (the request is refused)\n", server->upload_dir,
+		strerror(err));
+	if (state->upload_fd >= 0)
+		close(state->upload_fd);
+	state->upload_fd = -1;
+	if (state->upload_path)
+		unlink(state->upload_path);
+	free(state->upload_path);
+	state->upload_path = NULL;
+}
+
+/* An upload route's chunk: appended to a new file in the upload folder (mode 0600). A
+ * folder that cannot take it (full, not writable) fails the request with its reason; the
+ * rest of the body is read and dropped so the client gets the reply. */
 static enum MHD_Result upload_chunk(struct api_server *server, struct request_state *state,
 				    const char *data, size_t *size)
 {
@@ -754,30 +777,36 @@ static enum MHD_Result upload_chunk(struct api_server *server, struct request_st
 
 	if (n > state->route->upload_max - state->upload_len)   /* chunked past the limit */
 		return MHD_NO;
+	state->upload_len += n;
+	*size = 0;
+	if (state->upload_errno)
+		return MHD_YES;
 	if (state->upload_fd < 0) {
-		if (mkdir(server->upload_dir, 0700) < 0 && errno != EEXIST)
-			return MHD_NO;
+		if (mkdir(server->upload_dir, 0700) < 0 && errno != EEXIST) {
+			upload_fail(server, state, errno);
+			return MHD_YES;
+		}
 		if (asprintf(&state->upload_path, "%s/upload-XXXXXX", server->upload_dir) < 0) {
 			state->upload_path = NULL;
-			return MHD_NO;
+			upload_fail(server, state, ENOMEM);
+			return MHD_YES;
 		}
 		state->upload_fd = mkostemp(state->upload_path, O_CLOEXEC);
 		if (state->upload_fd < 0) {
-			free(state->upload_path);
-			state->upload_path = NULL;
-			return MHD_NO;
+			upload_fail(server, state, errno);
+			return MHD_YES;
 		}
 	}
 	while (done < n) {
 		ssize_t w = write(state->upload_fd, data + done, n - done);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return MHD_NO;   /* the folder is full: the connection ends */
+		if (w <= 0) {
+			upload_fail(server, state, w < 0 ? errno : ENOSPC);
+			break;
+		}
 		done += (size_t)w;
 	}
-	state->upload_len += n;
-	*size = 0;
 	return MHD_YES;
 }
 

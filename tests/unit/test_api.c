@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1179,7 +1180,70 @@ static void test_resources(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(item, "try"), "state")),
 			    "none");
 	assert_true(json_integer_value(json_object_get(item, "uptime_s")) > 0);
+	/* read with the node's memory (this host's /proc/meminfo) */
+	assert_true(json_integer_value(json_object_get(item, "memory_total_mib")) > 0);
+	assert_true(json_integer_value(json_object_get(item, "memory_used_mib")) > 0);
+	assert_int_equal(json_integer_value(json_object_get(item, "memory_used_mib")) +
+			 json_integer_value(json_object_get(item, "memory_available_mib")),
+			 json_integer_value(json_object_get(item, "memory_total_mib")));
 	json_decref(body);
+}
+
+/* The number of entries in FOLDER (-1 when it cannot be opened). */
+static int entries_in(const char *folder)
+{
+	DIR *dir = opendir(folder);
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((e = readdir(dir)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(dir);
+	return n;
+}
+
+/* An upload route (POST /v1/images): a body past the 1 MiB of the others is streamed to a file
+ * in RUN/uploads and the file is gone after the request; a folder that cannot take it fails the
+ * request with the reason; a Content-Length past 1 GiB is refused from the headers. */
+static void test_upload(void **state)
+{
+	static char chunk[65536];
+	char buf[4096];
+	struct stat st;
+	FILE *f;
+	bool containerd = stat("/run/containerd/containerd.sock", &st) == 0;
+
+	(void)state;
+	memset(chunk, 'x', sizeof chunk);
+	f = fopen(test_path("image.tar"), "w");
+	assert_non_null(f);
+	for (int i = 0; i < 32; i++)   /* 2 MiB */
+		assert_int_equal(fwrite(chunk, 1, sizeof chunk, f), sizeof chunk);
+	assert_int_equal(fclose(f), 0);
+	expect(403, "POST", "/v1/images", "reader", "image.tar", NULL);
+	/* no containerd on the host: the handler got the whole body and said so (with one
+	 * running, it refuses the bytes as an archive) */
+	expect(containerd ? 422 : 409, "POST", "/v1/images", "admin", "image.tar", NULL);
+	if (!containerd)
+		assert_non_null(strstr(https_body(), "containerd is not running"));
+	assert_int_equal(entries_in(test_path("run/uploads")), 0);
+
+	/* the upload folder is a file: no place for the body */
+	assert_int_equal(rmdir(test_path("run/uploads")), 0);
+	file_put(test_path("run/uploads"), "in the way\n");
+	expect(500, "POST", "/v1/images", "admin", "image.tar", NULL);
+	assert_non_null(strstr(https_body(), "the node could not store the body in"));
+	assert_non_null(strstr(https_body(), "Not a directory"));
+	assert_int_equal(unlink(test_path("run/uploads")), 0);
+
+	assert_int_equal(raw_request("admin", "POST /v1/images HTTP/1.1\r\nHost: node\r\n"
+				     "Content-Length: 1073741825\r\nConnection: close\r\n\r\n",
+				     buf, sizeof buf), 413);
+	assert_non_null(strstr(buf, "limit 1024 MiB"));
+	/* the ordinary routes keep their 1 MiB */
+	expect(413, "POST", "/v1/config?dry_run=1", "admin", "image.tar", NULL);
 }
 
 static void test_service_actions(void **state)
@@ -1711,6 +1775,7 @@ int main(void)
 		cmocka_unit_test(test_identity_rotation),
 		cmocka_unit_test(test_restart_keeps_config),
 		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_upload),
 		cmocka_unit_test(test_service_actions),
 		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_logs),
