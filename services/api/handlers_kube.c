@@ -113,11 +113,6 @@ void handle_image_import(struct api_server *server, const struct api_request *re
 
 /* ---- etcd snapshots ------------------------------------------------------------------ */
 
-static const char *const etcd_tls[] = {
-	"--cacert", KUBE_PKI "/etcd-ca.crt", "--cert", KUBE_PKI "/etcd-client.crt",
-	"--key", KUBE_PKI "/etcd-client.key",
-};
-
 /* The node's etcd member name and peer URL from its config, or a 409 reply. */
 static bool control_plane(struct api_server *server, struct api_reply *reply, char **name,
 			  char **peer)
@@ -127,10 +122,8 @@ static bool control_plane(struct api_server *server, struct api_reply *reply, ch
 	const json_t *spec = json_object_get(machine, "spec");
 	const json_t *kube = json_object_get(spec, "kubernetes");
 	const char *role = json_string_value(json_object_get(spec, "role"));
-	const char *host = json_string_value(json_object_get(spec, "hostname"));
+	const char *host = kube_node_name(machine);
 
-	if (!host)
-		host = json_string_value(json_object_get(json_object_get(machine, "metadata"), "name"));
 	if (!kube || !role || strcmp(role, "controlplane") != 0 || !host) {
 		json_decref(config);
 		reply_error(reply, 409, "this node runs no etcd (its config has no kubernetes section "
@@ -178,9 +171,7 @@ void handle_etcd_snapshot(struct api_server *server, const struct api_request *r
 	close(fd);
 	{
 		char *argv[] = { "/usr/bin/etcdctl", "--endpoints", "https://127.0.0.1:2379",
-				 (char *)etcd_tls[0], (char *)etcd_tls[1], (char *)etcd_tls[2],
-				 (char *)etcd_tls[3], (char *)etcd_tls[4], (char *)etcd_tls[5],
-				 "snapshot", "save", path, NULL };
+				 KUBE_ETCD_CLIENT_TLS, "snapshot", "save", path, NULL };
 		if (run_command(argv, &out, 120000) != 0) {
 			reply_error(reply, 502, "etcdctl snapshot save failed", output_lines(out));
 			goto out;
@@ -195,15 +186,7 @@ void handle_etcd_snapshot(struct api_server *server, const struct api_request *r
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, digest);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-	{
-		gnutls_datum_t in = { (unsigned char *)data, (unsigned)len }, enc = { NULL, 0 };
-		if (gnutls_base64_encode2(&in, &enc) < 0) {
-			reply_error(reply, 500, "out of memory", NULL);
-			goto out;
-		}
-		b64 = strndup((const char *)enc.data, enc.size);
-		gnutls_free(enc.data);
-	}
+	b64 = kube_base64(data, len);
 	if (!b64) {
 		reply_error(reply, 500, "out of memory", NULL);
 		goto out;
@@ -268,7 +251,6 @@ void handle_etcd_restore(struct api_server *server, const struct api_request *re
 	char *name = NULL, *peer = NULL, *out = NULL, *cluster = NULL;
 	const char *restored = KUBE_ETCD_DATA ".restored", *before = KUBE_ETCD_DATA ".before-restore";
 	const struct passwd *pw = getpwnam("etcd");
-	bool stopped = false;
 
 	if (!req->upload_path || req->upload_len == 0) {
 		reply_error(reply, 400, "no snapshot in the request body", NULL);
@@ -296,7 +278,6 @@ void handle_etcd_restore(struct api_server *server, const struct api_request *re
 		free(out);
 		out = NULL;
 	}
-	fileio_remove(restored);
 	{
 		char *rm[] = { "/bin/rm", "-rf", (char *)restored, NULL };
 		run_command(rm, NULL, 60000);
@@ -328,7 +309,6 @@ void handle_etcd_restore(struct api_server *server, const struct api_request *re
 			reply_error(reply, 502, "the supervisor did not stop the control plane", NULL);
 			goto restart;
 		}
-	stopped = true;
 	{
 		char *rm[] = { "/bin/rm", "-rf", (char *)before, NULL };
 		run_command(rm, NULL, 60000);
@@ -344,19 +324,25 @@ void handle_etcd_restore(struct api_server *server, const struct api_request *re
 	}
 	{   /* the member's start flags: a cluster of one, with the data in place */
 		char *start = NULL;
-		if (asprintf(&start, "new\n%s\n", cluster) >= 0) {
-			fileio_write_atomic(KUBE_DIR "/etcd-start", start, strlen(start), 0600, NULL);
-			free(start);
-		}
+		const char *what = NULL;
+		if (asprintf(&start, "new\n%s\n", cluster) < 0 ||
+		    fileio_write_atomic(KUBE_DIR "/etcd-start", start, strlen(start), 0600, &what) < 0)
+			/* etcd ignores its start flags once it has data: only a later join would differ */
+			fprintf(stderr, "cairnd: etcd restore: %s/etcd-start not written (%s): %s\n",
+				KUBE_DIR, what ? what : "asprintf", strerror(errno));
+		free(start);
 	}
 	fprintf(stderr, "cairnd: etcd restored from a snapshot of %llu bytes (the old data is in %s)\n",
 		req->upload_len, before);
 	reply_json(reply, 200, json_pack("{s:s, s:I, s:s}", "member", name, "bytes",
 					 (json_int_t)req->upload_len, "previous_data", before));
-restart:
-	if (stopped || reply->status != 200)
-		for (size_t i = sizeof users / sizeof users[0]; i-- > 0;)
-			service_do(server, "start", users[i]);
+restart:   /* whatever happened once a service was asked to stop: start them all again */
+	for (size_t i = sizeof users / sizeof users[0]; i-- > 0;)
+		if (service_do(server, "start", users[i]) < 0) {
+			fprintf(stderr, "cairnd: etcd restore: the supervisor did not start %s\n", users[i]);
+			if (reply->status == 200)
+				json_object_set_new(reply->body, "not_started", json_string(users[i]));
+		}
 out:
 	free(name);
 	free(peer);

@@ -44,7 +44,6 @@ static const char *const kube_services[] = {
 };
 
 struct kube_state {
-	const struct controller_env *env;
 	char digest[65];        /* of the inputs of the certificates written */
 	json_t *routes;         /* pod range -> via, as installed */
 	json_t *member_nodes;   /* kubernetes.nodes at the last member list */
@@ -81,14 +80,6 @@ static const char *str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* The node's name in Kubernetes: its hostname, else the MachineConfig's name. */
-static const char *node_name(const json_t *machine)
-{
-	const char *h = str(json_object_get(machine, "spec"), "hostname");
-
-	return h ? h : str(json_object_get(machine, "metadata"), "name");
-}
-
 static bool user_ids(const char *user, uid_t *uid, gid_t *gid)
 {
 	const struct passwd *pw = getpwnam(user);
@@ -100,23 +91,52 @@ static bool user_ids(const char *user, uid_t *uid, gid_t *gid)
 	return true;
 }
 
-/* Writes TEXT to PATH (MODE, owned by UID:GID) when it differs. 0, or -1 reported. */
-static int put(struct ctrl_report *report, const char *path, const char *text, mode_t mode,
-	       uid_t uid, gid_t gid)
+/* The first half of put(): TEXT staged next to PATH with MODE, owned by UID:GID. 0 with *TMP
+ * set, or -1 reported (nothing left behind). */
+static int stage(struct ctrl_report *report, const char *path, const char *text, mode_t mode,
+		 uid_t uid, gid_t gid, char **tmp)
 {
-	int rc = fileio_write_if_changed(path, text, mode);
-	struct stat st;
+	const char *what = NULL;
 
-	if (rc < 0) {
-		ctrl_fail(report, path, "write: %s", strerror(errno));
+	if (fileio_stage(path, text, strlen(text), mode, tmp, &what) < 0) {
+		ctrl_fail(report, path, "%s: %s", what ? what : "write", strerror(errno));
 		return -1;
 	}
-	if (stat(path, &st) == 0 && (st.st_uid != uid || st.st_gid != gid) &&
-	    chown(path, uid, gid) < 0) {
+	if (chown(*tmp, uid, gid) < 0) {
 		ctrl_fail(report, path, "chown: %s", strerror(errno));
+		fileio_discard(*tmp);
+		*tmp = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+static int commit(struct ctrl_report *report, char *tmp, const char *path)
+{
+	const char *what = NULL;
+
+	if (fileio_commit(tmp, path, &what) < 0) {
+		ctrl_fail(report, path, "%s: %s", what ? what : "rename", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes TEXT to PATH (MODE, owned by UID:GID) when the content or the owner differs: a new
+ * file with its final owner and mode, renamed over PATH, so a reader never sees it half
+ * written nor owned by root for a while. 0, or -1 reported. */
+static int put(struct ctrl_report *report, const char *path, const char *text, mode_t mode,
+	       uid_t uid, gid_t gid)
+{
+	char *old = fileio_read(path, FILEIO_COMPARE_MAX, NULL), *tmp = NULL;
+	struct stat st;
+	bool same = old && strcmp(old, text) == 0 && stat(path, &st) == 0 &&
+		    st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == mode;
+
+	free(old);
+	if (same)
+		return 0;
+	return stage(report, path, text, mode, uid, gid, &tmp) < 0 ? -1 : commit(report, tmp, path);
 }
 
 /* ---- certificates ---------------------------------------------------------------------- */
@@ -147,11 +167,22 @@ static int issue(struct issuer *is, const char *name, const struct pki_request *
 	char *cpath = fmt("%s/%s.crt", KUBE_PKI, name), *kpath = fmt("%s/%s.key", KUBE_PKI, name);
 	int rc = -1;
 
-	if (pki_issue(&is->ca, req, &cert, &key, err) < 0)
+	char *ktmp = NULL, *ctmp = NULL;
+
+	/* both files complete before either is renamed: never a key beside another's certificate */
+	if (pki_issue(&is->ca, req, &cert, &key, err) < 0) {
 		ctrl_fail(is->report, name, "issuing the certificate: %s", err);
-	else if (put(is->report, kpath, key, 0600, uid, gid) == 0 &&
-		 put(is->report, cpath, cert, 0644, 0, 0) == 0)
-		rc = 0;
+	} else if (stage(is->report, kpath, key, 0600, uid, gid, &ktmp) == 0 &&
+		   stage(is->report, cpath, cert, 0644, 0, 0, &ctmp) == 0) {
+		rc = commit(is->report, ktmp, kpath);
+		ktmp = NULL;
+		rc = commit(is->report, ctmp, cpath) < 0 ? -1 : rc;
+		ctmp = NULL;
+	}
+	fileio_discard(ktmp);
+	fileio_discard(ctmp);
+	if (key)
+		memset(key, 0, strlen(key));
 	free(cert);
 	free(key);
 	free(cpath);
@@ -165,7 +196,7 @@ static void inputs_digest(const json_t *kube, const char *name, bool cp, char ou
 	char *text = json_dumps(kube, JSON_SORT_KEYS | JSON_COMPACT), *all;
 	unsigned char d[32];
 
-	all = fmt("%s\n%s\n%d\n%s", name, text ? text : "", cp, KUBE_PKI);
+	all = fmt("%s\n%s\n%d", name, text ? text : "", cp);
 	gnutls_hash_fast(GNUTLS_DIG_SHA256, all, strlen(all), d);
 	for (int i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
@@ -617,9 +648,7 @@ static int reconcile_routes(struct kube_state *s, struct ctrl_report *report, co
 static int etcdctl(const char *endpoints, char **out, int timeout_ms, ...)
 {
 	char *argv[20] = { "/usr/bin/etcdctl", "--endpoints", (char *)endpoints,
-			   "--cacert", KUBE_PKI "/etcd-ca.crt", "--cert", KUBE_PKI "/etcd-client.crt",
-			   "--key", KUBE_PKI "/etcd-client.key", "--command-timeout", "4s",
-			   "--dial-timeout", "2s" };
+			   KUBE_ETCD_CLIENT_TLS, "--command-timeout", "4s", "--dial-timeout", "2s" };
 	size_t n = 13;
 	va_list ap;
 	char *a;
@@ -798,7 +827,7 @@ void *kube_init(const struct controller_env *env)
 
 	if (!s)
 		return NULL;
-	s->env = env;
+	(void)env;
 	s->routes = json_object();
 	return s;
 }
@@ -820,7 +849,7 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 	const json_t *machine = config ? config_find(config, "MachineConfig", NULL) : NULL;
 	const json_t *spec = json_object_get(machine, "spec");
 	const json_t *kube = json_object_get(spec, "kubernetes"), *self = NULL, *m;
-	const char *name = machine ? node_name(machine) : NULL, *n;
+	const char *name = machine ? kube_node_name(machine) : NULL, *n;
 	bool cp;
 	int rc = 0;
 
@@ -841,24 +870,23 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 	if (render_pki(s, report, kube, name, cp) < 0 ||
 	    render_settings(report, kube, name, cp, str(self, "podCIDR")) < 0)
 		return -1;
-	if (cp && (fileio_mkdirs(KUBE_ETCD_DATA, 0700) < 0)) {
-		ctrl_fail(report, KUBE_ETCD_DATA, "mkdir: %s", strerror(errno));
-		return -1;
-	}
-	if (cp) {
-		uid_t uid;
-		gid_t gid;
-		struct stat st;
-		if (user_ids(ETCD_USER, &uid, &gid) && stat(KUBE_ETCD_DATA, &st) == 0 &&
-		    (st.st_uid != uid || st.st_gid != gid) && chown(KUBE_ETCD_DATA, uid, gid) < 0) {
-			ctrl_fail(report, KUBE_ETCD_DATA, "chown: %s", strerror(errno));
-			return -1;
-		}
-	}
 	if (cp) {
 		char *start = fileio_read(KUBE_DIR "/etcd-start", 65536, NULL), *initial = NULL;
 		const char *state = NULL;
 		struct stat st;
+		uid_t uid;
+		gid_t gid;
+		if (fileio_mkdirs(KUBE_ETCD_DATA, 0700) < 0) {
+			ctrl_fail(report, KUBE_ETCD_DATA, "mkdir: %s", strerror(errno));
+			free(start);
+			return -1;
+		}
+		if (user_ids(ETCD_USER, &uid, &gid) && stat(KUBE_ETCD_DATA, &st) == 0 &&
+		    (st.st_uid != uid || st.st_gid != gid) && chown(KUBE_ETCD_DATA, uid, gid) < 0) {
+			ctrl_fail(report, KUBE_ETCD_DATA, "chown: %s", strerror(errno));
+			free(start);
+			return -1;
+		}
 		if (start) {               /* decided before: "STATE\nINITIAL\n" */
 			char *nl = strchr(start, '\n');
 			if (nl) {

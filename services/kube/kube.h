@@ -22,6 +22,17 @@ void *kube_init(const struct controller_env *env);
 int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report);
 void kube_halt(void *state);
 
+/* etcdctl's TLS arguments with the node's etcd client certificate (issued on control planes),
+ * for the controller's member list and the API's snapshots. */
+#define KUBE_ETCD_CLIENT_TLS "--cacert", KUBE_PKI "/etcd-ca.crt", "--cert", \
+	KUBE_PKI "/etcd-client.crt", "--key", KUBE_PKI "/etcd-client.key"
+
+/* The node's name in Kubernetes (and etcd's member name): MACHINE's hostname, else its
+ * metadata.name; NULL when it has neither. */
+const char *kube_node_name(const json_t *machine);
+/* DATA (LEN bytes) in base64, malloc()ed; NULL when out of memory. */
+char *kube_base64(const void *data, size_t len);
+
 /* An admin kubeconfig (O=system:masters, valid DAYS) for SERVER (NULL: the endpoint in the
  * config), issued from the Kubernetes CA of CONFIG's MachineConfig: malloc()ed YAML, or NULL
  * with ERR set. */

@@ -1,7 +1,8 @@
-/* kubeconfig.c - the admin kubeconfig `cairnctl kubeconfig` gets over the API (GET
- * /v1/kubeconfig, role admin): a new client certificate in system:masters, issued on the node
- * from the Kubernetes CA in its config, with the CA and the API server's address. Linked into
- * cairnd's API (not only the controller), so it has no state of its own. */
+/* kubeconfig.c - the part of services/kube that cairnd's API links too (so it has no state of
+ * its own): the admin kubeconfig `cairnctl kubeconfig` gets (GET /v1/kubeconfig, role admin), a
+ * new client certificate in system:masters issued on the node from the Kubernetes CA in its
+ * config, with the CA and the API server's address; and the helpers the controller and the
+ * API's etcd endpoints share (kube.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,20 @@ static const char *str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-static char *base64(const char *text)
+const char *kube_node_name(const json_t *machine)
 {
-	gnutls_datum_t in = { (unsigned char *)text, (unsigned)strlen(text) }, out = { NULL, 0 };
+	const char *h = str(json_object_get(machine, "spec"), "hostname");
+
+	return h ? h : str(json_object_get(machine, "metadata"), "name");
+}
+
+char *kube_base64(const void *data, size_t len)
+{
+	gnutls_datum_t in = { (unsigned char *)data, (unsigned)len }, out = { NULL, 0 };
 	char *s;
 
+	if (len > 0xffffffffu)
+		return NULL;
 	if (gnutls_base64_encode2(&in, &out) < 0)
 		return NULL;
 	s = malloc(out.size + 1);
@@ -57,9 +67,9 @@ char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned d
 		snprintf(err, errlen, "issuing the admin certificate: %s", perr);
 		goto out;
 	}
-	b[0] = base64(str(ca, "cert"));
-	b[1] = base64(cert);
-	b[2] = base64(key);
+	b[0] = kube_base64(str(ca, "cert"), strlen(str(ca, "cert")));
+	b[1] = kube_base64(cert, strlen(cert));
+	b[2] = kube_base64(key, strlen(key));
 	if (!b[0] || !b[1] || !b[2]) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
