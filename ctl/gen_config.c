@@ -378,14 +378,22 @@ static int kubernetes_secrets(struct gen *g)
 		ctl_error(cmd, "--kubernetes: %s", err);
 		goto out;
 	}
-	if (gnutls_rnd(GNUTLS_RND_KEY, rnd, sizeof rnd) < 0) {
-		ctl_error(cmd, "--kubernetes: no random bytes for the bootstrap token");
-		goto out;
-	}
-	for (size_t i = 0, j = 0; i < sizeof rnd; i++, j++) {
-		if (i == 6)
+	/* 22 characters of 36, each from a byte below 252 (7 * 36): no bias toward the first ones */
+	for (size_t j = 0, used = sizeof rnd; j < 23;) {
+		if (j == 6) {
 			g->token[j++] = '.';
-		g->token[j] = set[rnd[i] % (sizeof set - 1)];
+			continue;
+		}
+		if (used == sizeof rnd) {
+			if (gnutls_rnd(GNUTLS_RND_KEY, rnd, sizeof rnd) < 0) {
+				ctl_error(cmd, "--kubernetes: no random bytes for the bootstrap token");
+				goto out;
+			}
+			used = 0;
+		}
+		if (rnd[used] < 252)
+			g->token[j++] = set[rnd[used] % 36];
+		used++;
 	}
 	g->token[23] = '\0';
 	g->kube_ca = json_pack("{s:s, s:s}", "cert", cert[0], "key", key[0]);
