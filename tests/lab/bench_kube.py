@@ -43,11 +43,7 @@ def kube_figures():
         c.gen_config()
         plain_cc, _ = lab.configure(plain, os.path.join(scratch, "plain-cluster"))
         c.configure()
-        applied = time.monotonic()
-        c.nodes[0].wait_for(r"serving in secure mode", 120)
-        c.fetch_kubeconfig()
-        lab.wait_until("every node Ready", lambda: len(c.ready_nodes()) == 2, 1200, 5)
-        ready_s = time.monotonic() - applied
+        ready_s, _ = c.wait_up()
         time.sleep(IDLE_S)
         cp, total = memory_used("node-1", c.cc)
         worker, _ = memory_used("node-2", c.cc)

@@ -63,6 +63,14 @@ class _Detached:
         self.switch = lab.Switch(lab.LAB_DIR, detached=True)
 
 
+def wait_nodes(nodes, extra=lambda node: ""):
+    """Waits for each node's `ready` line and prints where it is."""
+    for k, node in enumerate(nodes):
+        ms, rss, wall = node.wait_ready()
+        print(f"lab: node-{k + 1} ({node.name}) ready in {ms} ms, API 127.0.0.1:{node.port}, "
+              f"serial {node.serial}{extra(node)}")
+
+
 def cmd_up_ovn(count):
     """N nodes as lab/ovn.py makes them (node-1 central and gateway, node-2 with the outside
     address), configured through cairnctl with OVN and no Network yet."""
@@ -73,10 +81,7 @@ def cmd_up_ovn(count):
     c = OvnCluster(_Detached(), count, detached=True)
     c.gen_config()
     print(f"lab: {count} node(s) with OVN, accel {c.nodes[0].accel.upper()}")
-    for k, node in enumerate(c.nodes):
-        ms, rss, wall = node.wait_ready()
-        print(f"lab: node-{k + 1} ({node.name}) ready in {ms} ms, API 127.0.0.1:{node.port}, "
-              f"serial {node.serial}")
+    wait_nodes(c.nodes)
     c.configure([])
     lab.wait_until("every chassis in SB", lambda: len(c.get("chassis")) == count, 300, 5)
     print(f"lab: OVN is up: {count} chassis, node-1 central and gateway (br-ext on the "
@@ -96,10 +101,7 @@ def cmd_up_storage(count):
     p = DrbdPair(lab.LAB_DIR, detached=True)
     p.gen_config()
     print(f"lab: 2 node(s) with a data disk each, accel {p.nodes[0].accel.upper()}")
-    for k, node in enumerate(p.nodes):
-        ms, rss, wall = node.wait_ready()
-        print(f"lab: node-{k + 1} ({node.name}) ready in {ms} ms, API 127.0.0.1:{node.port}, "
-              f"serial {node.serial}, data disk {node.data_disk}")
+    wait_nodes(p.nodes, lambda node: f", data disk {node.data_disk}")
     p.configure([])
     lab.wait_until("pool data ready on both nodes", p.pools_ready, 300, 3)
     print("lab: pool data ready on node-1 (10.77.1.1) and node-2 (10.77.1.2)")
@@ -115,21 +117,11 @@ def cmd_up_kube(count):
     c = KubeCluster(_Detached(), count, detached=True)
     c.gen_config()
     print(f"lab: {count} node(s) with Kubernetes, accel {c.nodes[0].accel.upper()}")
-    for k, node in enumerate(c.nodes):
-        ms, rss, wall = node.wait_ready()
-        print(f"lab: node-{k + 1} ({node.name}) ready in {ms} ms, API 127.0.0.1:{node.port}, "
-              f"serial {node.serial}")
+    wait_nodes(c.nodes)
     c.configure()
-    started = time.monotonic()
-    lab.wait_until("node-1 in secure mode", lambda: c.service("node-1", "cairnd"), 120, 3)
-    c.fetch_kubeconfig()
-    lab.wait_until("every Kubernetes node Ready", lambda: len(c.ready_nodes()) == count, 900, 5)
-    ready_s = time.monotonic() - started
-    # pods can be made once the controller manager has made the namespace's service account
-    lab.wait_until("the default service account", lambda: c.kubectl(
-        "get", "serviceaccount", "default").returncode == 0, 600, 5)
+    ready_s, accepting_s = c.wait_up()
     print(f"lab: Kubernetes is up: {count} node(s) Ready {ready_s:.0f} s after the config, "
-          f"pods accepted after {time.monotonic() - started:.0f} s")
+          f"pods accepted after {accepting_s:.0f} s")
     print(f"lab: client config: export CAIRNCONFIG={c.cc}")
     print(f"lab: kubectl: export KUBECONFIG={c.kubeconfig}; {KUBECTL} get nodes")
     print("lab: nodes stay up; `make lab-down` stops them")

@@ -18,7 +18,7 @@ import yaml
 
 from .paths import LabError, REPO
 from .nodes import Node, Switch
-from .scenarios import cairnctl, cairnctl_json, items
+from .scenarios import cairnctl, cairnctl_json, items, wait_until
 
 KUBECTL = os.path.join(REPO, "build", "image", "kube", "bin", "kubectl")
 HELLO_TAR = os.path.join(REPO, "build", "lab-images", "hello.tar")
@@ -97,6 +97,20 @@ class KubeCluster:
         if p.returncode:
             raise LabError(f"cairnctl kubeconfig: {p.stdout}{p.stderr}")
         return p
+
+    def wait_up(self):
+        """After configure(): waits for node-1's secure mode (then fetches the kubeconfig),
+        every node Ready, and the default service account (pods are accepted once the
+        controller manager made it). (s to Ready, s to pods accepted) since the call."""
+        started = time.monotonic()
+        self.nodes[0].wait_for(r"serving in secure mode", 120)
+        self.fetch_kubeconfig()
+        wait_until("every Kubernetes node Ready", lambda: len(self.ready_nodes()) == self.n,
+                   1200, 5)
+        ready_s = time.monotonic() - started
+        wait_until("the default service account", lambda: self.kubectl(
+            "get", "serviceaccount", "default").returncode == 0, 600, 5)
+        return ready_s, time.monotonic() - started
 
     def kubectl(self, *args, timeout=60, input=None):
         return subprocess.run([KUBECTL, "--kubeconfig", self.kubeconfig,
