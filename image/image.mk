@@ -66,7 +66,7 @@ export KUBE_SERVER_BINARIES
 $(shell mkdir -p $(IMG_KUBE) && echo '$(KUBE_SERVER_BINARIES)' > $(IMG_KUBE)/source.new && \
 	{ cmp -s $(IMG_KUBE)/source.new $(IMG_KUBE)/source && rm -f $(IMG_KUBE)/source.new || \
 	  mv -f $(IMG_KUBE)/source.new $(IMG_KUBE)/source; })
-$(IMG_KUBE)/bin/VERSION: image/kube-build.sh $(IMG_KUBE)/source
+$(IMG_KUBE)/bin/VERSION: image/kube-build.sh image/kube/main.go $(IMG_KUBE)/source
 	image/kube-build.sh $(CACHE) $(BUILD)/kube-work $(IMG_KUBE)/bin
 	@touch $@
 $(IMG_KUBE)/pause: image/pause/pause.c

@@ -62,11 +62,19 @@ for f in vmlinuz initramfs.img; do
   install -D -m 0644 "$guest/$f" "$root/usr/share/cairn/guest/$f"
 done
 
-# Kubernetes: the server binaries, the images containerd imports at boot, and the iptables
-# commands kube-proxy runs (the nft backend; Debian makes these links in a maintainer script).
+# Kubernetes: the server binaries (one program, /usr/bin/kube, with a link per component, or
+# the separate binaries KUBE_SERVER_BINARIES gave), the images containerd imports at boot, and the
+# iptables commands kube-proxy runs (the nft backend; Debian makes these links in a maintainer script).
+rm -f "$root/usr/bin/kube"
+[ ! -f "$kube/bin/kube" ] || install -m 0755 "$kube/bin/kube" "$root/usr/bin/kube"
 for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
   [ -f "$kube/bin/$b" ] || { echo "mkrootfs: Kubernetes binary $kube/bin/$b missing" >&2; exit 1; }
-  install -m 0755 "$kube/bin/$b" "$root/usr/bin/$b"
+  rm -f "$root/usr/bin/$b"
+  if [ -L "$kube/bin/$b" ]; then
+    ln -s "$(readlink "$kube/bin/$b")" "$root/usr/bin/$b"
+  else
+    install -m 0755 "$kube/bin/$b" "$root/usr/bin/$b"
+  fi
 done
 for f in "$kube"/images/*.tar; do install -D -m 0644 "$f" "$root/usr/share/cairn/images/$(basename "$f")"; done
 [ -f "$root/usr/share/cairn/images/pause.tar" ] || { echo "mkrootfs: $kube/images/pause.tar missing" >&2; exit 1; }

@@ -29,6 +29,11 @@
 #define SUPERVISOR_POWER_KEYS_MAX 8
 #define SUPERVISOR_DIRS_MAX 8
 #define SVC_PROBE_INTERVAL_MS 50
+/* A ready=exec check that failed runs again after 4 times as long as it took, within these
+ * bounds: a check is a whole program (kubectl, etcdctl) that competes for the CPU with the
+ * service it waits for, and on a slow node back-to-back checks would take most of it. */
+#define SVC_EXEC_RETRY_MIN_MS 500
+#define SVC_EXEC_RETRY_MAX_MS 5000
 #define SVC_STABLE_MS 60000
 #define SVC_STOP_GRACE_MS 5000      /* after a stop command that succeeded, before the signal */
 #define SVC_LOGFILE_MAX (1024 * 1024)
@@ -54,6 +59,7 @@ struct svc {
 	enum svc_state state;
 	pid_t pid;                 /* main process, 0 when none */
 	pid_t check_pid;           /* ready=exec check process */
+	int64_t check_started_ms;  /* when it was spawned */
 	pid_t stop_pid;            /* stop_command process, 0 when none */
 	int probe_fd;              /* socket/tcp probe in flight, -1 */
 	int notify_fd;             /* read end of the notify pipe, -1 */

@@ -233,6 +233,7 @@ static void probe_readiness(struct svc *svc, int64_t now)
 			return;
 		}
 		svc->check_pid = svc_spawn(svc, svc->def.ready_argv, -1, error, sizeof error);
+		svc->check_started_ms = now;
 		if (svc->check_pid < 0) {
 			svc->check_pid = 0;
 			snprintf(svc->reason, sizeof svc->reason, "ready check: %s", error);
@@ -323,13 +324,20 @@ static void describe_exit(int status, char *buf, size_t len)
 
 static void on_check_exit(struct svc *svc, int status)
 {
+	int64_t now = now_ms(), wait = 4 * (now - svc->check_started_ms);
+
 	svc->check_pid = 0;
 	if (svc->state != SVC_STARTING)
 		return;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		mark_ready(svc);
-	else
-		svc->deadline_ms = now_ms() + SVC_PROBE_INTERVAL_MS;
+		return;
+	}
+	if (wait < SVC_EXEC_RETRY_MIN_MS)
+		wait = SVC_EXEC_RETRY_MIN_MS;
+	if (wait > SVC_EXEC_RETRY_MAX_MS)
+		wait = SVC_EXEC_RETRY_MAX_MS;
+	svc->deadline_ms = now + wait;
 }
 
 static void on_main_exit(struct svc *svc, int status)

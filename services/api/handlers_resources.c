@@ -79,9 +79,12 @@ static json_t *with_memory(json_t *snapshot)
 		json_decref(copy);
 		return snapshot;
 	}
-	json_object_set_new(item, "memory_total_mib", json_integer(total / 1024));
-	json_object_set_new(item, "memory_available_mib", json_integer(avail / 1024));
-	json_object_set_new(item, "memory_used_mib", json_integer((total - avail) / 1024));
+	/* each rounded down to MiB first, so that used + available == total exactly */
+	total /= 1024;
+	avail /= 1024;
+	json_object_set_new(item, "memory_total_mib", json_integer(total));
+	json_object_set_new(item, "memory_available_mib", json_integer(avail));
+	json_object_set_new(item, "memory_used_mib", json_integer(total - avail));
 	json_decref(snapshot);
 	return copy;
 }

@@ -25,7 +25,8 @@ from .nodes import *  # noqa: F401,F403
 class Scenario:
     """with Scenario("name") as s: ... s.check("what", cond, "detail") ...
 
-    Each check prints `PASS name: what` or `FAIL name: what (detail)`. An exception inside the
+    Each check prints `PASS name: what  [T s]` or `FAIL name: what (detail)  [T s]`, T the
+    seconds since the scenario began. An exception inside the
     block is a FAIL too. The scenario's nodes live in LAB_DIR/scenarios/name/."""
 
     def __init__(self, name):
@@ -58,11 +59,13 @@ class Scenario:
         return result
 
     def check(self, what, cond, detail=""):
+        """The line ends with the seconds since the scenario began, to show where its time goes."""
+        at = f"  [{time.monotonic() - self.t0:.0f} s]"
         if cond:
-            print(f"PASS {self.name}: {what}", flush=True)
+            print(f"PASS {self.name}: {what}{at}", flush=True)
         else:
             self.failed += 1
-            print(f"FAIL {self.name}: {what}" + (f" ({detail})" if detail else ""), flush=True)
+            print(f"FAIL {self.name}: {what}" + (f" ({detail})" if detail else "") + at, flush=True)
         return cond
 
     def __exit__(self, etype, exc, _tb):
