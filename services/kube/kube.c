@@ -11,8 +11,13 @@
  *
  * The certificates are issued again only when what they say changes (a digest of the inputs
  * is kept next to them), so a restarted cairnd leaves them, and the services, alone. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,7 +53,13 @@ struct kube_state {
 	json_t *routes;         /* pod range -> via, as installed */
 	json_t *member_nodes;   /* kubernetes.nodes at the last member list */
 	long long members_ms;   /* when the members were listed (CLOCK_MONOTONIC) */
+	long long alone_ms;     /* since when no other control plane's etcd listens (0: not) */
 };
+
+/* A control plane with empty data starts a new cluster only after no other control plane's
+ * etcd has listened for this long: an etcd that restarts (new certificates, a crash) must not
+ * make a joining node start a cluster of its own. */
+#define ETCD_ALONE_MS 60000
 
 #define MEMBERS_EVERY_MS 15000   /* etcdctl costs a busy node; the config's changes go first */
 
@@ -648,7 +659,7 @@ static int reconcile_routes(struct kube_state *s, struct ctrl_report *report, co
 static int etcdctl(const char *endpoints, char **out, int timeout_ms, ...)
 {
 	char *argv[20] = { "/usr/bin/etcdctl", "--endpoints", (char *)endpoints,
-			   KUBE_ETCD_CLIENT_TLS, "--command-timeout", "4s", "--dial-timeout", "2s" };
+			   KUBE_ETCD_CLIENT_TLS, "--command-timeout", "8s", "--dial-timeout", "5s" };
 	size_t n = 13;
 	va_list ap;
 	char *a;
@@ -661,13 +672,51 @@ static int etcdctl(const char *endpoints, char **out, int timeout_ms, ...)
 	return run_command(argv, out, timeout_ms);
 }
 
+/* Whether something accepts a TCP connection at HOST:PORT within TIMEOUT_MS. */
+static bool tcp_listens(const char *host, const char *port, int timeout_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	bool open = false;
+	int fd, err = 0;
+	socklen_t len = sizeof err;
+
+	if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
+		return false;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			open = true;
+		} else if (errno == EINPROGRESS) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			open = poll(&p, 1, timeout_ms) == 1 &&
+			       getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+		}
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return open;
+}
+
+/* Whether another control plane's etcd in KUBE (not SELF) accepts connections. */
+static bool other_etcd_listens(const json_t *kube, const char *self)
+{
+	const json_t *m;
+	const char *n;
+
+	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
+		if (json_is_true(json_object_get(m, "controlPlane")) && strcmp(n, self) != 0 &&
+		    str(m, "address") && tcp_listens(str(m, "address"), "2379", 2000))
+			return true;
+	return false;
+}
+
 /* `member list` as JSON (IDs in hex): the array of members, or NULL. */
 static json_t *member_list(const char *endpoints)
 {
 	char *out = NULL, *brace;
 	json_t *doc = NULL, *members = NULL;
 
-	if (etcdctl(endpoints, &out, 8000, "member", "list", "-w", "json", "--hex", NULL) == 0 &&
+	if (etcdctl(endpoints, &out, 20000, "member", "list", "-w", "json", "--hex", NULL) == 0 &&
 	    out && (brace = strchr(out, '{')))
 		doc = json_loads(brace, JSON_DISABLE_EOF_CHECK, NULL);
 	free(out);
@@ -703,12 +752,52 @@ static char *other_endpoints(const json_t *kube, const char *self)
 	return list;
 }
 
+/* --initial-cluster for a member that joins MEMBERS (`member list` JSON): NAME=PEER for this
+ * node, NAME=URL for each other member; a member that never started has no name in the list,
+ * and gets that of the control plane at its address in KUBE (etcd matches members by URL). */
+static char *initial_from_members(const json_t *kube, const json_t *members, const char *name,
+				  const char *peer)
+{
+	char *list = fmt("%s=%s", name, peer), *grown;
+	const json_t *m, *n;
+	const char *node;
+	size_t i;
+
+	json_array_foreach(members, i, m) {
+		const char *mname = str(m, "name"), *url;
+		char *guess = NULL;
+
+		url = json_string_value(json_array_get(json_object_get(m, "peerURLs"), 0));
+		if (!url || strcmp(url, peer) == 0)
+			continue;
+		if (!mname || !*mname) {
+			json_object_foreach((json_t *)json_object_get(kube, "nodes"), node, n) {
+				char *theirs = fmt("https://%s:2380", str(n, "address"));
+				bool same = strcmp(theirs, url) == 0;
+				free(theirs);
+				if (same) {
+					guess = strdup(node);
+					break;
+				}
+			}
+			if (!guess)
+				guess = fmt("member-%s", member_id(m) ? member_id(m) : "unknown");
+			mname = guess;
+		}
+		grown = fmt("%s,%s=%s", list, mname, url);
+		free(list);
+		free(guess);
+		list = grown;
+	}
+	return list;
+}
+
 /* How this node's etcd starts when its data folder is empty: with the other control planes'
  * cluster when one answers (this node joins it: added as a member here, after removing a
  * stale member of its name, a node that lost its data), else as one of a new cluster.
  * *INITIAL gets the --initial-cluster list for a join. "new", "existing" or NULL (retry). */
-static const char *etcd_start_state(struct ctrl_report *report, const json_t *kube,
-				    const char *name, char **initial)
+static const char *etcd_start_state(struct kube_state *s, struct ctrl_report *report,
+				    const json_t *kube, const char *name, char **initial)
 {
 	char *others = other_endpoints(kube, name), *out = NULL, *peer;
 	json_t *members;
@@ -722,10 +811,27 @@ static const char *etcd_start_state(struct ctrl_report *report, const json_t *ku
 		return state;
 	}
 	members = member_list(others);
-	if (!members) {      /* no cluster answers: a new one, made with the others */
+	if (!members) {
+		/* An etcd that listens but does not answer yet is waited for. When none listens
+		 * for ETCD_ALONE_MS, this node starts a new cluster with the others (they start
+		 * together; whichever listens first is joined by the rest). */
+		if (other_etcd_listens(kube, name)) {
+			s->alone_ms = 0;
+			ctrl_fail(report, "etcd", "waiting for the other control planes' etcd (%s) "
+				  "to answer `member list`", others);
+			state = NULL;
+		} else if (!s->alone_ms || now_ms() - s->alone_ms < ETCD_ALONE_MS) {
+			if (!s->alone_ms)
+				s->alone_ms = now_ms();
+			ctrl_fail(report, "etcd", "no other control plane's etcd listens (%s): a new "
+				  "cluster starts if none does within %d s", others,
+				  ETCD_ALONE_MS / 1000);
+			state = NULL;
+		}
 		free(others);
 		return state;
 	}
+	s->alone_ms = 0;
 	peer = fmt("https://%s:2380", str(kube, "address"));
 	json_array_foreach(members, i, m) {
 		const char *mname = str(m, "name");
@@ -735,7 +841,19 @@ static const char *etcd_start_state(struct ctrl_report *report, const json_t *ku
 							     peer) == 0);
 		if (!mine || !member_id(m))
 			continue;
-		if (etcdctl(others, &out, 10000, "member", "remove", member_id(m), NULL) != 0) {
+		if (!mname || !*mname) {
+			/* a member of this node's address that never started: a cluster that waits
+			 * for this node (the control planes of a new cluster started together, or a
+			 * `member add` here whose start was lost): it starts as that member */
+			*initial = initial_from_members(kube, members, name, peer);
+			free(peer);
+			free(others);
+			json_decref(members);
+			ctrl_changed(report, "etcd", "starts as the member the cluster waits for (%s)",
+				     member_id(m));
+			return "existing";
+		}
+		if (etcdctl(others, &out, 20000, "member", "remove", member_id(m), NULL) != 0) {
 			ctrl_fail(report, "etcd", "removing this node's stale member %s: %s",
 				  member_id(m), out ? out : "etcdctl failed");
 			state = NULL;
@@ -747,7 +865,7 @@ static const char *etcd_start_state(struct ctrl_report *report, const json_t *ku
 	}
 	if (state) {
 		char *peer_arg = fmt("--peer-urls=%s", peer);
-		if (etcdctl(others, &out, 10000, "member", "add", (char *)name, peer_arg, NULL) != 0) {
+		if (etcdctl(others, &out, 20000, "member", "add", (char *)name, peer_arg, NULL) != 0) {
 			ctrl_fail(report, "etcd", "adding this node as a member: %s",
 				  out ? out : "etcdctl failed");
 			state = NULL;
@@ -806,7 +924,7 @@ static void reconcile_members(struct kube_state *s, struct ctrl_report *report,
 			"in_config", wanted));
 		if (!wanted && id) {
 			char *out = NULL;
-			if (etcdctl("https://127.0.0.1:2379", &out, 10000, "member", "remove", id, NULL) == 0)
+			if (etcdctl("https://127.0.0.1:2379", &out, 20000, "member", "remove", id, NULL) == 0)
 				ctrl_changed(report, "etcd", "removed member %s (%s): no longer a control "
 					     "plane", id, name);
 			else
@@ -817,6 +935,63 @@ static void reconcile_members(struct kube_state *s, struct ctrl_report *report,
 	}
 	json_decref(members);
 	resources_publish("members", items);
+}
+
+/* Whether a process named COMM runs (/proc/PID/comm). */
+static bool process_running(const char *comm)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	bool found = false;
+
+	while (proc && !found && (e = readdir(proc))) {
+		char path[300], *text;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/comm", e->d_name);
+		if ((text = fileio_read(path, 64, NULL))) {
+			found = strcmp(text, comm) == 0 ||
+				(strncmp(text, comm, strlen(comm)) == 0 && text[strlen(comm)] == '\n');
+			free(text);
+		}
+	}
+	if (proc)
+		closedir(proc);
+	return found;
+}
+
+/* A node that is no longer a control plane: its member was removed from the cluster (by a
+ * control plane, reconcile_members), so its data cannot start again. Once its etcd has
+ * stopped, the data folder is kept as KUBE_ETCD_DATA.former-member (one generation), and
+ * the node starts empty, as a new member, if it becomes a control plane again. */
+static int set_aside_member_data(struct ctrl_report *report)
+{
+	const char *aside = KUBE_ETCD_DATA ".former-member";
+	struct stat st;
+
+	if (stat(KUBE_ETCD_DATA, &st) != 0 || process_running("etcd"))
+		return 0;     /* nothing to keep, or etcd still stopping: the next pass */
+	if (stat(aside, &st) == 0) {
+		char *rm[] = { "/bin/rm", "-rf", (char *)aside, NULL };
+		char *out = NULL;
+		if (run_command(rm, &out, 60000) != 0) {
+			ctrl_fail(report, aside, "rm -rf: %s", out ? out : "failed");
+			free(out);
+			return -1;
+		}
+		free(out);
+	}
+	if (rename(KUBE_ETCD_DATA, aside) < 0) {
+		ctrl_fail(report, KUBE_ETCD_DATA, "rename to %s: %s", aside, strerror(errno));
+		return -1;
+	}
+	if (unlink(KUBE_DIR "/etcd-start") < 0 && errno != ENOENT) {
+		ctrl_fail(report, KUBE_DIR "/etcd-start", "unlink: %s", strerror(errno));
+		return -1;
+	}
+	ctrl_changed(report, "etcd", "not a control plane: the former member's data kept as %s",
+		     aside);
+	return 0;
 }
 
 /* ---- the controller ---------------------------------------------------------------------- */
@@ -899,7 +1074,7 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		if (!state && stat(KUBE_ETCD_DATA "/member", &st) == 0)
 			state = "new";     /* flags of a first start; etcd ignores them now */
 		else if (!state)
-			state = etcd_start_state(report, kube, name, &initial);
+			state = etcd_start_state(s, report, kube, name, &initial);
 		if (!state) {
 			rc = -1;
 		} else {
@@ -912,8 +1087,11 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		}
 		free(initial);
 		reconcile_members(s, report, kube, cp);
-	} else if (write_services(report, kube, name, cp, "new", NULL) < 0) {
-		rc = -1;
+	} else {
+		if (write_services(report, kube, name, cp, "new", NULL) < 0)
+			rc = -1;
+		if (set_aside_member_data(report) < 0)
+			rc = -1;
 	}
 	if (reconcile_routes(s, report, kube) < 0)
 		rc = -1;

@@ -5,6 +5,7 @@
 #   make lab N=3 OVN=1              the same, configured as an OVN cluster (README, "Your first network")
 #   make lab N=2 STORAGE=1          two nodes with a data disk and pool each (README, "Your first replicated VM")
 #   make lab N=2 KUBE=1             Kubernetes: node-1 the control plane (README, "Your first Kubernetes cluster")
+#   make lab N=2 KUBE=1 KUBE_CP=2   the same with node-1 .. node-KUBE_CP control planes (etcd members)
 #   make bench                      boot-time and memory figures, also into $(BUILD)/bench.txt
 # LAB_ACCEL=kvm|tcg skips the KVM probe; LAB_CPUS, LAB_MEM size the nodes.
 
@@ -16,6 +17,7 @@ SCENARIO ?=
 OVN      ?=
 STORAGE  ?=
 KUBE     ?=
+KUBE_CP  ?= 1
 
 .PHONY: lab-test run lab lab-down bench lab-probe
 
@@ -35,7 +37,7 @@ run:
 	@$(LAB_ENV) $(LAB_PY) run
 
 lab:
-	@$(LAB_ENV) OVN=$(OVN) STORAGE=$(STORAGE) KUBE=$(KUBE) $(LAB_PY) up $(N)
+	@$(LAB_ENV) OVN=$(OVN) STORAGE=$(STORAGE) KUBE=$(KUBE) KUBE_CP=$(KUBE_CP) $(LAB_PY) up $(N)
 
 lab-down:
 	@$(LAB_ENV) $(LAB_PY) down

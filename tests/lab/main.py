@@ -6,7 +6,8 @@
   main.py up N             N nodes in the background on one vde_switch; prints where they are
                            (OVN=1: an OVN cluster of N >= 2 nodes, configured: lab/ovn.py;
                            STORAGE=1: N=2 nodes with pools for Volumes: lab/drbd.py;
-                           KUBE=1: Kubernetes, node-1 the control plane: lab/kube.py)
+                           KUBE=1: Kubernetes, node-1 the control plane: lab/kube.py;
+                           KUBE_CP=C: node-1 .. node-C control planes)
   main.py down             stop the nodes of `up` (QMP quit, then kill) and the switch
   main.py test [NAME]      run the scenarios (all, or those whose file name contains NAME)
   main.py bench            boot-time and memory figures (see bench.py)
@@ -114,9 +115,13 @@ def cmd_up_kube(count):
     configured through cairnctl with Kubernetes, and an admin kubeconfig."""
     from lab.kube import KubeCluster, KUBECTL
     lab.need("vmlinuz", "initramfs.img", "cairnctl")
-    c = KubeCluster(_Detached(), count, detached=True)
+    cps = int(os.environ.get("KUBE_CP") or 1)
+    if not 1 <= cps <= count:
+        raise lab.LabError(f"KUBE_CP={cps}: between 1 and N={count} control planes")
+    c = KubeCluster(_Detached(), count, detached=True, control_planes=cps)
     c.gen_config()
-    print(f"lab: {count} node(s) with Kubernetes, accel {c.nodes[0].accel.upper()}")
+    print(f"lab: {count} node(s) with Kubernetes ({cps} control plane(s)), "
+          f"accel {c.nodes[0].accel.upper()}")
     wait_nodes(c.nodes)
     c.configure()
     ready_s, accepting_s = c.wait_up()
@@ -216,7 +221,7 @@ def cmd_test(name=None):
         sys.exit(f"lab: no scenario matches {name!r}")
     lab.forget_accel()     # probe once per run; the scenarios reuse the verdict
     print(f"lab: accel {lab.choose_accel()}", flush=True)
-    passed = failed = 0
+    passed = failed = skipped = 0
     t0 = time.monotonic()
     for script in scripts:
         base = os.path.basename(script)
@@ -228,6 +233,7 @@ def cmd_test(name=None):
         for line in proc.stdout:
             print(line, end="", flush=True)
             passed += line.startswith("PASS ")
+            skipped += line.startswith("SKIP ")
             failures_seen += line.startswith("FAIL ")
         try:
             rc = proc.wait(SCENARIO_TIMEOUT)
@@ -241,7 +247,8 @@ def cmd_test(name=None):
         print(f"=== {base}: {'ok' if rc == 0 else 'FAILED'} in "
               f"{time.monotonic() - started:.0f} s", flush=True)
     print(f"lab: total {time.monotonic() - t0:.0f} s")
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed" +
+          (f", {skipped} not run (SKIP lines above say why)" if skipped else ""))
     sys.exit(1 if failed else 0)
 
 

@@ -3,7 +3,8 @@ KUBE=1` and `make bench`.
 
 N nodes (node-1 .. node-N) on the lab's vde segment, the cluster network: NIC 1 (MAC
 52:54:00:ca:01:0K) at 10.77.1.K+1/24 carries etcd, the API server, kubelet and the pods'
-traffic between nodes. node-1 is the control plane; the others are workers. The API server's
+traffic between nodes. node-1 is the control plane (node-1 .. node-C with control_planes=C);
+the others are workers. The API server's
 port 6443 on node-1 is forwarded to a port on the host's 127.0.0.1, which the kubeconfig that
 `cairnctl kubeconfig --server` writes names. kubectl is the one the build made
 (build/image/kube/bin/kubectl). Everything else is driven through cairnctl.
@@ -32,15 +33,16 @@ def cluster_address(k):
 class KubeCluster:
     """with Scenario(...) as s: c = KubeCluster(s, 2); c.configure(); c.kubectl("get", "nodes")"""
 
-    def __init__(self, s, n=2, cp_mem=2560, worker_mem=1536, detached=False, cpus=1):
-        self.s, self.n = s, n
+    def __init__(self, s, n=2, cp_mem=2560, worker_mem=1536, detached=False, cpus=1,
+                 control_planes=1):
+        self.s, self.n, self.cps = s, n, control_planes
         if s.switch is None:
             s.switch = Switch(s.dir, detached=detached)
         self.nodes = []
         for k in range(n):
-            fwd = {API_PORT: 16443} if k == 0 else {}
+            fwd = {API_PORT: 16443 + k} if k < control_planes else {}   # API servers
             self.nodes.append(Node(f"node{k}", boot="direct", index=k, lab_dir=s.dir,
-                                   switch=s.switch, mem=cp_mem if k == 0 else worker_mem,
+                                   switch=s.switch, mem=cp_mem if k < control_planes else worker_mem,
                                    cpus=cpus, append="console=ttyS0 panic=-1", forwards=fwd)
                               .start(detached=detached))
         self.apis = [f"127.0.0.1:{node.port}" for node in self.nodes]
@@ -60,7 +62,9 @@ class KubeCluster:
         p = cairnctl("gen", "config", "lab", "--kubernetes", "--nodes",
                      ",".join(f"{self.name(k)}={self.apis[k]}" for k in range(self.n)),
                      *[f"--kube-address={self.name(k)}={cluster_address(k)}"
-                       for k in range(self.n)], "--out", self.folder)
+                       for k in range(self.n)],
+                     *[f"--role={self.name(k)}=controlplane" for k in range(self.cps)],
+                     "--out", self.folder)
         if p.returncode:
             raise LabError(f"gen config: {p.stderr.strip()}")
         self.machines = []
@@ -91,9 +95,11 @@ class KubeCluster:
         if p.returncode:
             raise LabError(f"apply-config {self.name(k)}: {p.stdout}{p.stderr}")
 
-    def fetch_kubeconfig(self):
-        p = cairnctl("-n", self.name(0), "kubeconfig", self.kubeconfig, "--force",
-                     "--server", self.server, config=self.cc)
+    def fetch_kubeconfig(self, k=0, path=None):
+        """The admin kubeconfig from node K (a control plane), naming its API server."""
+        server = f"https://127.0.0.1:{self.nodes[k].forwards[API_PORT]}"
+        p = cairnctl("-n", self.name(k), "kubeconfig", path or self.kubeconfig, "--force",
+                     "--server", server, config=self.cc)
         if p.returncode:
             raise LabError(f"cairnctl kubeconfig: {p.stdout}{p.stderr}")
         return p
@@ -112,8 +118,8 @@ class KubeCluster:
             "get", "serviceaccount", "default").returncode == 0, 600, 5)
         return ready_s, time.monotonic() - started
 
-    def kubectl(self, *args, timeout=60, input=None):
-        return subprocess.run([KUBECTL, "--kubeconfig", self.kubeconfig,
+    def kubectl(self, *args, timeout=60, input=None, kubeconfig=None):
+        return subprocess.run([KUBECTL, "--kubeconfig", kubeconfig or self.kubeconfig,
                                "--request-timeout", "20s", *args],
                               capture_output=True, text=True, timeout=timeout, input=input)
 
