@@ -13,7 +13,6 @@
  * is kept next to them), so a restarted cairnd leaves them, and the services, alone. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -185,10 +184,14 @@ static int issue(struct issuer *is, const char *name, const struct pki_request *
 		ctrl_fail(is->report, name, "issuing the certificate: %s", err);
 	} else if (stage(is->report, kpath, key, 0600, uid, gid, &ktmp) == 0 &&
 		   stage(is->report, cpath, cert, 0644, 0, 0, &ctmp) == 0) {
+		/* the certificate only after its key: a key that could not be renamed leaves the
+		 * old pair as it was (the staged certificate is discarded below) */
 		rc = commit(is->report, ktmp, kpath);
 		ktmp = NULL;
-		rc = commit(is->report, ctmp, cpath) < 0 ? -1 : rc;
-		ctmp = NULL;
+		if (rc == 0) {
+			rc = commit(is->report, ctmp, cpath);
+			ctmp = NULL;
+		}
 	}
 	fileio_discard(ktmp);
 	fileio_discard(ctmp);
@@ -810,19 +813,13 @@ static const char *etcd_start_state(struct kube_state *s, struct ctrl_report *re
 		free(others);
 		return state;
 	}
-	members = member_list(others);
-	if (!members) {
-		/* An etcd that listens but does not answer yet is waited for. When none listens
-		 * for ETCD_ALONE_MS, this node starts a new cluster with the others (they start
-		 * together; whichever listens first is joined by the rest). */
-		if (other_etcd_listens(kube, name)) {
-			s->alone_ms = 0;
-			ctrl_fail(report, "etcd", "waiting for the other control planes' etcd (%s) "
-				  "to answer `member list`", others);
-			state = NULL;
-		} else if (!s->alone_ms || now_ms() - s->alone_ms < ETCD_ALONE_MS) {
-			if (!s->alone_ms)
-				s->alone_ms = now_ms();
+	/* When no other control plane's etcd listens for ETCD_ALONE_MS, this node starts a new
+	 * cluster with the others (they start together; whichever listens first is joined by the
+	 * rest). etcdctl is not run against ports nobody listens on. */
+	if (!other_etcd_listens(kube, name)) {
+		if (!s->alone_ms)
+			s->alone_ms = now_ms();
+		if (now_ms() - s->alone_ms < ETCD_ALONE_MS) {
 			ctrl_fail(report, "etcd", "no other control plane's etcd listens (%s): a new "
 				  "cluster starts if none does within %d s", others,
 				  ETCD_ALONE_MS / 1000);
@@ -832,6 +829,13 @@ static const char *etcd_start_state(struct kube_state *s, struct ctrl_report *re
 		return state;
 	}
 	s->alone_ms = 0;
+	members = member_list(others);
+	if (!members) {      /* one listens but does not answer yet: waited for */
+		ctrl_fail(report, "etcd", "waiting for the other control planes' etcd (%s) to "
+			  "answer `member list`", others);
+		free(others);
+		return NULL;
+	}
 	peer = fmt("https://%s:2380", str(kube, "address"));
 	json_array_foreach(members, i, m) {
 		const char *mname = str(m, "name");

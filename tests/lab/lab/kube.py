@@ -49,7 +49,6 @@ class KubeCluster:
         self.folder = os.path.join(s.dir, "cluster")
         self.cc = os.path.join(self.folder, "cairnconfig")
         self.kubeconfig = os.path.join(self.folder, "kubeconfig")
-        self.server = f"https://127.0.0.1:{self.nodes[0].forwards[API_PORT]}"
         self.machines = []
 
     def name(self, k):

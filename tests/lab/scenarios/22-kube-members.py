@@ -35,7 +35,7 @@ with Scenario("kube-members") as s:
             all("etcdCA" in machine(docs)["kubernetes"] for docs in c.machines))
     c.configure()
     applied = time.monotonic()
-    ready_s, accepting_s = c.wait_up()
+    ready_s, _ = c.wait_up()
     s.check("kubectl get nodes: both control planes Ready", c.ready_nodes() == ["node-1", "node-2"])
     print(f"kube-members: both nodes Ready {ready_s:.0f} s after the config")
 
