@@ -31,7 +31,7 @@ static const struct kind_order {
 			       "uptime_s", "restarts", "last_exit", "error", NULL } },
 	{ "networks", false, false, { "id", "cidr", "gateway", "in_nb", "ports", "error", NULL } },
 	{ "chassis", false, false, { "id", "hostname", "encap", "encap_ip", NULL } },
-	{ "ports", false, false, { "id", "vm", "type", "chassis", "up", NULL } },
+	{ "ports", false, false, { "id", "vm", "pod", "type", "chassis", "up", NULL } },
 	{ "disks", true, true, { "name", "size", "model", "serial", "by_id", "in_use", "pool",
 				 NULL } },
 	{ "pools", true, true, { "name", "type", "device", "size", "free", "state", "state_volume",

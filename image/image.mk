@@ -80,10 +80,10 @@ kube: $(IMG_KUBE)/bin/VERSION $(IMG_KUBE)/images/pause.tar
 
 # 3. root image
 $(IMG)/rootfs.stamp: $(IMG)/packages.manifest $(IMG)/kernel.stamp $(OUT)/init $(OUT)/cairnd $(IMG_ROOTFS_SRC) \
-		$(GUEST_OUTPUTS) $(OUT)/cairn-vm-stop image/mkrootfs.sh image/check-elf.sh \
+		$(GUEST_OUTPUTS) $(OUT)/cairn-vm-stop $(OUT)/cairn-ovn image/mkrootfs.sh image/check-elf.sh \
 		$(IMG_KUBE)/bin/VERSION $(IMG_KUBE)/images/pause.tar
 	image/mkrootfs.sh $(IMG)/packages.manifest $(IMG_DEBS) rootfs $(IMG_KWORK) $(OUT)/init $(OUT)/cairnd $(IMG_ROOT) \
-		$(OUT)/guest $(OUT)/cairn-vm-stop $(IMG_KUBE)
+		$(OUT)/guest $(OUT)/cairn-vm-stop $(IMG_KUBE) $(OUT)/cairn-ovn
 	image/check-elf.sh $(IMG_ROOT)
 	@touch $@
 $(OUT)/rootfs.squashfs: $(IMG)/rootfs.stamp image/squash.sh

@@ -1,15 +1,16 @@
 #!/bin/bash
 # Assemble the root image tree: unpack the .debs (no maintainer scripts), merge /usr, prune,
 # busybox applet links, Cairn's overlay, the reduced kernel modules, /sbin/init, cairnd,
-# cairn-vm-stop.
-# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR GUEST_DIR VM_STOP_BIN KUBE_DIR
+# cairn-vm-stop, the CNI plugin cairn-ovn.
+# Usage: mkrootfs.sh MANIFEST DEBS_DIR ROOTFS_SRC_DIR KERNEL_WORK_DIR INIT_BIN CAIRND_BIN ROOT_DIR GUEST_DIR VM_STOP_BIN KUBE_DIR CNI_BIN
 # GUEST_DIR holds the test guest (vmlinuz, initramfs.img), installed to /usr/share/cairn/guest/.
 # VM_STOP_BIN is cairn-vm-stop, the VMs' stop_command, installed next to cairnd.
 # KUBE_DIR holds bin/ (the Kubernetes binaries, image/kube-build.sh), installed to /usr/bin/,
 # and images/*.tar (the pause image), installed to /usr/share/cairn/images/.
+# CNI_BIN is cairn-ovn (services/kube/cni), installed to /usr/lib/cni/ next to Debian's plugins.
 set -euo pipefail
 export LC_ALL=C
-manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7 guest=$8 vmstop=$9 kube=${10}
+manifest=$1 debs=$2 src=$3 kwork=$4 init=$5 cairnd=$6 root=$7 guest=$8 vmstop=$9 kube=${10} cni=${11}
 rm -rf "$root"; mkdir -p "$root"
 
 # 1. unpack, two at a time
@@ -56,6 +57,8 @@ install -m 0755 "$init" "$root/usr/sbin/init"
 install -m 0755 "$cairnd" "$root/usr/sbin/cairnd"
 [ -f "$vmstop" ] || { echo "mkrootfs: cairn-vm-stop binary $vmstop missing" >&2; exit 1; }
 install -m 0755 "$vmstop" "$root/usr/sbin/cairn-vm-stop"
+[ -f "$cni" ] || { echo "mkrootfs: CNI plugin $cni missing" >&2; exit 1; }
+install -D -m 0755 "$cni" "$root/usr/lib/cni/cairn-ovn"   # pods on an OVN Network
 install -D -m 0644 "$manifest" "$root/usr/lib/cairn/packages.manifest"   # what the image holds
 for f in vmlinuz initramfs.img; do
   [ -f "$guest/$f" ] || { echo "mkrootfs: test guest file $guest/$f missing" >&2; exit 1; }

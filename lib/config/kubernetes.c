@@ -3,7 +3,8 @@
  * Kubernetes CA (every node issues its own kubelet and kube-proxy certificates from it), and on
  * control-plane nodes the etcd CA and the service-account key pair. `nodes` lists every node
  * of the cluster with its address and pod range: the routes between pods go over the cluster
- * network, and the control-plane nodes among them are etcd's members. */
+ * network, and the control-plane nodes among them are etcd's members. With `ovnNetwork` the
+ * pods go on that OVN Network instead (services/kube/cni), which needs the node's `ovn`. */
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,8 @@ static const struct config_schema token = {
 	.type = CONFIG_STRING, .what = "a bootstrap token", .validator = valid_token,
 	.secret = true };
 static const struct config_schema boolean = { .type = CONFIG_BOOL };
+static const struct config_schema network_name = {
+	.type = CONFIG_STRING, .what = "a Network name", .validator = config_valid_object_name };
 
 static const struct config_field ca_fields[] = {
 	{ "cert", &certificate, true },
@@ -139,6 +142,7 @@ static const struct config_field kubernetes_fields[] = {
 	{ "etcdCA", &ca, false },
 	{ "serviceAccount", &service_account, false },
 	{ "bootstrapToken", &token, false },
+	{ "ovnNetwork", &network_name, false },
 	{ NULL, NULL, false },
 };
 const struct config_schema config_kubernetes_schema = {
@@ -162,6 +166,9 @@ void config_check_machine_kubernetes(struct config_decoder *decoder, const struc
 	if (cp && !json_object_get(kube, "etcdCA"))
 		config_decoder_error(decoder, line, "kubernetes.etcdCA",
 				     "is required on a node with role controlplane");
+	if (json_object_get(kube, "ovnNetwork") && !json_object_get(spec, "ovn"))
+		config_decoder_error(decoder, line, "kubernetes.ovnNetwork",
+				     "puts the pods on an OVN Network, but this node has no ovn section");
 	if (cp && !json_object_get(kube, "serviceAccount"))
 		config_decoder_error(decoder, line, "kubernetes.serviceAccount",
 				     "is required on a node with role controlplane");

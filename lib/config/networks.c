@@ -3,9 +3,12 @@
  * is a host of that Network's CIDR, not its gateway, not reserved, and no other NIC's static
  * address there; Networks joined by one router have CIDRs that do not overlap (each other's or
  * the router's external network) and agree on the router's `external`; a floating IP is an
- * address of that external network, used once per router, and names a VM NIC on its Network.
- * Lines come from the YAML tree, so every error points at the value. Cost: O(n log n) in the
- * number of NICs and Networks (sorts and a hash set), whatever the input. */
+ * address of that external network, used once per router, and names a VM NIC on its Network;
+ * MachineConfig kubernetes.ovnNetwork names a Network that holds podSubnet, and no static
+ * address nor gateway there is in a node's podCIDR (the pods' addresses). Lines come from the
+ * YAML tree, so every error points at the value. Cost: O(n log n) in the number of NICs and
+ * Networks (sorts and a hash set), whatever the input, plus O(NICs x nodes) (256 nodes at
+ * most) on the pods' Network. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +32,26 @@ struct check {
 	json_t *config;
 	struct net *nets;
 	size_t net_count;
+	const struct net *pods;  /* the Network of kubernetes.ovnNetwork, or NULL */
+	const json_t *pod_nodes; /* kubernetes.nodes: each one's podCIDR is its pods' part */
 };
+
+/* The node of kubernetes.nodes whose podCIDR holds ADDRESS (its name and range), or NULL. */
+static const char *pod_range_of(const struct check *c, uint32_t address, const char **cidr)
+{
+	const char *node;
+	const json_t *m;
+
+	json_object_foreach((json_t *)c->pod_nodes, node, m) {
+		uint32_t base;
+		unsigned prefix;
+		*cidr = json_string_value(json_object_get(m, "podCIDR"));
+		if (*cidr && config_ipv4_cidr_parse(*cidr, &base, &prefix) &&
+		    (address & config_ipv4_mask(prefix)) == base)
+			return node;
+	}
+	return NULL;
+}
 
 static int compare_net_names(const void *a, const void *b)
 {
@@ -132,6 +154,12 @@ static int check_nic(struct check *c, size_t doc, size_t n, const json_t *nic,
 	if (in_reserved(net->spec, address)) {
 		config_cross_error(&c->x, doc, line, "VirtualMachine", path, "\"%s\" is reserved in Network/%s "
 		      "(.spec.reserved)", ip, net->name);
+		return 0;
+	}
+	const char *range, *node = net == c->pods ? pod_range_of(c, address, &range) : NULL;
+	if (node) {
+		config_cross_error(&c->x, doc, line, "VirtualMachine", path, "\"%s\" is inside "
+		      "node %s's podCIDR %s, the pods' part of Network/%s", ip, node, range, net->name);
 		return 0;
 	}
 	if (ips->count == ips->cap) {
@@ -413,10 +441,54 @@ static int check_routers(struct check *c)
 	return 0;
 }
 
+/* MachineConfig kubernetes.ovnNetwork: a Network of this config whose CIDR holds podSubnet and
+ * whose gateway is in no node's podCIDR (those are the pods' addresses). */
+static void check_pod_network(struct check *c)
+{
+	for (size_t doc = 0; doc < json_array_size(c->config); doc++) {
+		const json_t *d = json_array_get(c->config, doc);
+		const json_t *kube = json_object_get(json_object_get(d, "spec"), "kubernetes");
+		const struct ynode *ykube = config_yget(config_yget(c->x.roots[doc], "spec"), "kubernetes");
+		const char *name = json_string_value(json_object_get(kube, "ovnNetwork"));
+		const char *subnet = json_string_value(json_object_get(kube, "podSubnet"));
+		const char *node, *range;
+		const struct net *net;
+		uint32_t base;
+		unsigned prefix;
+		unsigned line;
+		if (!config_doc_kind(d) || strcmp(config_doc_kind(d), "MachineConfig") != 0 || !name)
+			continue;
+		line = config_yline(config_yget(ykube, "ovnNetwork"), ykube);
+		net = find_net(c, name);
+		if (!net) {
+			config_cross_error(&c->x, doc, line, "MachineConfig", ".spec.kubernetes.ovnNetwork",
+					   "\"%s\" is not a Network in this config", name);
+			continue;
+		}
+		if (!subnet || !config_ipv4_cidr_parse(subnet, &base, &prefix) || net->mask == 0)
+			continue;
+		if (config_ipv4_mask(prefix) < net->mask || (base & net->mask) != net->network) {
+			config_cross_error(&c->x, doc, line, "MachineConfig", ".spec.kubernetes.ovnNetwork",
+					   "Network/%s's cidr %s does not hold kubernetes.podSubnet %s",
+					   name, json_string_value(json_object_get(net->spec, "cidr")), subnet);
+			continue;
+		}
+		c->pod_nodes = json_object_get(kube, "nodes");
+		if (net->gateway && (node = pod_range_of(c, net->gateway, &range))) {
+			config_cross_error(&c->x, doc, line, "MachineConfig", ".spec.kubernetes.ovnNetwork",
+					   "Network/%s's gateway is inside node %s's podCIDR %s (the pods' "
+					   "addresses)", name, node, range);
+			c->pod_nodes = NULL;
+			continue;
+		}
+		c->pods = net;
+	}
+}
+
 void config_check_networks(const char *name, struct config_errors *errs, json_t *config,
 			   const struct ynode *const *roots, const unsigned *index)
 {
-	struct check c = { { name, errs, roots, index }, config, NULL, 0 };
+	struct check c = { { name, errs, roots, index }, config, NULL, 0, NULL, NULL };
 	struct hashset_key key;
 	size_t n = json_array_size(config);
 
@@ -444,6 +516,7 @@ void config_check_networks(const char *name, struct config_errors *errs, json_t 
 	}
 	/* a name twice is the duplicate-document error already (the decode fails anyway) */
 	qsort(c.nets, c.net_count, sizeof *c.nets, compare_net_names);
+	check_pod_network(&c);
 	if (check_nics(&c, &key) < 0 || check_routers(&c) < 0 || check_fip_reuse(&c, &key) < 0)
 		goto fail;
 	free(c.nets);

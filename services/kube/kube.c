@@ -11,8 +11,11 @@
  *
  * The certificates are issued again only when what they say changes (a digest of the inputs
  * is kept next to them), so a restarted cairnd leaves them, and the services, alone. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -32,6 +35,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "kube.h"
+#include "nb.h"
 #include "pki.h"
 #include "resources.h"
 #include "runcmd.h"
@@ -53,6 +57,24 @@ struct kube_state {
 	json_t *member_nodes;   /* kubernetes.nodes at the last member list */
 	long long members_ms;   /* when the members were listed (CLOCK_MONOTONIC) */
 	long long alone_ms;     /* since when no other control plane's etcd listens (0: not) */
+};
+
+/* Where this node's pods go. With kubernetes.ovnNetwork: on that OVN Network, through the
+ * cairn-ovn CNI plugin (services/kube/cni); the host joins it through the OVS internal port
+ * PODS_LINK at the first address of the node's podCIDR, which is its pods' gateway, and reaches
+ * every pod and VM of the Network through it. Without: the bridge plugin on cni0, and routes to
+ * the other nodes' podCIDRs over the cluster network. */
+#define PODS_LINK "cairn-pods"
+#define OVN_LOCAL_DB "unix:/run/cairn/ovn/db.sock"
+
+struct pods {
+	const char *network;           /* kubernetes.ovnNetwork, or NULL */
+	char northbound[64];           /* tcp:CENTRAL:6641 */
+	long long mtu;
+	char gateway[16];              /* the host's address there */
+	unsigned prefix;               /* the Network's */
+	char port[OVN_NB_NAME_MAX], mac[18];
+	char ls[OVN_NB_NAME_MAX], pg[OVN_NB_NAME_MAX];
 };
 
 /* A control plane with empty data starts a new cluster only after no other control plane's
@@ -344,7 +366,7 @@ out:
 /* ---- settings -------------------------------------------------------------------------- */
 
 static int render_settings(struct ctrl_report *report, const json_t *kube, const char *name,
-			   bool cp, const char *pod_cidr)
+			   bool cp, const char *pod_cidr, const struct pods *pods)
 {
 	const char *endpoint = str(kube, "endpoint");
 	char *server = fmt("https://%s:%d", endpoint, KUBE_APISERVER_PORT);
@@ -388,7 +410,12 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 		"bindAddress: 0.0.0.0\n"
 		"healthzBindAddress: 127.0.0.1:10256\n"
 		"metricsBindAddress: 127.0.0.1:10249\n"
-		"conntrack: {maxPerCore: 0}\n", str(kube, "podSubnet"), name);
+		"conntrack: {maxPerCore: 0}\n"
+		/* on OVN a pod's Service traffic comes in through PODS_LINK, and the answer of an
+		 * endpoint on the Network would go back to the pod directly, past this node's
+		 * conntrack: masquerading makes it come back here */
+		"%s", str(kube, "podSubnet"), name,
+		pods->network ? "iptables: {masqueradeAll: true}\n" : "");
 	char *containerd = fmt(
 		"# rendered by cairnd\n"
 		"version = 2\n"
@@ -411,18 +438,28 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 		"  [plugins.\"io.containerd.grpc.v1.cri\".cni]\n"
 		"    bin_dir = \"/usr/lib/cni\"\n"
 		"    conf_dir = \"" KUBE_DIR "/cni\"\n");
+	/* host-local never hands out the gateway (the first address unless told) */
+	char *ipam = fmt("{\"type\": \"host-local\", \"dataDir\": \"/run/cairn/cni-ipam\",\n"
+			 "              \"ranges\": [[{\"subnet\": \"%s\"}]]}", pod_cidr);
+	char *plugin = pods->network ? fmt(
+		"{\"type\": \"cairn-ovn\", \"network\": \"%s\", \"switch\": \"%s\",\n"
+		"     \"portGroup\": \"%s\", \"northbound\": \"%s\", \"ovs\": \"" OVN_LOCAL_DB "\",\n"
+		"     \"bridge\": \"br-int\", \"node\": \"%s\", \"mtu\": %lld, \"prefix\": %u,\n"
+		"     \"gateway\": \"%s\",\n"
+		"     \"ipam\": %s}", pods->network, pods->ls, pods->pg, pods->northbound, name,
+		pods->mtu, pods->prefix, pods->gateway, ipam) : fmt(
+		"{\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true,\n"
+		"     \"isDefaultGateway\": true, \"ipMasq\": false, \"hairpinMode\": true,\n"
+		"     \"ipam\": %s}", ipam);
 	char *cni = fmt(
 		"{\n"
 		"  \"cniVersion\": \"0.4.0\",\n"
 		"  \"name\": \"cairn\",\n"
 		"  \"plugins\": [\n"
-		"    {\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true,\n"
-		"     \"isDefaultGateway\": true, \"ipMasq\": false, \"hairpinMode\": true,\n"
-		"     \"ipam\": {\"type\": \"host-local\", \"dataDir\": \"/run/cairn/cni-ipam\",\n"
-		"              \"ranges\": [[{\"subnet\": \"%s\"}]]}},\n"
+		"    %s,\n"
 		"    {\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}}\n"
 		"  ]\n"
-		"}\n", pod_cidr);
+		"}\n", plugin);
 	int rc = 0;
 
 	if (fileio_mkdirs(KUBE_DIR "/cni", 0755) < 0) {
@@ -458,6 +495,8 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 	free(kubelet);
 	free(proxy);
 	free(containerd);
+	free(ipam);
+	free(plugin);
 	free(cni);
 	return rc;
 }
@@ -608,6 +647,130 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 	return rc ? -1 : 0;
 }
 
+/* ---- the pods' OVN Network --------------------------------------------------------------- */
+
+/* PODS from the config: nothing without kubernetes.ovnNetwork; else the Network's settings and
+ * the node's port (lib/config checked that the Network holds the pod ranges). */
+static int pods_settings(const json_t *config, const json_t *spec, const json_t *kube,
+			 const json_t *self, const char *name, struct pods *pods,
+			 struct ctrl_report *report)
+{
+	const char *network = str(kube, "ovnNetwork");
+	const json_t *ovn = json_object_get(spec, "ovn");
+	const json_t *net = network ? json_object_get(config_find(config, "Network", network),
+						      "spec") : NULL;
+	const char *central = json_is_true(json_object_get(ovn, "central")) ? str(ovn, "address") :
+			      str(ovn, "centralAddress");
+	uint32_t base, nbase;
+	unsigned prefix;
+
+	memset(pods, 0, sizeof *pods);
+	if (!network)
+		return 0;
+	if (!net || !central || !config_ipv4_cidr_parse(str(self, "podCIDR"), &base, &prefix) ||
+	    !config_ipv4_cidr_parse(str(net, "cidr"), &nbase, &pods->prefix)) {
+		ctrl_fail(report, "kubernetes.ovnNetwork", "Network %s, or this node's ovn section, "
+			  "is missing", network);
+		return -1;
+	}
+	pods->network = network;
+	snprintf(pods->northbound, sizeof pods->northbound, "tcp:%s:6641", central);
+	pods->mtu = json_integer_value(json_object_get(net, "mtu"));
+	config_ipv4_format(base + 1, pods->gateway);
+	ovn_nb_k8s_port(name, pods->port, sizeof pods->port, pods->mac);
+	ovn_nb_network_names(network, pods->ls, pods->pg, sizeof pods->ls);
+	return 0;
+}
+
+/* Whether the link NAME has ADDRESS (IPv4) with PREFIX. */
+static bool link_has_address(const char *name, const char *address, unsigned prefix)
+{
+	struct ifaddrs *list, *a;
+	struct in_addr want;
+	bool found = false;
+
+	if (inet_pton(AF_INET, address, &want) != 1 || getifaddrs(&list) < 0)
+		return false;
+	for (a = list; a && !found; a = a->ifa_next) {
+		if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask ||
+		    strcmp(a->ifa_name, name) != 0)
+			continue;
+		uint32_t mask = ntohl(((struct sockaddr_in *)(void *)a->ifa_netmask)->sin_addr.s_addr);
+		found = ((struct sockaddr_in *)(void *)a->ifa_addr)->sin_addr.s_addr == want.s_addr &&
+			mask == config_ipv4_mask(prefix);
+	}
+	freeifaddrs(list);
+	return found;
+}
+
+static int run_logged(struct ctrl_report *report, const char *what, char *const argv[])
+{
+	char *out = NULL;
+	int rc = run_command(argv, &out, 10000);
+
+	if (rc != 0)
+		ctrl_fail(report, PODS_LINK, "%s: %s", what, out && *out ? out : "failed");
+	free(out);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The host's port on the pods' Network: an OVS internal port on br-int bound to the node's
+ * logical port (iface-id, MAC), up, with the gateway address and the Network's prefix. Without
+ * ovnNetwork the port goes. Checked each pass from the kernel's view (no command when right). */
+static int reconcile_pods_link(struct ctrl_report *report, const struct pods *pods)
+{
+	char mac[32] = "", path[64], *text;
+	unsigned flags = 0;
+	char address[48];
+
+	snprintf(path, sizeof path, "/sys/class/net/%s/address", PODS_LINK);
+	if ((text = fileio_read(path, 64, NULL))) {
+		snprintf(mac, sizeof mac, "%.*s", (int)strcspn(text, "\n"), text);
+		free(text);
+	}
+	snprintf(path, sizeof path, "/sys/class/net/%s/flags", PODS_LINK);
+	if ((text = fileio_read(path, 64, NULL))) {
+		flags = (unsigned)strtoul(text, NULL, 16);
+		free(text);
+	}
+	if (!pods->network) {
+		if (!mac[0])
+			return 0;
+		char *del[] = { "/usr/bin/ovs-vsctl", "--db=" OVN_LOCAL_DB, "--timeout=5",
+				"--if-exists", "del-port", PODS_LINK, NULL };
+		if (run_logged(report, "ovs-vsctl del-port", del) < 0)
+			return -1;
+		ctrl_changed(report, PODS_LINK, "removed (the pods are on the bridge plugin)");
+		return 0;
+	}
+	if (strcmp(mac, pods->mac) == 0 && (flags & IFF_UP) &&
+	    link_has_address(PODS_LINK, pods->gateway, pods->prefix))
+		return 0;
+	char mac_arg[48], iface_id[OVN_NB_NAME_MAX + 32], mtu[40];
+	snprintf(mac_arg, sizeof mac_arg, "mac=\"%s\"", pods->mac);
+	snprintf(iface_id, sizeof iface_id, "external_ids:iface-id=%s", pods->port);
+	snprintf(mtu, sizeof mtu, "mtu_request=%lld", pods->mtu);
+	char *add[] = { "/usr/bin/ovs-vsctl", "--db=" OVN_LOCAL_DB, "--timeout=5", "--",
+			"--may-exist", "add-port", "br-int", PODS_LINK, "--", "set", "Interface",
+			PODS_LINK, "type=internal", mac_arg, iface_id, mtu, NULL };
+	if (run_logged(report, "ovs-vsctl add-port br-int", add) < 0)
+		return -1;
+	if (!if_nametoindex(PODS_LINK)) {   /* ovs-vswitchd makes the link a moment later */
+		ctrl_fail(report, PODS_LINK, "OVS has not made the link yet");
+		return -1;
+	}
+	snprintf(address, sizeof address, "%s/%u", pods->gateway, pods->prefix);
+	char *flush[] = { "/usr/sbin/ip", "-4", "address", "flush", "dev", PODS_LINK, NULL };
+	char *addr[] = { "/usr/sbin/ip", "address", "add", address, "dev", PODS_LINK, NULL };
+	char *up[] = { "/usr/sbin/ip", "link", "set", PODS_LINK, "up", NULL };
+	if (run_logged(report, "ip address flush", flush) < 0 ||
+	    run_logged(report, "ip address add", addr) < 0 || run_logged(report, "ip link up", up) < 0)
+		return -1;
+	ctrl_changed(report, PODS_LINK, "%s on Network %s (%s, port %s)", address, pods->network,
+		     pods->mac, pods->port);
+	return 0;
+}
+
 /* ---- routes to the other nodes' pods ----------------------------------------------------- */
 
 static int ip_route(struct ctrl_report *report, const char *verb, const char *to, const char *via)
@@ -626,7 +789,10 @@ static int ip_route(struct ctrl_report *report, const char *verb, const char *to
 	return rc == 0 ? 0 : -1;
 }
 
-static int reconcile_routes(struct kube_state *s, struct ctrl_report *report, const json_t *kube)
+/* The routes to the other nodes' podCIDRs over the cluster network; none when KUBE is NULL or
+ * the pods are on an OVN Network (PODS_LINK's prefix holds them all). */
+static int reconcile_routes(struct kube_state *s, struct ctrl_report *report, const json_t *kube,
+			    bool ovn)
 {
 	const char *self = str(kube, "address"), *n, *cidr;
 	json_t *want = json_object(), *via;
@@ -634,7 +800,7 @@ static int reconcile_routes(struct kube_state *s, struct ctrl_report *report, co
 	int rc = 0;
 
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
-		if (kube && strcmp(str(m, "address"), self) != 0)
+		if (kube && !ovn && strcmp(str(m, "address"), self) != 0)
 			json_object_set_new(want, str(m, "podCIDR"), json_string(str(m, "address")));
 	json_object_foreach(s->routes, cidr, via) {
 		const json_t *w = json_object_get(want, cidr);
@@ -1036,7 +1202,7 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		for (int i = 0; kube_services[i]; i++)
 			ctrl_service_remove(report, kube_services[i]);
 		resources_publish("members", json_array());
-		return reconcile_routes(s, report, NULL) < 0 ? -1 : 0;
+		return reconcile_routes(s, report, NULL, false) < 0 ? -1 : 0;
 	}
 	cp = strcmp(str(spec, "role"), "controlplane") == 0;
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
@@ -1046,8 +1212,10 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		ctrl_fail(report, "kubernetes", "this node's address is not in kubernetes.nodes");
 		return -1;
 	}
-	if (render_pki(s, report, kube, name, cp) < 0 ||
-	    render_settings(report, kube, name, cp, str(self, "podCIDR")) < 0)
+	struct pods pods;
+	if (pods_settings(config, spec, kube, self, name, &pods, report) < 0 ||
+	    render_pki(s, report, kube, name, cp) < 0 ||
+	    render_settings(report, kube, name, cp, str(self, "podCIDR"), &pods) < 0)
 		return -1;
 	if (cp) {
 		char *start = fileio_read(KUBE_DIR "/etcd-start", 65536, NULL), *initial = NULL;
@@ -1097,7 +1265,9 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		if (set_aside_member_data(report) < 0)
 			rc = -1;
 	}
-	if (reconcile_routes(s, report, kube) < 0)
+	if (reconcile_routes(s, report, kube, pods.network != NULL) < 0)
+		rc = -1;
+	if (reconcile_pods_link(report, &pods) < 0)
 		rc = -1;
 	return rc;
 }

@@ -75,6 +75,18 @@ static void port_group_name(const char *network, char *buf, size_t size)
 			*p = '_';
 }
 
+void ovn_nb_network_names(const char *network, char *ls, char *pg, size_t size)
+{
+	snprintf(ls, size, "cairn_net_%s", network);
+	port_group_name(network, pg, size);
+}
+
+void ovn_nb_k8s_port(const char *node, char *name, size_t size, char mac[18])
+{
+	snprintf(name, size, "cairn_k8s_%s", node);
+	object_mac(name, mac);
+}
+
 static bool ipv4_parse(const char *text, uint32_t *address)
 {
 	struct in_addr in;
@@ -385,6 +397,36 @@ static void address_add(struct address_set *s, uint32_t a)
 	s->count++;
 }
 
+/* The Kubernetes nodes whose podCIDRs are NETWORK's pods' part: MachineConfig
+ * kubernetes.nodes when kubernetes.ovnNetwork names NETWORK, else NULL. */
+static const json_t *pod_nodes(const json_t *config, const char *network)
+{
+	for (size_t d = 0; d < json_array_size(config); d++) {
+		const json_t *doc = json_array_get(config, d);
+		const json_t *kube = json_object_get(json_object_get(doc, "spec"), "kubernetes");
+		const char *kind = json_string_value(json_object_get(doc, "kind"));
+		const char *on = json_string_value(json_object_get(kube, "ovnNetwork"));
+		if (kind && strcmp(kind, "MachineConfig") == 0 && on && strcmp(on, network) == 0)
+			return json_object_get(kube, "nodes");
+	}
+	return NULL;
+}
+
+static bool in_pod_range(const json_t *nodes, uint32_t a)
+{
+	const char *node;
+	const json_t *m;
+
+	json_object_foreach((json_t *)nodes, node, m) {
+		uint32_t base;
+		unsigned prefix;
+		if (cidr_parse(json_string_value(json_object_get(m, "podCIDR")), &base, &prefix) &&
+		    (a & mask_of(prefix)) == base)
+			return true;
+	}
+	return false;
+}
+
 static bool reserved(const json_t *spec, uint32_t a)
 {
 	const json_t *list = json_object_get(spec, "reserved");
@@ -414,7 +456,7 @@ struct port {
  * exists keeps its address if still free and allowed; then the others get the first free
  * host from a hash of the port name onwards (linear probing over the hosts). */
 static void allocate(struct plan *p, const char *network, const json_t *spec, struct port *ports,
-		     size_t count)
+		     size_t count, const json_t *pods)
 {
 	uint32_t base, mask, gateway = 0, hosts;
 	struct address_set used = { calloc(16, sizeof(uint32_t)), 16, 0 };
@@ -439,7 +481,7 @@ static void allocate(struct plan *p, const char *network, const json_t *spec, st
 						    &foreign) || !port_ipv4(&row, &a))
 			continue;
 		if ((a & mask) == base && a != base && a != (base | ~mask) && !address_has(&used, a) &&
-		    !reserved(spec, a)) {
+		    !reserved(spec, a) && !in_pod_range(pods, a)) {
 			ports[i].address = a;
 			address_add(&used, a);
 		}
@@ -450,7 +492,7 @@ static void allocate(struct plan *p, const char *network, const json_t *spec, st
 			continue;
 		for (uint32_t k = 0; k < hosts; k++) {
 			uint32_t a = base + 1 + (start + k) % hosts;
-			if (!address_has(&used, a) && !reserved(spec, a)) {
+			if (!address_has(&used, a) && !reserved(spec, a) && !in_pod_range(pods, a)) {
 				ports[i].address = a;
 				address_add(&used, a);
 				break;
@@ -568,7 +610,8 @@ static void plan_network(struct plan *p, const json_t *config, struct network_wa
 			count++;
 		}
 	}
-	allocate(p, net, nw->spec, ports, count);
+	const json_t *pods = pod_nodes(config, net);
+	allocate(p, net, nw->spec, ports, count, pods);
 	for (size_t i = 0; i < count; i++) {
 		char mac[18], ip[16], address[48], index[24];
 		size_t lsp;
@@ -586,6 +629,25 @@ static void plan_network(struct plan *p, const json_t *config, struct network_wa
 		link_add(p, pg, "ports", lsp);
 	}
 	free(ports);
+	/* the Kubernetes nodes' ports, when the pods are on this Network: each node's host joins
+	 * it at the first address of its podCIDR (services/kube; its pods' gateway) */
+	const char *node;
+	const json_t *m;
+	json_object_foreach((json_t *)pods, node, m) {
+		char port[OVN_NB_NAME_MAX], mac[18], ip[16], address[48];
+		uint32_t base;
+		unsigned prefix;
+		if (!cidr_parse(json_string_value(json_object_get(m, "podCIDR")), &base, &prefix))
+			continue;
+		ovn_nb_k8s_port(node, port, sizeof port, mac);
+		ipv4_format(base + 1, ip);
+		snprintf(address, sizeof address, "%s %s", mac, ip);
+		/* no port security: the host forwards for the pods (a Service's answer comes from
+		 * its cluster IP) */
+		want(p, "Logical_Switch_Port", port, json_pack("{s:s, s:o, s:o, s:o}", "type", "",
+		     "addresses", string_set(address, NULL), "port_security", ovsdb_set(json_array()),
+		     "external_ids", ids(net, NULL, NULL, NULL)), (long)ls, "ports");
+	}
 	nw->router_port = -1;
 	if (router)
 		want(p, "Logical_Switch_Port", rtr_port, json_pack("{s:s, s:o, s:o, s:o}", "type", "router",

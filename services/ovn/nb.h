@@ -71,6 +71,14 @@ void ovn_nb_port_name(const char *vm, size_t nic, char *buf, size_t size);
  * the VM name and the index under 52:54:00, as services/vm/render.c vm_nic_mac()). */
 void ovn_nb_nic_mac(const char *vm, const json_t *nic, size_t index, char mac[18]);
 
+/* Network NETWORK's logical switch and port group names (each SIZE bytes). */
+void ovn_nb_network_names(const char *network, char *ls, char *pg, size_t size);
+
+/* The logical switch port through which Kubernetes node NODE's host joins the pods' Network
+ * (MachineConfig kubernetes.ovnNetwork): "cairn_k8s_NODE", and its MAC (locally administered,
+ * from the name). services/kube gives the node's OVS internal port that MAC and iface-id. */
+void ovn_nb_k8s_port(const char *node, char *name, size_t size, char mac[18]);
+
 /* The IPv4 address the port of VM's NIC NIC has in the cache (static or allocated), into IP
  * (16 bytes). 0, or -1 when there is no such Cairn port or it has no address yet. */
 int ovn_nb_port_address(const struct ovsdb_cache *nb, const char *vm, size_t nic, char ip[16]);

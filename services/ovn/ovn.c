@@ -560,9 +560,15 @@ static void publish_status(struct ovn_state *s, const json_t *config)
 			if (chassis_uuid && ovsdb_cache_get(s->sb_cache, "Chassis", chassis_uuid, &ch))
 				on = ovsdb_row_string(&ch, "name");
 			ovsdb_datum_boolean(ovsdb_row_get(&row, "up"), &up);
-			json_t *item = json_pack("{s:s, s:s?, s:s?, s:s?, s:b}", "id", lport,
+			/* a pod's port (services/kube/cni): northd copies its external_ids */
+			const char *ns = ovsdb_row_map_string(&row, "external_ids", "k8s:namespace");
+			const char *pod = ovsdb_row_map_string(&row, "external_ids", "k8s:pod");
+			char pod_id[512] = "";
+			if (ns && pod)
+				snprintf(pod_id, sizeof pod_id, "%s/%s", ns, pod);
+			json_t *item = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:b}", "id", lport,
 						 "type", ovsdb_row_string(&row, "type"), "vm", vm,
-						 "chassis", on, "up", up);
+						 "pod", pod_id[0] ? pod_id : NULL, "chassis", on, "up", up);
 			if (item)
 				json_array_append_new(ports, item);
 		}

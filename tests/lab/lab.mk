@@ -6,6 +6,7 @@
 #   make lab N=2 STORAGE=1          two nodes with a data disk and pool each (README, "Your first replicated VM")
 #   make lab N=2 KUBE=1             Kubernetes: node-1 the control plane (README, "Your first Kubernetes cluster")
 #   make lab N=2 KUBE=1 KUBE_CP=2   the same with node-1 .. node-KUBE_CP control planes (etcd members)
+#   make lab N=2 KUBE=1 KUBE_CNI=bridge   pods on Debian's bridge plugin instead of the OVN Network "pods"
 #   make bench                      boot-time and memory figures, also into $(BUILD)/bench.txt
 # LAB_ACCEL=kvm|tcg skips the KVM probe; LAB_CPUS, LAB_MEM size the nodes.
 
@@ -18,6 +19,7 @@ OVN      ?=
 STORAGE  ?=
 KUBE     ?=
 KUBE_CP  ?= 1
+KUBE_CNI ?= ovn
 
 .PHONY: lab-test run lab lab-down bench lab-probe
 
@@ -37,7 +39,7 @@ run:
 	@$(LAB_ENV) $(LAB_PY) run
 
 lab:
-	@$(LAB_ENV) OVN=$(OVN) STORAGE=$(STORAGE) KUBE=$(KUBE) KUBE_CP=$(KUBE_CP) $(LAB_PY) up $(N)
+	@$(LAB_ENV) OVN=$(OVN) STORAGE=$(STORAGE) KUBE=$(KUBE) KUBE_CP=$(KUBE_CP) KUBE_CNI=$(KUBE_CNI) $(LAB_PY) up $(N)
 
 lab-down:
 	@$(LAB_ENV) $(LAB_PY) down

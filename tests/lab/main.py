@@ -7,7 +7,8 @@
                            (OVN=1: an OVN cluster of N >= 2 nodes, configured: lab/ovn.py;
                            STORAGE=1: N=2 nodes with pools for Volumes: lab/drbd.py;
                            KUBE=1: Kubernetes, node-1 the control plane: lab/kube.py;
-                           KUBE_CP=C: node-1 .. node-C control planes)
+                           KUBE_CP=C: node-1 .. node-C control planes; KUBE_CNI=ovn (the
+                           default: the pods on the OVN Network "pods") or bridge)
   main.py down             stop the nodes of `up` (QMP quit, then kill) and the switch
   main.py test [NAME]      run the scenarios (all, or those whose file name contains NAME)
   main.py bench            boot-time and memory figures (see bench.py)
@@ -118,9 +119,13 @@ def cmd_up_kube(count):
     cps = int(os.environ.get("KUBE_CP") or 1)
     if not 1 <= cps <= count:
         raise lab.LabError(f"KUBE_CP={cps}: between 1 and N={count} control planes")
-    c = KubeCluster(_Detached(), count, detached=True, control_planes=cps)
+    cni = os.environ.get("KUBE_CNI") or "ovn"
+    if cni not in ("ovn", "bridge"):
+        raise lab.LabError(f"KUBE_CNI={cni}: ovn or bridge")
+    c = KubeCluster(_Detached(), count, detached=True, control_planes=cps, ovn=cni == "ovn")
     c.gen_config()
-    print(f"lab: {count} node(s) with Kubernetes ({cps} control plane(s)), "
+    print(f"lab: {count} node(s) with Kubernetes ({cps} control plane(s), pods on "
+          f"{'the OVN Network pods' if cni == 'ovn' else 'the bridge plugin'}), "
           f"accel {c.nodes[0].accel.upper()}")
     wait_nodes(c.nodes)
     c.configure()

@@ -397,6 +397,46 @@ static void test_kubernetes_machine(void **state)
 	free(text);
 }
 
+/* kubernetes.ovnNetwork: the pods' OVN Network holds podSubnet; its gateway and the VMs' static
+ * addresses stay out of the nodes' podCIDRs; the node runs OVN. */
+#define KUBE_OVN(ovn, net) HEAD \
+	"spec:\n" \
+	"  role: worker\n" \
+	ovn \
+	"  kubernetes:\n" \
+	"    address: 10.77.1.2\n" \
+	"    endpoint: 10.77.1.1\n" \
+	"    ovnNetwork: " net "\n" \
+	"    nodes:\n" \
+	"      node-1: {address: 10.77.1.1, podCIDR: 10.244.1.0/24, controlPlane: true}\n" \
+	"      node-2: {address: 10.77.1.2, podCIDR: 10.244.2.0/24}\n" \
+	KUBE_CA
+#define POD_NET(name, cidr, gateway) "---\napiVersion: cairn.dev/v1alpha1\nkind: Network\n" \
+	"metadata: {name: " name "}\nspec: {cidr: " cidr ", gateway: " gateway "}\n"
+#define POD_VM(ip) "---\napiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\nmetadata: {name: vm-1}\n" \
+	"spec: {node: n, memory: 1Gi, boot: {kernel: /k}, nics: [{network: pods, ip: " ip "}]}\n"
+#define OVN_SECTION "  ovn: {address: 10.77.1.2, centralAddress: 10.77.1.1}\n"
+
+static void test_kubernetes_ovn_network(void **state)
+{
+	(void)state;
+	assert_int_equal(decode(KUBE_OVN(OVN_SECTION, "pods")
+		POD_NET("pods", 10.244.0.0/16, 10.244.0.1) POD_VM(10.244.0.5)), 0);
+	json_decref(config);
+	config = NULL;
+	assert_errors(KUBE_OVN("", "pods") POD_NET("pods", 10.244.0.0/16, 10.244.0.1),
+		"config.yaml:5: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: puts the pods on an OVN Network, but this node has no ovn section\n");
+	assert_errors(KUBE_OVN(OVN_SECTION, "pod") POD_NET("pods", 10.244.0.0/16, 10.244.0.1),
+		"config.yaml:10: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: \"pod\" is not a Network in this config\n");
+	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", 10.244.0.0/20, 10.244.0.1),
+		"config.yaml:10: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: Network/pods's cidr 10.244.0.0/20 does not hold kubernetes.podSubnet 10.244.0.0/16\n");
+	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", 10.244.0.0/16, 10.244.2.1),
+		"config.yaml:10: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: Network/pods's gateway is inside node node-2's podCIDR 10.244.2.0/24 (the pods' addresses)\n");
+	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", 10.244.0.0/16, 10.244.0.1)
+		POD_VM(10.244.1.7),
+		"config.yaml:31: document 3 (VirtualMachine): .spec.nics[0].ip: \"10.244.1.7\" is inside node node-1's podCIDR 10.244.1.0/24, the pods' part of Network/pods\n");
+}
+
 static void test_error_identity(void **state)
 {
 	(void)state;
@@ -1542,6 +1582,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_error_interface_match, teardown),
 		cmocka_unit_test_teardown(test_ovn_machine, teardown),
 		cmocka_unit_test_teardown(test_kubernetes_machine, teardown),
+		cmocka_unit_test_teardown(test_kubernetes_ovn_network, teardown),
 		cmocka_unit_test_teardown(test_error_identity, teardown),
 		cmocka_unit_test_teardown(test_error_documents, teardown),
 		cmocka_unit_test_teardown(test_error_duplicate_documents, teardown),

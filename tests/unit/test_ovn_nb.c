@@ -705,6 +705,72 @@ static void test_addresses_stable(void **state)
 	}
 }
 
+/* kubernetes.ovnNetwork: each Kubernetes node gets its host's port at the first address of its
+ * podCIDR (services/kube binds it), and the VMs' addresses stay out of the podCIDRs (the pods'
+ * part, handed out by the nodes' CNI plugin). */
+#define PODS_MACHINE(net)                                                                    \
+	"apiVersion: cairn.dev/v1alpha1\n"                                                   \
+	"kind: MachineConfig\n"                                                              \
+	"spec:\n"                                                                            \
+	"  role: worker\n"                                                                   \
+	"  ovn: {address: 10.77.1.2, centralAddress: 10.77.1.1}\n"                           \
+	"  kubernetes:\n"                                                                    \
+	"    address: 10.77.1.2\n"                                                           \
+	"    endpoint: 10.77.1.1\n"                                                          \
+	"    podSubnet: 10.40.0.0/27\n"                                                      \
+	"    ovnNetwork: " net "\n"                                                          \
+	"    nodes:\n"                                                                       \
+	"      node-1: {address: 10.77.1.1, podCIDR: 10.40.0.8/29, controlPlane: true}\n"    \
+	"      node-2: {address: 10.77.1.2, podCIDR: 10.40.0.16/29}\n"                       \
+	"    ca:\n"                                                                          \
+	"      cert: \"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\"\n"     \
+	"      key: \"-----BEGIN PRIVATE KEY-----\\nQUJD\\n-----END PRIVATE KEY-----\\n\"\n"      \
+	"---\n"                                                                              \
+	"apiVersion: cairn.dev/v1alpha1\n"                                                   \
+	"kind: Network\n"                                                                    \
+	"metadata: {name: " net "}\n"                                                        \
+	"spec: {cidr: 10.40.0.0/27}\n"                                                       \
+	"---\n"
+
+static void test_kubernetes_ports(void **state)
+{
+	char name[OVN_NB_NAME_MAX], mac[18], text[128], ip[16], want[64];
+
+	(void)state;
+	NEED_SERVER();
+	pass_ok(PODS_MACHINE("pods") VM("a", "[{network: pods}]") VM("b", "[{network: pods}]")
+		VM("c", "[{network: pods}]") VM("d", "[{network: pods}]") VM("e", "[{network: pods}]")
+		VM("f", "[{network: pods}]") VM("g", "[{network: pods}]"));
+	static const char *const nodes[][2] = { { "node-1", "10.40.0.9" }, { "node-2", "10.40.0.17" } };
+	for (size_t i = 0; i < 2; i++) {
+		ovn_nb_k8s_port(nodes[i][0], name, sizeof name, mac);
+		snprintf(want, sizeof want, "cairn_k8s_%s", nodes[i][0]);
+		assert_string_equal(name, want);
+		assert_int_equal(strncmp(mac, "0a:ca:", 6), 0);
+		struct ovsdb_row row = must_row("Logical_Switch_Port", name);
+		set_text(&row, "addresses", text, sizeof text);
+		snprintf(want, sizeof want, "%s %s", mac, nodes[i][1]);
+		assert_string_equal(text, want);
+		/* the host forwards for the pods: no port security */
+		assert_int_equal(ovsdb_datum_set_size(ovsdb_row_get(&row, "port_security")), 0);
+	}
+	struct ovsdb_row ls = must_row("Logical_Switch", "cairn_net_pods");
+	assert_int_equal(ovsdb_datum_set_size(ovsdb_row_get(&ls, "ports")), 9);   /* 7 VMs, 2 hosts */
+	/* /27: 30 hosts, the gateway .1 and 16 of the podCIDRs (.8-.23) taken: 13 left for VMs */
+	for (const char *vm = "abcdefg"; *vm; vm++) {
+		char vm_name[2] = { *vm, '\0' };
+		unsigned last;
+		assert_int_equal(ovn_nb_port_address(srv.nb, vm_name, 0, ip), 0);
+		assert_int_equal(sscanf(ip, "10.40.0.%u", &last), 1);
+		assert_true(last > 1 && (last < 8 || last > 23) && last < 31);
+	}
+	/* without the pods' Network the hosts' ports go with it */
+	assert_true(pass_ok(NET_RED "apiVersion: cairn.dev/v1alpha1\nkind: MachineConfig\n"
+			    "spec: {role: worker}\n") > 0);
+	struct ovsdb_row gone;
+	assert_false(row_named("Logical_Switch_Port", "cairn_k8s_node-1", &gone));
+}
+
 /* The MAC is the VM controller's (services/vm/render.c vm_nic_mac): FNV-1a 32 of the name,
  * then of the index, under 52:54:00. Computed here by hand for "web-1", NIC 0. */
 /* The gateway chassis: one Gateway_Chassis row per chassis on the router's external port,
@@ -808,6 +874,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreign_rows_survive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses_stable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gateway_chassis, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kubernetes_ports, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,10 @@ the others are workers. The API server's
 port 6443 on node-1 is forwarded to a port on the host's 127.0.0.1, which the kubeconfig that
 `cairnctl kubeconfig --server` writes names. kubectl is the one the build made
 (build/image/kube/bin/kubectl). Everything else is driven through cairnctl.
+
+With ovn=True every node also runs OVN (node-1 central) and the pods go on the OVN Network
+"pods" (POD_NETWORK, 10.244.0.0/16: the nodes' podCIDRs 10.244.K+1.0/24 are the pods' part, the
+rest is for VMs) through the cairn-ovn CNI plugin (kubernetes.ovnNetwork).
 """
 import json
 import os
@@ -24,6 +28,8 @@ from .scenarios import cairnctl, cairnctl_json, items, wait_until
 KUBECTL = os.path.join(REPO, "build", "image", "kube", "bin", "kubectl")
 HELLO_TAR = os.path.join(REPO, "build", "lab-images", "hello.tar")
 API_PORT = 6443
+POD_NETWORK = {"apiVersion": "cairn.dev/v1alpha1", "kind": "Network", "metadata": {"name": "pods"},
+               "spec": {"cidr": "10.244.0.0/16", "gateway": "10.244.0.1"}}
 
 
 def cluster_address(k):
@@ -34,8 +40,9 @@ class KubeCluster:
     """with Scenario(...) as s: c = KubeCluster(s, 2); c.configure(); c.kubectl("get", "nodes")"""
 
     def __init__(self, s, n=2, cp_mem=2560, worker_mem=1536, detached=False, cpus=1,
-                 control_planes=1):
-        self.s, self.n, self.cps = s, n, control_planes
+                 control_planes=1, ovn=False):
+        self.s, self.n, self.cps, self.ovn = s, n, control_planes, ovn
+        self.cluster_docs = [POD_NETWORK] if ovn else []
         if s.switch is None:
             s.switch = Switch(s.dir, detached=detached)
         self.nodes = []
@@ -73,12 +80,18 @@ class KubeCluster:
             spec = next(d for d in docs if d["kind"] == "MachineConfig")["spec"]
             spec.setdefault("network", {}).setdefault("interfaces", []).append(
                 {"mac": f"52:54:00:ca:01:{k:02x}", "addresses": [f"{cluster_address(k)}/24"]})
+            if self.ovn:
+                spec["ovn"] = {"central": k == 0, "address": cluster_address(k)}
+                if k:
+                    spec["ovn"]["centralAddress"] = cluster_address(0)
+                spec["kubernetes"]["ovnNetwork"] = POD_NETWORK["metadata"]["name"]
             self.machines.append(docs)
 
     def write(self, k, docs=()):
         path = os.path.join(self.folder, f"{self.name(k)}-kube.yaml")
         with open(path, "w") as f:
-            yaml.safe_dump_all(self.machines[k] + list(docs), f, sort_keys=False)
+            yaml.safe_dump_all(self.machines[k] + self.cluster_docs + list(docs), f,
+                               sort_keys=False)
         return path
 
     def configure(self, docs=()):

@@ -2,29 +2,38 @@
 """Kubernetes on two lab nodes, only through cairnctl and kubectl (the one the build made):
 node-1 is the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)
 and both run containerd, kubelet and kube-proxy; `gen config --kubernetes` made the cluster's
-secrets. `cairnctl kubeconfig` gives an admin kubeconfig, and `kubectl get nodes` shows both
-nodes Ready. The lab's test image (build/lab-images/hello.tar, no registry) goes to both nodes
-with `cairnctl image import`; a pod of it serves HTTP on node-1, `kubectl logs` shows its
-output, and a pod on node-2 reaches it through a Service (kube-proxy, routes between the
-nodes' pod ranges). Then etcd is killed (SIGKILL, as a crash; kube-apiserver too with
-LAB_KUBE_FULL=1) while a VM runs on node-1: it is restarted, the cluster answers again, the
-pods are still there, and the VM ran throughout (same QEMU pid, its console answers). Last,
-`get members`, an etcd snapshot, an object deleted, a file that is not a snapshot refused (and
-nothing stopped); with LAB_KUBE_FULL=1 also the snapshot restored (the control plane stops and
-starts on it) and the object back."""
+secrets. Both nodes run OVN too, and the pods are on the OVN Network "pods" (the cairn-ovn CNI
+plugin, kubernetes.ovnNetwork). `cairnctl kubeconfig` gives an admin kubeconfig, and `kubectl
+get nodes` shows both nodes Ready. The lab's test image (build/lab-images/hello.tar, no
+registry) goes to both nodes with `cairnctl image import`; a pod of it serves HTTP on node-1,
+`kubectl logs` shows its output, and a pod on node-2 reaches it through a Service (kube-proxy,
+Geneve between the nodes); `get ports` shows each pod's OVN port up on its node. Then a VM
+starts on node-1 with its NIC on the same Network and pings the web pod, and etcd is killed
+(SIGKILL, as a crash; kube-apiserver too with LAB_KUBE_FULL=1): it is restarted, the cluster
+answers again, the pods are still there, and the VM ran throughout (same QEMU pid, its console
+answers). Last, `get members`, an etcd snapshot, an object deleted, a file that is not a
+snapshot refused (and nothing stopped); with LAB_KUBE_FULL=1 also the snapshot restored (the
+control plane stops and starts on it) and the object back."""
 import os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
 from lab import Scenario, need, cairnctl, cairnctl_json, wait_until, items, out
-from lab.kube import KubeCluster, HELLO_TAR, KUBECTL
+from lab.kube import KubeCluster, HELLO_TAR, KUBECTL, POD_NETWORK
+from lab.ovn import PING, ETH0
 
 GUEST = "/usr/share/cairn/guest"
 API = "cairn.dev/v1alpha1"
 
-VM = {"apiVersion": API, "kind": "VirtualMachine", "metadata": {"name": "vm1"},
-      "spec": {"node": "node-1", "memory": "128Mi",
-               "boot": {"kernel": f"{GUEST}/vmlinuz", "initrd": f"{GUEST}/initramfs.img",
-                        "cmdline": "console=ttyS0 quiet cairn.guest.hostname=vm1"},
-               "restartPolicy": "always"}}
+
+
+def vm_doc(ping):
+    """vm1 on node-1, its NIC on the pods' Network (DHCP from OVN), pinging PING."""
+    return {"apiVersion": API, "kind": "VirtualMachine", "metadata": {"name": "vm1"},
+            "spec": {"node": "node-1", "memory": "128Mi",
+                     "boot": {"kernel": f"{GUEST}/vmlinuz", "initrd": f"{GUEST}/initramfs.img",
+                              "cmdline": "console=ttyS0 quiet cairn.guest.hostname=vm1 "
+                                         f"cairn.guest.ip=dhcp cairn.guest.ping={ping}"},
+                     "nics": [{"network": POD_NETWORK["metadata"]["name"]}],
+                     "restartPolicy": "always"}}
 
 
 def pod(name, node, args):
@@ -49,7 +58,7 @@ with Scenario("kube") as s:
     need("vmlinuz", "initramfs.img", "cairnctl")
     s.check("the build made kubectl and the lab's image", os.path.exists(KUBECTL) and
             os.path.exists(HELLO_TAR), f"{KUBECTL} {HELLO_TAR}")
-    c = KubeCluster(s, 2)
+    c = KubeCluster(s, 2, ovn=True)
     for k, node in enumerate(c.nodes):
         s.must(f"{c.name(k)} boots to ready", node.wait_ready)
     c.gen_config()
@@ -118,6 +127,17 @@ with Scenario("kube") as s:
            lambda: "cairn-hello: serving on 8080" in c.kubectl("logs", "web").stdout, 120, 3)
     s.must("the client pod runs on node-2", wait_until, "client Running",
            lambda: pod_running("client"), 600, 5)
+    pod_ips = {n: c.kubectl("get", "pod", n, "-o", "jsonpath={.status.podIP}").stdout.strip()
+               for n in ("web", "client")}
+    s.check("the pods' addresses come from their nodes' podCIDRs on the pods' Network",
+            pod_ips["web"].startswith("10.244.1.") and pod_ips["client"].startswith("10.244.2."),
+            str(pod_ips))
+    ports = {p.get("pod"): p for p in items(cairnctl_json("-n", "node-1", "get", "ports",
+                                                            config=c.cc)) if p.get("pod")}
+    s.check("cairnctl get ports: each pod's OVN port is up on its node's chassis",
+            ports.get("default/web", {}).get("chassis") == "node-1" and
+            ports.get("default/client", {}).get("chassis") == "node-2" and
+            all(p.get("up") for p in ports.values()), str(ports))
     ip = c.kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}").stdout.strip()
     s.check("the Service has a cluster IP", ip.count(".") == 3, ip)
     try:
@@ -130,7 +150,7 @@ with Scenario("kube") as s:
 
     # crashes of the control plane, with a VM running on the node (started only now: a guest
     # under TCG inside a TCG node would slow everything above)
-    c.apply(0, [VM])
+    c.apply(0, [vm_doc(pod_ips["web"])])
 
     def vm1():
         return {x.get("name"): x for x in
@@ -163,6 +183,20 @@ with Scenario("kube") as s:
     # a guest under TCG inside a TCG node may still be booting: ask again for a while
     s.must("vm1's console answers after the crashes", wait_until, "vm1's console", console,
            180, 5)
+
+    def vm_status():
+        p = subprocess.run([out("cairnctl"), "--cairnconfig", c.cc, "-n", "node-1", "vm",
+                            "console", "vm1", "--timeout", "4s"], input="status\n",
+                           capture_output=True, text=True, timeout=90)
+        return p.stdout
+    lease = s.must("vm1 gets an address on the pods' Network from OVN's DHCP", wait_until,
+                   "vm1 lease", lambda: ETH0.search(vm_status()), 300, 10)
+    s.check("vm1's address is on 10.244.0.0/16 outside both nodes' podCIDRs",
+            lease.group(2).startswith("10.244.") and lease.group(3) == "16" and
+            not lease.group(2).startswith(("10.244.1.", "10.244.2.")), lease.group(0))
+    s.must(f"vm1 pings the web pod ({pod_ips['web']}): a VM and pods share the Network",
+           wait_until, "vm1 -> web", lambda: (lambda m: m and int(m.group(3)) > 0)(
+               PING.search(vm_status())), 300, 10)
     s.must("the Service still answers after the crashes", wait_until, "hello again",
            lambda: "hello from web" in c.kubectl("logs", "client", "--tail", "2").stdout, 180, 5)
 
