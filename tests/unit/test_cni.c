@@ -11,6 +11,7 @@
  * behind; bad input is a decode error. Needs root (namespaces, links). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -160,7 +161,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[256];
+	char cmd[512];
 
 	(void)state;
 	if (!t.ready)
@@ -351,12 +352,12 @@ static void test_errors(void **state)
 	assert_int_equal(plugin("ADD", "c4", 0, "db", "{\"cniVersion\":", &result), 1);
 	assert_int_equal(json_integer_value(json_object_get(result, "code")), 6);
 	json_decref(result);
-	/* a config without its northbound database */
+	/* a config without the Network's names: refused before anything is made */
 	assert_int_equal(plugin("ADD", "c5", 0, "db", "{\"cniVersion\": \"0.4.0\", \"mtu\": 1442, "
 				"\"prefix\": 16, \"gateway\": \"10.244.1.1\", \"ipam\": {\"type\": "
 				"\"host-local\", \"dataDir\": \"/nonexistent\", \"ranges\": "
 				"[[{\"subnet\": \"10.244.1.0/24\"}]]}}", &result), 1);
-	assert_non_null(strstr(json_string_value(json_object_get(result, "msg")), "\"northbound\""));
+	assert_non_null(strstr(json_string_value(json_object_get(result, "msg")), "has no \"network\""));
 	json_decref(result);
 }
 

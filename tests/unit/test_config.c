@@ -421,19 +421,19 @@ static void test_kubernetes_ovn_network(void **state)
 {
 	(void)state;
 	assert_int_equal(decode(KUBE_OVN(OVN_SECTION, "pods")
-		POD_NET("pods", 10.244.0.0/16, 10.244.0.1) POD_VM(10.244.0.5)), 0);
+		POD_NET("pods", "10.244.0.0/16", "10.244.0.1") POD_VM("10.244.0.5")), 0);
 	json_decref(config);
 	config = NULL;
-	assert_errors(KUBE_OVN("", "pods") POD_NET("pods", 10.244.0.0/16, 10.244.0.1),
-		"config.yaml:5: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: puts the pods on an OVN Network, but this node has no ovn section\n");
-	assert_errors(KUBE_OVN(OVN_SECTION, "pod") POD_NET("pods", 10.244.0.0/16, 10.244.0.1),
-		"config.yaml:10: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: \"pod\" is not a Network in this config\n");
-	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", 10.244.0.0/20, 10.244.0.1),
-		"config.yaml:10: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: Network/pods's cidr 10.244.0.0/20 does not hold kubernetes.podSubnet 10.244.0.0/16\n");
-	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", 10.244.0.0/16, 10.244.2.1),
-		"config.yaml:10: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: Network/pods's gateway is inside node node-2's podCIDR 10.244.2.0/24 (the pods' addresses)\n");
-	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", 10.244.0.0/16, 10.244.0.1)
-		POD_VM(10.244.1.7),
+	assert_errors(KUBE_OVN("", "pods") POD_NET("pods", "10.244.0.0/16", "10.244.0.1"),
+		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: puts the pods on an OVN Network, but this node has no ovn section\n");
+	assert_errors(KUBE_OVN(OVN_SECTION, "pod") POD_NET("pods", "10.244.0.0/16", "10.244.0.1"),
+		"config.yaml:9: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: \"pod\" is not a Network in this config\n");
+	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", "10.244.0.0/20", "10.244.0.1"),
+		"config.yaml:9: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: Network/pods's cidr 10.244.0.0/20 does not hold kubernetes.podSubnet 10.244.0.0/16\n");
+	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", "10.244.0.0/16", "10.244.2.1"),
+		"config.yaml:9: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: Network/pods's gateway is inside node node-2's podCIDR 10.244.2.0/24 (the pods' addresses)\n");
+	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", "10.244.0.0/16", "10.244.0.1")
+		POD_VM("10.244.1.7"),
 		"config.yaml:31: document 3 (VirtualMachine): .spec.nics[0].ip: \"10.244.1.7\" is inside node node-1's podCIDR 10.244.1.0/24, the pods' part of Network/pods\n");
 }
 
