@@ -39,7 +39,7 @@ static const struct kind_order {
 	{ "volumes", true, true, { "name", "device", "role", "connection", "disk", "peer",
 				   "peer_role", "peer_disk", "sync_percent", "split_brain", "vm", "error",
 				   NULL } },
-	{ "members", true, true, { "name", "id", "peer_urls", "learner", "in_config",
+	{ "members", true, true, { "name", "id", "peer_urls", "learner", "in_config", "data",
 				   NULL } },
 };
 

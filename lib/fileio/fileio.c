@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,4 +284,22 @@ long long fileio_block_bytes(const char *path)
 	sectors = text ? atoll(text) : 0;
 	free(text);
 	return sectors * 512;
+}
+
+bool fileio_is_mount_point(const char *path)
+{
+	char *info = fileio_read("/proc/self/mountinfo", 4 << 20, NULL);
+	bool found = false;
+
+	for (char *line = info; line && *line && !found;) {
+		char *end = strchr(line, '\n');
+		char point[PATH_MAX];
+		if (end)
+			*end = '\0';
+		if (sscanf(line, "%*u %*u %*s %*s %4095s", point) == 1 && strcmp(point, path) == 0)
+			found = true;
+		line = end ? end + 1 : NULL;
+	}
+	free(info);
+	return found;
 }

@@ -47,5 +47,8 @@ int fileio_remove(const char *path);
 /* The size in bytes of the block device PATH (a node or a link to one), from
  * /sys/dev/block/MAJ:MIN/size; 0 when PATH is no block device or sysfs does not say. */
 long long fileio_block_bytes(const char *path);
+/* Whether PATH (absolute, as /proc/self/mountinfo spells it) is a mount point of this process's
+ * mount namespace. */
+bool fileio_is_mount_point(const char *path);
 
 #endif

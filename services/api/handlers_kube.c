@@ -113,9 +113,10 @@ void handle_image_import(struct api_server *server, const struct api_request *re
 
 /* ---- etcd snapshots ------------------------------------------------------------------ */
 
-/* The node's etcd member name and peer URL from its config, or a 409 reply. */
+/* The node's etcd member name, peer URL and data folder (kube_etcd_data_dir()) from its
+ * config, or a 409 reply. */
 static bool control_plane(struct api_server *server, struct api_reply *reply, char **name,
-			  char **peer)
+			  char **peer, char **data)
 {
 	json_t *config = server_config_ref(server, NULL);
 	const json_t *machine = config ? config_find(config, "MachineConfig", NULL) : NULL;
@@ -134,8 +135,10 @@ static bool control_plane(struct api_server *server, struct api_reply *reply, ch
 	if (asprintf(peer, "https://%s:2380",
 		     json_string_value(json_object_get(kube, "address"))) < 0)
 		*peer = NULL;
+	if (data)
+		*data = strdup(kube_etcd_data_dir(spec));
 	json_decref(config);
-	return *name && *peer;
+	return *name && *peer && (!data || *data);
 }
 
 static json_t *output_lines(char *out)
@@ -160,7 +163,7 @@ void handle_etcd_snapshot(struct api_server *server, const struct api_request *r
 	int fd;
 
 	(void)req;
-	if (!control_plane(server, reply, &name, &peer))
+	if (!control_plane(server, reply, &name, &peer, NULL))
 		goto out;
 	if ((mkdir(server->upload_dir, 0700) < 0 && errno != EEXIST) ||
 	    asprintf(&path, "%s/etcd-snapshot-XXXXXX", server->upload_dir) < 0 ||
@@ -242,22 +245,25 @@ static int service_do(struct api_server *server, const char *action, const char 
 /* POST /v1/etcd/restore (role admin, the snapshot as the body): the local etcd member is
  * replaced by the snapshot's data, as a one-member cluster: the API server, the controllers and
  * etcd stop, `etcdctl snapshot restore` makes a new data folder, the old one is kept as
- * KUBE_ETCD_DATA.before-restore, and everything starts again. */
+ * DATA.before-restore (DATA: kube_etcd_data_dir(), on the state volume with a pool), and
+ * everything starts again. */
 void handle_etcd_restore(struct api_server *server, const struct api_request *req,
 			 struct api_reply *reply)
 {
 	static const char *const users[] = { "kube-scheduler", "kube-controller-manager",
 					     "kube-apiserver", "etcd" };
-	char *name = NULL, *peer = NULL, *out = NULL, *cluster = NULL;
-	const char *restored = KUBE_ETCD_DATA ".restored", *before = KUBE_ETCD_DATA ".before-restore";
+	char *name = NULL, *peer = NULL, *out = NULL, *cluster = NULL, *data = NULL;
+	char restored[160], before[160];
 	const struct passwd *pw = getpwnam("etcd");
 
 	if (!req->upload_path || req->upload_len == 0) {
 		reply_error(reply, 400, "no snapshot in the request body", NULL);
 		return;
 	}
-	if (!control_plane(server, reply, &name, &peer))
+	if (!control_plane(server, reply, &name, &peer, &data))
 		goto out;
+	snprintf(restored, sizeof restored, "%s.restored", data);
+	snprintf(before, sizeof before, "%s.before-restore", data);
 	if (!pw) {
 		reply_error(reply, 500, "no user etcd on this node", NULL);
 		goto out;
@@ -279,14 +285,14 @@ void handle_etcd_restore(struct api_server *server, const struct api_request *re
 		out = NULL;
 	}
 	{
-		char *rm[] = { "/bin/rm", "-rf", (char *)restored, NULL };
+		char *rm[] = { "/bin/rm", "-rf", restored, NULL };
 		run_command(rm, NULL, 60000);
 	}
 	{
 		char *argv[] = { "/usr/bin/etcdctl", "snapshot", "restore", (char *)req->upload_path,
 				 "--name", name, "--initial-cluster", cluster,
 				 "--initial-cluster-token", "cairn-etcd", "--initial-advertise-peer-urls", peer,
-				 "--data-dir", (char *)restored, "--skip-hash-check=false", NULL };
+				 "--data-dir", restored, "--skip-hash-check=false", NULL };
 		if (run_command(argv, &out, 120000) != 0) {
 			reply_error(reply, 422, "etcdctl snapshot restore failed; nothing was changed",
 				    output_lines(out));
@@ -296,7 +302,7 @@ void handle_etcd_restore(struct api_server *server, const struct api_request *re
 		out = NULL;
 	}
 	{
-		char *argv[] = { "/bin/chown", "-R", "etcd:etcd", (char *)restored, NULL };
+		char *argv[] = { "/bin/chown", "-R", "etcd:etcd", restored, NULL };
 		if (run_command(argv, &out, 60000) != 0) {
 			reply_error(reply, 500, "chown of the restored data failed; nothing was changed",
 				    output_lines(out));
@@ -310,15 +316,15 @@ void handle_etcd_restore(struct api_server *server, const struct api_request *re
 			goto restart;
 		}
 	{
-		char *rm[] = { "/bin/rm", "-rf", (char *)before, NULL };
+		char *rm[] = { "/bin/rm", "-rf", before, NULL };
 		run_command(rm, NULL, 60000);
 	}
-	if (rename(KUBE_ETCD_DATA, before) < 0 && errno != ENOENT) {
+	if (rename(data, before) < 0 && errno != ENOENT) {
 		reply_error(reply, 500, "cannot move the old data folder aside", NULL);
 		goto restart;
 	}
-	if (rename(restored, KUBE_ETCD_DATA) < 0) {
-		rename(before, KUBE_ETCD_DATA);
+	if (rename(restored, data) < 0) {
+		rename(before, data);
 		reply_error(reply, 500, "cannot put the restored data in place", NULL);
 		goto restart;
 	}
@@ -346,6 +352,7 @@ restart:   /* whatever happened once a service was asked to stop: start them all
 out:
 	free(name);
 	free(peer);
+	free(data);
 	free(out);
 	free(cluster);
 }

@@ -511,7 +511,8 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 #define UNPRIVILEGED(user) "user = " user "\nno_new_privs = yes\n"
 
 static int write_services(struct ctrl_report *report, const json_t *kube, const char *name,
-			  bool cp, const char *etcd_state, const char *etcd_initial)
+			  bool cp, const char *etcd_state, const char *etcd_initial,
+			  const char *etcd_data)
 {
 	const char *address = str(kube, "address"), *modprobe = ctrl_env(report)->modprobe;
 	char *members = NULL, *etcd_servers = NULL, *defs[8] = { 0 };
@@ -569,7 +570,7 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 	if (cp) {
 		defs[4] = fmt(
 			"# rendered by cairnd: the cluster's store (a member per control plane)\n"
-			"command = /usr/bin/etcd --name %s --data-dir " KUBE_ETCD_DATA
+			"command = /usr/bin/etcd --name %s --data-dir %s"
 			" --listen-client-urls https://%s:2379,https://127.0.0.1:2379"
 			" --advertise-client-urls https://%s:2379 --listen-peer-urls https://%s:2380"
 			" --initial-advertise-peer-urls https://%s:2380 --initial-cluster %s"
@@ -583,8 +584,8 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 			" --cacert " KUBE_PKI "/etcd-ca.crt --cert " KUBE_PKI "/etcd-client.crt"
 			" --key " KUBE_PKI "/etcd-client.key --command-timeout 3s endpoint health\n"
 			UNPRIVILEGED(ETCD_USER) RESTART "stop_timeout = 20s\n",
-			name, address, address, address, address, etcd_initial ? etcd_initial : members,
-			etcd_state);
+			name, etcd_data, address, address, address, address,
+			etcd_initial ? etcd_initial : members, etcd_state);
 		defs[5] = fmt(
 			"# rendered by cairnd: the Kubernetes API\n"
 			"command = /usr/bin/kube-apiserver --advertise-address=%s --bind-address=0.0.0.0"
@@ -1063,7 +1064,7 @@ static const char *etcd_start_state(struct kube_state *s, struct ctrl_report *re
 /* Publishes the members (on a control plane) and removes those whose node is no longer a
  * control plane in the config. */
 static void reconcile_members(struct kube_state *s, struct ctrl_report *report,
-			      const json_t *kube, bool cp)
+			      const json_t *kube, bool cp, const char *self, const char *data)
 {
 	json_t *members, *items = json_array();
 	const json_t *m;
@@ -1092,6 +1093,9 @@ static void reconcile_members(struct kube_state *s, struct ctrl_report *report,
 			"peer_urls", json_object_get(m, "peerURLs") ?: json_null(),
 			"learner", json_is_true(json_object_get(m, "isLearner")),
 			"in_config", wanted));
+		if (name && strcmp(name, self) == 0)   /* this node's member: where its data is */
+			json_object_set_new(json_array_get(items, json_array_size(items) - 1), "data",
+					    json_string(data));
 		if (!wanted && id) {
 			char *out = NULL;
 			if (etcdctl("https://127.0.0.1:2379", &out, 20000, "member", "remove", id, NULL) == 0)
@@ -1132,17 +1136,18 @@ static bool process_running(const char *comm)
 
 /* A node that is no longer a control plane: its member was removed from the cluster (by a
  * control plane, reconcile_members), so its data cannot start again. Once its etcd has
- * stopped, the data folder is kept as KUBE_ETCD_DATA.former-member (one generation), and
+ * stopped, the data folder DATA is kept as DATA.former-member (one generation), and
  * the node starts empty, as a new member, if it becomes a control plane again. */
-static int set_aside_member_data(struct ctrl_report *report)
+static int set_aside_member_data(struct ctrl_report *report, const char *data)
 {
-	const char *aside = KUBE_ETCD_DATA ".former-member";
+	char aside[128];
 	struct stat st;
 
-	if (stat(KUBE_ETCD_DATA, &st) != 0 || process_running("etcd"))
+	snprintf(aside, sizeof aside, "%s.former-member", data);
+	if (stat(data, &st) != 0 || process_running("etcd"))
 		return 0;     /* nothing to keep, or etcd still stopping: the next pass */
 	if (stat(aside, &st) == 0) {
-		char *rm[] = { "/bin/rm", "-rf", (char *)aside, NULL };
+		char *rm[] = { "/bin/rm", "-rf", aside, NULL };
 		char *out = NULL;
 		if (run_command(rm, &out, 60000) != 0) {
 			ctrl_fail(report, aside, "rm -rf: %s", out ? out : "failed");
@@ -1151,8 +1156,8 @@ static int set_aside_member_data(struct ctrl_report *report)
 		}
 		free(out);
 	}
-	if (rename(KUBE_ETCD_DATA, aside) < 0) {
-		ctrl_fail(report, KUBE_ETCD_DATA, "rename to %s: %s", aside, strerror(errno));
+	if (rename(data, aside) < 0) {
+		ctrl_fail(report, data, "rename to %s: %s", aside, strerror(errno));
 		return -1;
 	}
 	if (unlink(KUBE_DIR "/etcd-start") < 0 && errno != ENOENT) {
@@ -1217,20 +1222,27 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 	    render_pki(s, report, kube, name, cp) < 0 ||
 	    render_settings(report, kube, name, cp, str(self, "podCIDR"), &pods) < 0)
 		return -1;
-	if (cp) {
+	const char *data = kube_etcd_data_dir(spec);
+	if (cp && strcmp(data, KUBE_ETCD_STATE_DATA) == 0 && !fileio_is_mount_point(KUBE_STATE_DIR)) {
+		/* etcd's data must last: not in RAM while the pool's state volume comes */
+		ctrl_fail(report, "etcd", "waiting for the state volume on %s (cairnctl get pools): "
+			  "etcd's data goes there", KUBE_STATE_DIR);
+		rc = -1;
+	} else if (cp) {
 		char *start = fileio_read(KUBE_DIR "/etcd-start", 65536, NULL), *initial = NULL;
+		char member[160];
 		const char *state = NULL;
 		struct stat st;
 		uid_t uid;
 		gid_t gid;
-		if (fileio_mkdirs(KUBE_ETCD_DATA, 0700) < 0) {
-			ctrl_fail(report, KUBE_ETCD_DATA, "mkdir: %s", strerror(errno));
+		if (fileio_mkdirs(data, 0700) < 0) {
+			ctrl_fail(report, data, "mkdir: %s", strerror(errno));
 			free(start);
 			return -1;
 		}
-		if (user_ids(ETCD_USER, &uid, &gid) && stat(KUBE_ETCD_DATA, &st) == 0 &&
-		    (st.st_uid != uid || st.st_gid != gid) && chown(KUBE_ETCD_DATA, uid, gid) < 0) {
-			ctrl_fail(report, KUBE_ETCD_DATA, "chown: %s", strerror(errno));
+		if (user_ids(ETCD_USER, &uid, &gid) && stat(data, &st) == 0 &&
+		    (st.st_uid != uid || st.st_gid != gid) && chown(data, uid, gid) < 0) {
+			ctrl_fail(report, data, "chown: %s", strerror(errno));
 			free(start);
 			return -1;
 		}
@@ -1243,7 +1255,8 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 			}
 			free(start);
 		}
-		if (!state && stat(KUBE_ETCD_DATA "/member", &st) == 0)
+		snprintf(member, sizeof member, "%s/member", data);
+		if (!state && stat(member, &st) == 0)
 			state = "new";     /* flags of a first start; etcd ignores them now */
 		else if (!state)
 			state = etcd_start_state(s, report, kube, name, &initial);
@@ -1254,15 +1267,15 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 			put(report, KUBE_DIR "/etcd-start", text, 0600, 0, 0);
 			free(text);
 			if (write_services(report, kube, name, cp, state,
-					   initial && *initial ? initial : NULL) < 0)
+					   initial && *initial ? initial : NULL, data) < 0)
 				rc = -1;
 		}
 		free(initial);
-		reconcile_members(s, report, kube, cp);
+		reconcile_members(s, report, kube, cp, name, data);
 	} else {
-		if (write_services(report, kube, name, cp, "new", NULL) < 0)
+		if (write_services(report, kube, name, cp, "new", NULL, data) < 0)
 			rc = -1;
-		if (set_aside_member_data(report) < 0)
+		if (set_aside_member_data(report, data) < 0)
 			rc = -1;
 	}
 	if (reconcile_routes(s, report, kube, pods.network != NULL) < 0)

@@ -12,7 +12,9 @@
 
 #define KUBE_DIR "/var/lib/cairn/kube"          /* certificates, kubeconfigs, settings */
 #define KUBE_PKI KUBE_DIR "/pki"
-#define KUBE_ETCD_DATA "/var/lib/cairn/etcd"
+#define KUBE_ETCD_DATA "/var/lib/cairn/etcd"     /* without a pool: RAM on a PXE or ISO node */
+#define KUBE_STATE_DIR "/var/lib/cairn/state"    /* the state volume (services/storage) */
+#define KUBE_ETCD_STATE_DATA KUBE_STATE_DIR "/etcd"
 #define KUBE_IMAGES "/usr/share/cairn/images"    /* image archives imported at boot */
 #define KUBE_PAUSE_IMAGE "cairn.local/pause:1"
 #define KUBE_CONTAINERD_SOCK "/run/containerd/containerd.sock"
@@ -30,6 +32,13 @@ void kube_halt(void *state);
 /* The node's name in Kubernetes (and etcd's member name): MACHINE's hostname, else its
  * metadata.name; NULL when it has neither. */
 const char *kube_node_name(const json_t *machine);
+/* etcd's data folder on a node whose MachineConfig spec is SPEC: KUBE_ETCD_STATE_DATA, on the
+ * state volume of its pool, when it has storage pools, unless a member's data from before the
+ * pool is still in KUBE_ETCD_DATA (it is used until the next boot); else KUBE_ETCD_DATA. The
+ * folders set aside (.former-member, .before-restore, .restored) are its siblings, so on the
+ * same file system. */
+const char *kube_etcd_data_dir(const json_t *spec);
+
 /* DATA (LEN bytes) in base64, malloc()ed; NULL when out of memory. */
 char *kube_base64(const void *data, size_t len);
 

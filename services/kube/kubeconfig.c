@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gnutls/gnutls.h>
 
@@ -24,6 +25,16 @@ const char *kube_node_name(const json_t *machine)
 	const char *h = str(json_object_get(machine, "spec"), "hostname");
 
 	return h ? h : str(json_object_get(machine, "metadata"), "name");
+}
+
+const char *kube_etcd_data_dir(const json_t *spec)
+{
+	struct stat st;
+
+	if (json_array_size(json_object_get(json_object_get(spec, "storage"), "pools")) == 0 ||
+	    stat(KUBE_ETCD_DATA "/member", &st) == 0)
+		return KUBE_ETCD_DATA;
+	return KUBE_ETCD_STATE_DATA;
 }
 
 char *kube_base64(const void *data, size_t len)

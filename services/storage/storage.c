@@ -137,24 +137,6 @@ static bool lvm_field(const char *line, const char *key, char *buf, size_t size)
 
 
 /* Whether PATH is a mount point (SELF_MOUNTINFO's fifth field). */
-static bool is_mount_point(const char *path)
-{
-	char *info = fileio_read("/proc/self/mountinfo", 4 << 20, NULL);
-	bool found = false;
-
-	for (char *line = info; line && *line && !found;) {
-		char *end = strchr(line, '\n');
-		char point[PATH_MAX];
-		if (end)
-			*end = '\0';
-		if (sscanf(line, "%*u %*u %*s %*s %4095s", point) == 1 && strcmp(point, path) == 0)
-			found = true;
-		line = end ? end + 1 : NULL;
-	}
-	free(info);
-	return found;
-}
-
 static bool dir_empty(const char *path)
 {
 	DIR *dir = opendir(path);
@@ -376,7 +358,7 @@ static int state_volume(struct storage *s, struct pool *p, struct ctrl_report *r
 			     size);
 		changes++;
 	}
-	if (is_mount_point(s->state_dir)) {
+	if (fileio_is_mount_point(s->state_dir)) {
 		p->state_mounted = true;
 		return changes;
 	}
@@ -524,7 +506,7 @@ static int file_pool(struct storage *s, struct pool *p, struct ctrl_report *repo
 	p->ready = true;
 	if (!p->is_state)
 		return 0;
-	if (is_mount_point(s->state_dir)) {
+	if (fileio_is_mount_point(s->state_dir)) {
 		p->state_mounted = true;
 		return 0;
 	}
@@ -549,7 +531,7 @@ static int vms_on_state(struct storage *s, struct pool *p, struct ctrl_report *r
 	char source[PATH_MAX], object[128];
 
 	snprintf(object, sizeof object, "pool %s", p->name);
-	if (is_mount_point(s->vms_dir)) {
+	if (fileio_is_mount_point(s->vms_dir)) {
 		p->vms_mounted = true;
 		return 0;
 	}

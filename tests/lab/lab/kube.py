@@ -40,17 +40,25 @@ class KubeCluster:
     """with Scenario(...) as s: c = KubeCluster(s, 2); c.configure(); c.kubectl("get", "nodes")"""
 
     def __init__(self, s, n=2, cp_mem=2560, worker_mem=1536, detached=False, cpus=1,
-                 control_planes=1, ovn=False):
-        self.s, self.n, self.cps, self.ovn = s, n, control_planes, ovn
+                 control_planes=1, ovn=False, pool=None):
+        """POOL: each control plane gets the pool `data`, whose state volume then holds etcd's
+        data: "lvm" on a 1 GiB virtio data disk (a qcow2 in the lab folder; it outlives a
+        reboot), "file" in a folder of the node (RAM: quick, for what does not reboot)."""
+        self.s, self.n, self.cps, self.ovn, self.pool = s, n, control_planes, ovn, pool
         self.cluster_docs = [POD_NETWORK] if ovn else []
         if s.switch is None:
             s.switch = Switch(s.dir, detached=detached)
         self.nodes = []
         for k in range(n):
             fwd = {API_PORT: 16443 + k} if k < control_planes else {}   # API servers
+            data = None
+            if pool == "lvm" and k < control_planes:
+                data = os.path.join(s.dir, f"data-{k + 1}.qcow2")
+                subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", data, "1G"], check=True)
             self.nodes.append(Node(f"node{k}", boot="direct", index=k, lab_dir=s.dir,
                                    switch=s.switch, mem=cp_mem if k < control_planes else worker_mem,
-                                   cpus=cpus, append="console=ttyS0 panic=-1", forwards=fwd)
+                                   cpus=cpus, append="console=ttyS0 panic=-1", forwards=fwd,
+                                   data_disk=data)
                               .start(detached=detached))
         self.apis = [f"127.0.0.1:{node.port}" for node in self.nodes]
         self.folder = os.path.join(s.dir, "cluster")
@@ -85,6 +93,11 @@ class KubeCluster:
                 if k:
                     spec["ovn"]["centralAddress"] = cluster_address(0)
                 spec["kubernetes"]["ovnNetwork"] = POD_NETWORK["metadata"]["name"]
+            if self.pool and k < self.cps:
+                spec["storage"] = {"pools": [
+                    {"name": "data", "disk": "/dev/disk/by-id/virtio-cairn-data"}
+                    if self.pool == "lvm" else
+                    {"name": "data", "type": "file", "path": "/var/lib/cairn/pools/data"}]}
             self.machines.append(docs)
 
     def write(self, k, docs=()):
@@ -100,6 +113,23 @@ class KubeCluster:
             p = cairnctl("apply-config", "--insecure", "-n", self.apis[k], "-f", self.write(k, docs))
             if p.returncode:
                 raise LabError(f"apply-config --insecure {self.name(k)}: {p.stdout}{p.stderr}")
+
+    def reboot(self, k, docs=()):
+        """Reboots node K through the API and configures it again when it is back (a lab
+        node's config is in RAM); waits for its secure mode."""
+        node = self.nodes[k]
+        p = cairnctl("-n", self.name(k), "reboot", config=self.cc)
+        if p.returncode:
+            raise LabError(f"cairnctl reboot {self.name(k)}: {p.stdout}{p.stderr}")
+        if not node.wait_exit(180):      # QEMU runs with -no-reboot
+            raise LabError(f"{self.name(k)} did not go down")
+        node.start()
+        node._pos, node._buf, node.lines = 0, "", []
+        node.wait_ready()
+        p = cairnctl("apply-config", "--insecure", "-n", self.apis[k], "-f", self.write(k, docs))
+        if p.returncode:
+            raise LabError(f"apply-config --insecure {self.name(k)}: {p.stdout}{p.stderr}")
+        node.wait_for(r"serving in secure mode", 120)
 
     def apply(self, k, docs=()):
         """A new config for node K through the secure API (the cluster's documents DOCS)."""

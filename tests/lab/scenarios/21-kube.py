@@ -13,7 +13,9 @@ starts on node-1 with its NIC on the same Network and pings the web pod, and etc
 answers again, the pods are still there, and the VM ran throughout (same QEMU pid, its console
 answers). Last, `get members`, an etcd snapshot, an object deleted, a file that is not a
 snapshot refused (and nothing stopped); with LAB_KUBE_FULL=1 also the snapshot restored (the
-control plane stops and starts on it) and the object back."""
+control plane stops and starts on it) and the object back, then node-1 rebooted: etcd's data
+is on the state volume of node-1's pool (LVM on a virtio data disk; a file pool in RAM without
+LAB_KUBE_FULL), so the object is still there."""
 import os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
 from lab import Scenario, need, cairnctl, cairnctl_json, wait_until, items, out
@@ -58,7 +60,10 @@ with Scenario("kube") as s:
     need("vmlinuz", "initramfs.img", "cairnctl")
     s.check("the build made kubectl and the lab's image", os.path.exists(KUBECTL) and
             os.path.exists(HELLO_TAR), f"{KUBECTL} {HELLO_TAR}")
-    c = KubeCluster(s, 2, ovn=True)
+    full = os.environ.get("LAB_KUBE_FULL") == "1"
+    # etcd's data on the pool's state volume: an LVM pool on a data disk to outlive the reboot
+    # of the full run, else a file pool (the same path for etcd, without LVM's time under TCG)
+    c = KubeCluster(s, 2, ovn=True, pool="lvm" if full else "file")
     for k, node in enumerate(c.nodes):
         s.must(f"{c.name(k)} boots to ready", node.wait_ready)
     c.gen_config()
@@ -205,9 +210,10 @@ with Scenario("kube") as s:
 
     # etcd: its members, a snapshot, and a restore that brings deleted objects back
     members = items(cairnctl_json("-n", "node-1", "get", "members", config=c.cc))
-    s.check("cairnctl get members: node-1 is etcd's one member",
-            [m.get("name") for m in members] == ["node-1"] and
-            members[0].get("peer_urls") == ["https://10.77.1.1:2380"], str(members))
+    s.check("cairnctl get members: node-1 is etcd's one member, its data on the state volume "
+            "of its pool", [m.get("name") for m in members] == ["node-1"] and
+            members[0].get("peer_urls") == ["https://10.77.1.1:2380"] and
+            members[0].get("data") == "/var/lib/cairn/state/etcd", str(members))
     p = c.kubectl("create", "configmap", "kept", "--from-literal=answer=42")
     s.check("kubectl create configmap kept", p.returncode == 0, p.stdout + p.stderr)
     snap = os.path.join(s.dir, "etcd.snapshot")
@@ -235,3 +241,11 @@ with Scenario("kube") as s:
                    "get", "configmap", "kept", "-o", "jsonpath={.data.answer}").stdout, 600, 5)
         s.check("the pods are still known after the restore",
                 "web" in c.kubectl("get", "pods").stdout)
+        # etcd's data is on the pool's state volume: a reboot of the only control plane
+        # keeps the cluster (a lab node's config is in RAM: applied again)
+        s.must("node-1 reboots and is configured again", c.reboot, 0)
+        s.must("after node-1's reboot the API answers and the configmap is there", wait_until,
+               "configmap after reboot", lambda: "42" in c.kubectl(
+                   "get", "configmap", "kept", "-o", "jsonpath={.data.answer}").stdout, 900, 10)
+        s.must("after node-1's reboot both nodes are Ready", wait_until, "nodes Ready",
+               lambda: c.ready_nodes() == ["node-1", "node-2"], 600, 10)
