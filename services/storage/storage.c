@@ -495,7 +495,15 @@ static int file_pool(struct storage *s, struct pool *p, struct ctrl_report *repo
 
 	snprintf(object, sizeof object, "pool %s", p->name);
 	snprintf(p->device, sizeof p->device, "%s", path);
-	if (fileio_mkdirs(path, 0700) < 0 || statvfs(path, &vfs) < 0) {
+	/* the folders above the pool's are made 0755 (a first pool under /var/lib/cairn must not
+	 * make that 0700: the unprivileged services live below it), the pool's own 0700 */
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", path);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if ((slash && slash != parent && fileio_mkdirs(parent, 0755) < 0) ||
+	    (mkdir(path, 0700) < 0 && errno != EEXIST) || statvfs(path, &vfs) < 0) {
 		char text[PATH_MAX + 100];
 		snprintf(text, sizeof text, "%s: %s", path, strerror(errno));
 		pool_fail(p, report, "failed", "%s", text);

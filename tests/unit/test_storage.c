@@ -356,7 +356,7 @@ static void test_admit(void **state)
 	unlink(alias);
 }
 
-/* A file pool: the folder is made, its state/ bound on the state folder and state/vms on the
+/* A file pool: the folder is made (0700; a folder made above it 0755), its state/ bound on the state folder and state/vms on the
  * VMs' folder; a file written through the VMs' folder is in the pool; a second pass changes
  * nothing. A VMs' folder that already holds files is not mounted over. */
 static void test_file_pool(void **state)
@@ -365,7 +365,7 @@ static void test_file_pool(void **state)
 	NEED_HOST();
 	char pools[512];
 	snprintf(pools, sizeof pools, "      - name: files\n        type: file\n        path: %s\n",
-		 test_path("pool"));
+		 test_path("above/pool"));
 	json_t *config = decode(pools, NULL);
 	struct runtime *rt;
 	json_t *item;
@@ -387,7 +387,10 @@ static void test_file_pool(void **state)
 	assert_true(json_integer_value(json_object_get(item, "size_bytes")) > 0);
 	json_decref(item);
 	shell("echo disk > %s/vm1.qcow2 && test -f %s/state/vms/vm1.qcow2", test_path("vms"),
-	      test_path("pool"));
+	      test_path("above/pool"));
+	/* the folder made above the pool stays open to unprivileged services, the pool is not */
+	shell("test \"$(stat -c %%a %s)\" = 755 && test \"$(stat -c %%a %s)\" = 700",
+	      test_path("above"), test_path("above/pool"));
 	assert_int_equal(runtime_reconcile(rt, config, true), 0);
 	runtime_close(rt);
 	json_decref(config);
