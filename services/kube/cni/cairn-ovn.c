@@ -494,6 +494,8 @@ static void cmd_del(void)
 	json_decref(ipam("DEL"));
 }
 
+static long long started_ms;
+
 static void cmd_add(void)
 {
 	static const char *const keys[] = { "network", "switch", "portGroup", "northbound", "ovs",
@@ -548,6 +550,7 @@ static void cmd_add(void)
 	close(nsfd);
 
 	/* OVN: the logical port first (ovn-controller binds it when the interface appears) */
+	long long bound_ms = now_ms();
 	nb_add(port, address);
 	struct ovsdb *ovs = ovs_add(host, port);
 	if (!wait_installed(ovs, host)) {
@@ -568,14 +571,16 @@ static void cmd_add(void)
 	fputc('\n', stdout);
 	json_decref(out);
 	json_decref(result);
-	fprintf(stderr, "cairn-ovn: ADD %s: %s on %s (%s, host end %s)\n", container, cidr,
-		need("network"), port, host);
+	fprintf(stderr, "cairn-ovn: ADD %s: %s on %s (%s, host end %s) in %lld ms, %lld ms of them "
+		"for OVN (the port written, bound, its flows installed)\n", container, cidr,
+		need("network"), port, host, now_ms() - started_ms, now_ms() - bound_ms);
 }
 
 int main(void)
 {
 	json_error_t jerr;
 
+	started_ms = now_ms();
 	command = getenv("CNI_COMMAND");
 	if (!command)
 		fail(E_ENV, "CNI_COMMAND is not set (this program is a CNI plugin, run by containerd)");
