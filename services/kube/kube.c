@@ -741,7 +741,7 @@ static int reconcile_pods_link(struct ctrl_report *report, const struct pods *po
 				"--if-exists", "del-port", PODS_LINK, NULL };
 		if (run_logged(report, "ovs-vsctl del-port", del) < 0)
 			return -1;
-		ctrl_changed(report, PODS_LINK, "removed (the pods are on the bridge plugin)");
+		ctrl_changed(report, PODS_LINK, "removed (no pods' OVN Network in the config)");
 		return 0;
 	}
 	if (strcmp(mac, pods->mac) == 0 && (flags & IFF_UP) &&
@@ -1207,7 +1207,9 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		for (int i = 0; kube_services[i]; i++)
 			ctrl_service_remove(report, kube_services[i]);
 		resources_publish("members", json_array());
-		return reconcile_routes(s, report, NULL, false) < 0 ? -1 : 0;
+		struct pods none = { 0 };   /* the host's port on a pods' Network goes too */
+		int routes = reconcile_routes(s, report, NULL, false);
+		return routes < 0 || reconcile_pods_link(report, &none) < 0 ? -1 : 0;
 	}
 	cp = strcmp(str(spec, "role"), "controlplane") == 0;
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
