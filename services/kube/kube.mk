@@ -2,8 +2,8 @@
 # (services/kube/cni/cairn-ovn.c), shipped as /usr/lib/cni/cairn-ovn. The kube controller itself
 # is part of cairnd (services/network/network.make). Included by the top Makefile.
 
-INC_services/kube/cni := -Ilib/ovsdb
-$(OUT)/cairn-ovn: $(BUILD)/obj/rel/services/kube/cni/cairn-ovn.o $(OVSDB_LIB)
+INC_services/kube/cni := -Ilib/ovsdb -Ilib/runcmd
+$(OUT)/cairn-ovn: $(BUILD)/obj/rel/services/kube/cni/cairn-ovn.o $(OVSDB_LIB) $(RUNCMD_LIB)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(LINK_OBJS) -ljansson
 
@@ -12,11 +12,11 @@ cairn-ovn: $(OUT)/cairn-ovn
 
 # Its unit test runs the sanitizer build as containerd would, with the image's host-local (the
 # IPAM plugin the nodes use), so it needs the image's root tree (`make` first, as test_vm does).
-$(BUILD)/cairn-ovn: $(BUILD)/obj/san/services/kube/cni/cairn-ovn.o $(OVSDB_LIB_SAN)
+$(BUILD)/cairn-ovn: $(BUILD)/obj/san/services/kube/cni/cairn-ovn.o $(OVSDB_LIB_SAN) $(RUNCMD_LIB_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -ljansson
-$(BUILD)/obj/san/tests/unit/test_cni.o: DEFS = -DCNI_PLUGIN='"$(abspath $(BUILD)/cairn-ovn)"' \
+$(BUILD)/obj/san/tests/unit/test_cni.o: DEFS = -Ilib/runcmd -DCNI_PLUGIN='"$(abspath $(BUILD)/cairn-ovn)"' \
 	-DCNI_BIN_DIR='"$(abspath $(IMG_ROOT)/usr/lib/cni)"'
-$(BUILD)/unit/test_cni: $(BUILD)/obj/san/tests/unit/test_cni.o $(BUILD)/cairn-ovn
+$(BUILD)/unit/test_cni: $(BUILD)/obj/san/tests/unit/test_cni.o $(RUNCMD_LIB_SAN) $(BUILD)/cairn-ovn
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -ljansson

@@ -27,6 +27,8 @@
 
 #include <jansson.h>
 
+#include "runcmd.h"
+
 #ifndef CNI_PLUGIN
 #error "CNI_PLUGIN (the plugin's path) must be defined"
 #endif
@@ -40,71 +42,65 @@ static struct {
 	bool ready;
 } t;
 
-/* Runs ARGV (PATH searched) with ENV added and INPUT on stdin; stdout into *OUT. The status. */
-static int run(const char *const argv[], const char *const env[], const char *input, char **out)
+/* Runs the shell command FMT... (its stdout alone; a failure fails the test): its output without
+ * the trailing newlines, malloc()ed. */
+static char *sh_v(const char *fmt, va_list ap)
 {
-	int in[2], res[2], status;
-	pid_t pid;
-
-	assert_int_equal(pipe(in), 0);
-	assert_int_equal(pipe(res), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(res[1], 1);
-		close(in[1]);
-		close(res[0]);
-		for (size_t i = 0; env && env[i]; i++)
-			putenv((char *)env[i]);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(res[1]);
-	if (input && write(in[1], input, strlen(input)) < 0)
-		fail_msg("write: %s", strerror(errno));
-	close(in[1]);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *stream = open_memstream(&text, &len);
-	char buf[4096];
-	ssize_t n;
-	while ((n = read(res[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			fwrite(buf, 1, (size_t)n, stream);
-	close(res[0]);
-	fclose(stream);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (out)
-		*out = text;
-	else
-		free(text);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static char *sh(const char *fmt, ...)
-{
+	const struct run_options stdout_only = { NULL, -1, 1 };
 	char cmd[1024], *out = NULL;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
-	int rc = run(argv, NULL, NULL, &out);
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	int rc = run_command_with(argv, &stdout_only, &out, 60000);
 	if (rc != 0)
-		fail_msg("%s: exit %d: %s", cmd, rc, out);
+		fail_msg("%s: exit %d: %s", cmd, rc, out ? out : "");
 	for (size_t n = strlen(out); n > 0 && out[n - 1] == '\n'; n--)
 		out[n - 1] = '\0';
 	return out;
 }
 
+static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sh(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *out = sh_v(fmt, ap);
+	va_end(ap);
+	return out;
+}
+
+/* The output of the shell command FMT... is WANT. */
+static void sh_is(const char *want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sh_is(const char *want, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *out = sh_v(fmt, ap);
+	va_end(ap);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+/* The output of the shell command FMT... holds NEEDLE. */
+static void sh_has(const char *needle, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sh_has(const char *needle, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	char *out = sh_v(fmt, ap);
+	va_end(ap);
+	if (!strstr(out, needle))
+		fail_msg("\"%s\" not in: %s", needle, out);
+	free(out);
+}
+
 static pid_t server(const char *db, const char *remote, const char *name)
 {
-	char pidfile[128], ctl[128], log[128];
+	char ctl[128], log[128];
 
-	snprintf(pidfile, sizeof pidfile, "%s/%s.pid", t.dir, name);
 	snprintf(ctl, sizeof ctl, "%s/%s.ctl", t.dir, name);
 	snprintf(log, sizeof log, "--log-file=%s/%s.log", t.dir, name);
 	pid_t pid = fork();
@@ -215,19 +211,23 @@ static void stop(pid_t pid)
 static int plugin(const char *command, const char *id, int ns, const char *pod, const char *conf,
 		  json_t **result)
 {
-	char e_cmd[64], e_id[128], e_ns[160], e_args[256], *out = NULL;
-	const char *env[] = { e_cmd, e_id, e_ns, "CNI_IFNAME=eth0", "CNI_PATH=" CNI_BIN_DIR, e_args,
-			      "ASAN_OPTIONS=detect_leaks=0", NULL };
-	const char *argv[] = { CNI_PLUGIN, NULL };
+	const struct run_options stdin_conf = { conf ? conf : t.conf, -1, 1 };
+	char netns[160], args[256], *out = NULL;
+	char *argv[] = { CNI_PLUGIN, NULL };
 
-	snprintf(e_cmd, sizeof e_cmd, "CNI_COMMAND=%s", command);
-	snprintf(e_id, sizeof e_id, "CNI_CONTAINERID=%s", id);
-	snprintf(e_ns, sizeof e_ns, "CNI_NETNS=/var/run/netns/%s", t.ns[ns]);
-	snprintf(e_args, sizeof e_args, "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;"
-		 "K8S_POD_NAME=%s;K8S_POD_INFRA_CONTAINER_ID=%s", pod, id);
-	int rc = run(argv, env, conf ? conf : t.conf, &out);
+	snprintf(netns, sizeof netns, "/var/run/netns/%s", t.ns[ns]);
+	snprintf(args, sizeof args, "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=%s;"
+		 "K8S_POD_INFRA_CONTAINER_ID=%s", pod, id);
+	setenv("CNI_COMMAND", command, 1);     /* the plugin's environment, as containerd's */
+	setenv("CNI_CONTAINERID", id, 1);
+	setenv("CNI_NETNS", netns, 1);
+	setenv("CNI_IFNAME", "eth0", 1);
+	setenv("CNI_PATH", CNI_BIN_DIR, 1);
+	setenv("CNI_ARGS", args, 1);
+	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);   /* it exits on errors without freeing */
+	int rc = run_command_with(argv, &stdin_conf, &out, 120000);
 	if (result)
-		*result = json_loads(out, 0, NULL);
+		*result = out ? json_loads(out, 0, NULL) : NULL;
 	free(out);
 	return rc;
 }
@@ -241,6 +241,9 @@ static int lsp_count(void)
 	return n;
 }
 
+#define PORT "cairn_pod_default_web"
+#define LSP_IDS "ovn-nbctl --db=%s --bare --columns=external_ids list Logical_Switch_Port %s"
+
 static void test_add_del(void **state)
 {
 	json_t *result;
@@ -248,7 +251,7 @@ static void test_add_del(void **state)
 
 	(void)state;
 	NEED();
-	pid_t helper = installer("cairn_pod_default_web");
+	pid_t helper = installer(PORT);
 	assert_int_equal(plugin("ADD", "c1", 0, "web", NULL, &result), 0);
 	stop(helper);
 	const json_t *ip = json_array_get(json_object_get(result, "ips"), 0);
@@ -259,73 +262,46 @@ static void test_add_del(void **state)
 	json_decref(result);
 
 	/* in the pod's namespace: the address with the Network's prefix, the route, the MTU */
-	out = sh("ip -n %s -o -4 addr show dev eth0", t.ns[0]);
-	assert_non_null(strstr(out, "inet 10.244.1.2/16"));
-	free(out);
-	out = sh("ip -n %s route show default", t.ns[0]);
-	assert_non_null(strstr(out, "default via 10.244.1.1 dev eth0"));
-	free(out);
-	out = sh("cat /sys/class/net/$(ls /sys/class/net | grep '^cv')/mtu");
-	assert_string_equal(out, "1442");
-	free(out);
+	sh_has("inet 10.244.1.2/16", "ip -n %s -o -4 addr show dev eth0", t.ns[0]);
+	sh_has("default via 10.244.1.1 dev eth0", "ip -n %s route show default", t.ns[0]);
+	sh_is("1442", "cat /sys/class/net/$(ls /sys/class/net | grep '^cv')/mtu");
 	/* the logical port: its address, on the switch, in the port group, marked */
-	out = sh("ovn-nbctl --db=%s lsp-get-addresses cairn_pod_default_web", t.nb);
-	assert_string_equal(out, "0a:58:0a:f4:01:02 10.244.1.2");
-	free(out);
-	out = sh("ovn-nbctl --db=%s lsp-get-port-security cairn_pod_default_web", t.nb);
-	assert_string_equal(out, "0a:58:0a:f4:01:02 10.244.1.2");
-	free(out);
-	out = sh("ovn-nbctl --db=%s lsp-list cairn_net_pods", t.nb);
-	assert_non_null(strstr(out, "cairn_pod_default_web"));
-	free(out);
+	sh_is("0a:58:0a:f4:01:02 10.244.1.2", "ovn-nbctl --db=%s lsp-get-addresses %s", t.nb, PORT);
+	sh_is("0a:58:0a:f4:01:02 10.244.1.2", "ovn-nbctl --db=%s lsp-get-port-security %s", t.nb,
+	      PORT);
+	sh_has(PORT, "ovn-nbctl --db=%s lsp-list cairn_net_pods", t.nb);
 	out = sh("ovn-nbctl --db=%s --bare --columns=ports list Port_Group cairn_net_pods", t.nb);
-	assert_true(strlen(out) == 36);
+	assert_true(strlen(out) == 36);    /* one uuid */
 	free(out);
-	out = sh("ovn-nbctl --db=%s --bare --columns=external_ids list Logical_Switch_Port "
-		 "cairn_pod_default_web", t.nb);
-	assert_non_null(strstr(out, "k8s:pod=web"));
-	assert_non_null(strstr(out, "cairn:owner=cairn-cni"));
-	free(out);
+	sh_has("k8s:pod=web", LSP_IDS, t.nb, PORT);
+	sh_has("cairn:owner=cairn-cni", LSP_IDS, t.nb, PORT);
 	/* the OVS port, bound to it */
-	out = sh("ovs-vsctl --db=%s --bare --columns=external_ids find Interface "
-		 "external_ids:iface-id=cairn_pod_default_web", t.ovs);
-	assert_non_null(strstr(out, "container=c1"));
-	free(out);
+	sh_has("container=c1", "ovs-vsctl --db=%s --bare --columns=external_ids find Interface "
+	       "external_ids:iface-id=%s", t.ovs, PORT);
 
 	/* a new sandbox of the same pod takes the port over; the old one's DEL leaves it */
-	helper = installer("cairn_pod_default_web");
+	helper = installer(PORT);
 	assert_int_equal(plugin("ADD", "c2", 1, "web", NULL, NULL), 0);
 	stop(helper);
 	assert_int_equal(lsp_count(), 1);
 	assert_int_equal(plugin("DEL", "c1", 0, "web", NULL, NULL), 0);
 	assert_int_equal(lsp_count(), 1);
-	out = sh("ovn-nbctl --db=%s --bare --columns=external_ids list Logical_Switch_Port "
-		 "cairn_pod_default_web", t.nb);
-	assert_non_null(strstr(out, "cairn:container=c2"));
-	free(out);
-	out = sh("ip -n %s -o -4 addr show dev eth0", t.ns[1]);
-	assert_non_null(strstr(out, "inet 10.244.1.3/16"));
-	free(out);
+	sh_has("cairn:container=c2", LSP_IDS, t.nb, PORT);
+	sh_has("inet 10.244.1.3/16", "ip -n %s -o -4 addr show dev eth0", t.ns[1]);
 
 	/* DEL: everything goes, and a second DEL is fine */
 	assert_int_equal(plugin("DEL", "c2", 1, "web", NULL, NULL), 0);
 	assert_int_equal(plugin("DEL", "c2", 1, "web", NULL, NULL), 0);
 	assert_int_equal(lsp_count(), 0);
-	out = sh("ovs-vsctl --db=%s list-ports br-int", t.ovs);
-	assert_string_equal(out, "");
-	free(out);
-	out = sh("ls /sys/class/net | grep -c '^cv' || true");
-	assert_string_equal(out, "0");
-	free(out);
-	out = sh("ls %s/ipam/cairn | grep -c '^10\\.' || true", t.dir);
-	assert_string_equal(out, "0");
-	free(out);
+	sh_is("", "ovs-vsctl --db=%s list-ports br-int", t.ovs);
+	sh_is("0", "ls /sys/class/net | grep -c '^cv' || true");
+	sh_is("0", "ls %s/ipam/cairn | grep -c '^10\\.' || true", t.dir);
 }
 
 static void test_errors(void **state)
 {
 	json_t *result;
-	char *out, bad[2048];
+	char bad[2048];
 
 	(void)state;
 	NEED();
@@ -339,15 +315,9 @@ static void test_errors(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(result, "msg")),
 			       "no switch cairn_net_nope"));
 	json_decref(result);
-	out = sh("ls /sys/class/net | grep -c '^cv' || true");
-	assert_string_equal(out, "0");
-	free(out);
-	out = sh("ls %s/ipam/cairn 2>/dev/null | grep -c '^10\\.' || true", t.dir);
-	assert_string_equal(out, "0");
-	free(out);
-	out = sh("ip -n %s -o link show | grep -c eth0 || true", t.ns[0]);
-	assert_string_equal(out, "0");
-	free(out);
+	sh_is("0", "ls /sys/class/net | grep -c '^cv' || true");
+	sh_is("0", "ls %s/ipam/cairn 2>/dev/null | grep -c '^10\\.' || true", t.dir);
+	sh_is("0", "ip -n %s -o link show | grep -c eth0 || true", t.ns[0]);
 	/* input that is not JSON */
 	assert_int_equal(plugin("ADD", "c4", 0, "db", "{\"cniVersion\":", &result), 1);
 	assert_int_equal(json_integer_value(json_object_get(result, "code")), 6);

@@ -25,16 +25,12 @@
  * databases answer, not what a pod or a peer sends. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,10 +38,13 @@
 #include <jansson.h>
 
 #include "ovsdb.h"
+#include "runcmd.h"
 
 #define CNI_VERSION "0.4.0"
 #define IP_BIN "/usr/sbin/ip"
 #define DB_TIMEOUT_MS 10000
+#define IP_TIMEOUT_MS 10000
+#define IPAM_TIMEOUT_MS 60000
 #define INSTALLED_WAIT_MS 60000   /* ovn-controller on a loaded node */
 #define OWNER_KEY "cairn:owner"
 #define OWNER "cairn-cni"
@@ -59,6 +58,7 @@ static json_t *conf;                  /* stdin */
 static char undo_link[16];            /* ADD: the host end made, to remove on failure */
 static bool undo_ipam;                /* ADD: the address to release on failure */
 static json_t *ipam(const char *cmd);
+static int ip(int nsfd, char **why, ...);
 static const char *command, *container, *netns, *ifname;
 static char pod_ns[254], pod_name[254];
 
@@ -79,12 +79,7 @@ static __attribute__((noreturn, format(printf, 2, 3))) void fail(int code, const
 		char name[16];
 		snprintf(name, sizeof name, "%s", undo_link);
 		undo_link[0] = '\0';
-		char *argv[] = { IP_BIN, "link", "del", name, NULL };
-		if (fork() == 0) {
-			execv(argv[0], argv);
-			_exit(127);
-		}
-		wait(NULL);
+		ip(-1, NULL, "link", "del", name, NULL);
 	}
 	if (undo_ipam) {
 		undo_ipam = false;
@@ -117,73 +112,6 @@ static long long now_ms(void)
 
 /* ---- child processes -------------------------------------------------------------------- */
 
-/* Runs ARGV (absolute path) in the network namespace NSFD (-1: this one), INPUT on its stdin,
- * its stdout (and stderr) into *OUT (malloc()ed) when OUT. The exit status, or -1. */
-static int spawn(char *const argv[], int nsfd, const char *input, char **out, bool with_stderr)
-{
-	int in[2], res[2];
-	pid_t pid;
-
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0)
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET) < 0) {
-			dprintf(res[1], "setns: %s", strerror(errno));
-			_exit(126);
-		}
-		dup2(in[0], 0);
-		dup2(res[1], 1);
-		if (with_stderr)
-			dup2(res[1], 2);
-		execv(argv[0], argv);
-		dprintf(res[1], "%s: %s", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(in[0]);
-	close(res[1]);
-	signal(SIGPIPE, SIG_IGN);
-	if (input) {
-		size_t len = strlen(input), off = 0;
-		while (off < len) {
-			ssize_t n = write(in[1], input + off, len - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
-	}
-	close(in[1]);
-	size_t cap = 4096, len = 0;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (len + 1 >= cap && !(buf = realloc(buf, cap *= 2)))
-			abort();
-		ssize_t n = read(res[0], buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	close(res[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			free(buf);
-			return -1;
-		}
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* ip ARGS... in namespace NSFD; on failure *WHY holds its output. */
 static int ip(int nsfd, char **why, ...)
 {
@@ -196,8 +124,9 @@ static int ip(int nsfd, char **why, ...)
 		n++;
 	va_end(ap);
 	argv[n] = NULL;
+	const struct run_options in_ns = { NULL, nsfd, 0 };
 	char *out = NULL;
-	int rc = spawn(argv, nsfd, NULL, &out, true);
+	int rc = run_command_with(argv, &in_ns, &out, IP_TIMEOUT_MS);
 	if (rc != 0 && why && out) {
 		free(*why);
 		out[strcspn(out, "\n")] = '\0';
@@ -234,7 +163,8 @@ static json_t *ipam(const char *cmd)
 	setenv("CNI_COMMAND", cmd, 1);
 	input = json_dumps(conf, JSON_COMPACT);
 	char *argv[] = { bin, NULL };
-	int rc = spawn(argv, -1, input, &out, false);
+	const struct run_options with_input = { input, -1, 1 };   /* its stdout is its result */
+	int rc = run_command_with(argv, &with_input, &out, IPAM_TIMEOUT_MS);
 	free(input);
 	setenv("CNI_COMMAND", command, 1);
 	json_t *result = out && *out ? json_loads(out, 0, &jerr) : NULL;
@@ -266,6 +196,12 @@ static struct ovsdb *db_open(const char *remote)
 	return c;
 }
 
+/* The condition "name == NAME". */
+static json_t *by_name(const char *name)
+{
+	return json_pack("[[s, s, s]]", "name", "==", name);
+}
+
 /* The _uuid of the row of TABLE whose NAME is NAME (and whose external_ids hold KEY=VALUE when
  * KEY), or "" (none). */
 static void find_row(struct ovsdb *c, const char *db, const char *table, const char *name,
@@ -273,7 +209,7 @@ static void find_row(struct ovsdb *c, const char *db, const char *table, const c
 {
 	struct ovsdb_txn *t = ovsdb_txn_new(db);
 	struct ovsdb_error err;
-	json_t *where = json_pack("[[s, s, s]]", "name", "==", name);
+	json_t *where = by_name(name);
 
 	if (key)
 		json_array_append_new(where, json_pack("[s, s, o]", "external_ids", "includes",
@@ -290,6 +226,15 @@ static void find_row(struct ovsdb *c, const char *db, const char *table, const c
 	if (u)
 		snprintf(uuid, 40, "%s", u);
 	ovsdb_txn_free(t);
+}
+
+/* Adds to T: OP ("insert" or "delete") of REF (stolen) in the `ports` of the rows of TABLE that
+ * WHERE (stolen) selects. The operation's index (ovsdb_txn_rows() tells how many it touched). */
+static int mutate_ports(struct ovsdb_txn *t, const char *table, json_t *where, const char *op,
+			json_t *ref)
+{
+	return ovsdb_txn_mutate(t, table, where, json_pack("[o]", ovsdb_mutation("ports", op,
+				ovsdb_set(json_pack("[o]", ref)))));
 }
 
 static void run(struct ovsdb *c, struct ovsdb_txn *t, const char *what)
@@ -310,28 +255,23 @@ static void nb_add(const char *port, const char *address)
 	const char *ls = need("switch"), *pg = need("portGroup");
 	struct ovsdb_txn *t = ovsdb_txn_new("OVN_Northbound");
 	char old[40];
-	json_t *ref;
+	bool named;
 
 	find_row(c, "OVN_Northbound", "Logical_Switch_Port", port, NULL, NULL, old);
 	json_t *row = json_pack("{s:s, s:s, s:o}", "addresses", address, "port_security", address,
 				"external_ids", ovsdb_string_map(OWNER_KEY, OWNER, CONTAINER_KEY,
 					container, "cairn:node", cstr("node") ? cstr("node") : "",
 					"k8s:namespace", pod_ns, "k8s:pod", pod_name, NULL));
-	if (old[0]) {
-		ovsdb_txn_update(t, "Logical_Switch_Port", ovsdb_where_uuid(old), row);
-		ref = ovsdb_uuid(old);
-	} else {
+	if ((named = !old[0])) {
 		json_object_set_new(row, "name", json_string(port));
 		ovsdb_txn_insert(t, "Logical_Switch_Port", row, "lsp");
-		ref = ovsdb_named_uuid("lsp");
+	} else {
+		ovsdb_txn_update(t, "Logical_Switch_Port", ovsdb_where_uuid(old), row);
 	}
-	int at_ls = ovsdb_txn_mutate(t, "Logical_Switch", json_pack("[[s, s, s]]", "name", "==", ls),
-				     json_pack("[o]", ovsdb_mutation("ports", "insert",
-				     ovsdb_set(json_pack("[O]", ref)))));
-	int at_pg = ovsdb_txn_mutate(t, "Port_Group", json_pack("[[s, s, s]]", "name", "==", pg),
-				     json_pack("[o]", ovsdb_mutation("ports", "insert",
-				     ovsdb_set(json_pack("[O]", ref)))));
-	json_decref(ref);
+	int at_ls = mutate_ports(t, "Logical_Switch", by_name(ls), "insert",
+				 named ? ovsdb_named_uuid("lsp") : ovsdb_uuid(old));
+	int at_pg = mutate_ports(t, "Port_Group", by_name(pg), "insert",
+				 named ? ovsdb_named_uuid("lsp") : ovsdb_uuid(old));
 	run(c, t, "northbound");
 	bool no_ls = ovsdb_txn_rows(t, (size_t)at_ls) < 1, no_pg = ovsdb_txn_rows(t, (size_t)at_pg) < 1;
 	ovsdb_txn_free(t);
@@ -354,12 +294,8 @@ static void nb_del(const char *port)
 	find_row(c, "OVN_Northbound", "Logical_Switch_Port", port, CONTAINER_KEY, container, uuid);
 	if (uuid[0]) {
 		struct ovsdb_txn *t = ovsdb_txn_new("OVN_Northbound");
-		ovsdb_txn_mutate(t, "Logical_Switch", json_pack("[[s, s, s]]", "name", "==",
-				 need("switch")), json_pack("[o]", ovsdb_mutation("ports", "delete",
-				 ovsdb_set(json_pack("[o]", ovsdb_uuid(uuid))))));
-		ovsdb_txn_mutate(t, "Port_Group", json_pack("[[s, s, s]]", "name", "==",
-				 need("portGroup")), json_pack("[o]", ovsdb_mutation("ports", "delete",
-				 ovsdb_set(json_pack("[o]", ovsdb_uuid(uuid))))));
+		mutate_ports(t, "Logical_Switch", by_name(need("switch")), "delete", ovsdb_uuid(uuid));
+		mutate_ports(t, "Port_Group", by_name(need("portGroup")), "delete", ovsdb_uuid(uuid));
 		run(c, t, "northbound");
 		ovsdb_txn_free(t);
 	}
@@ -375,17 +311,14 @@ static struct ovsdb *ovs_add(const char *host, const char *port)
 	char old[40];
 
 	find_row(c, "Open_vSwitch", "Port", host, NULL, NULL, old);
-	if (old[0])
-		ovsdb_txn_mutate(t, "Bridge", json_pack("[]"), json_pack("[o]", ovsdb_mutation(
-				 "ports", "delete", ovsdb_set(json_pack("[o]", ovsdb_uuid(old))))));
+	if (old[0])      /* from any bridge */
+		mutate_ports(t, "Bridge", json_array(), "delete", ovsdb_uuid(old));
 	ovsdb_txn_insert(t, "Interface", json_pack("{s:s, s:o}", "name", host, "external_ids",
 			 ovsdb_string_map("iface-id", port, CONTAINER_KEY, container, NULL)), "i");
 	ovsdb_txn_insert(t, "Port", json_pack("{s:s, s:o, s:o}", "name", host, "interfaces",
 			 ovsdb_named_uuid("i"), "external_ids",
 			 ovsdb_string_map(OWNER_KEY, OWNER, NULL)), "p");
-	int at = ovsdb_txn_mutate(t, "Bridge", json_pack("[[s, s, s]]", "name", "==", bridge),
-				  json_pack("[o]", ovsdb_mutation("ports", "insert",
-				  ovsdb_set(json_pack("[o]", ovsdb_named_uuid("p"))))));
+	int at = mutate_ports(t, "Bridge", by_name(bridge), "insert", ovsdb_named_uuid("p"));
 	run(c, t, "Open_vSwitch");
 	if (ovsdb_txn_rows(t, (size_t)at) < 1) {
 		ovsdb_txn_free(t);
@@ -403,8 +336,7 @@ static void ovs_del(const char *host)
 	find_row(c, "Open_vSwitch", "Port", host, NULL, NULL, uuid);
 	if (uuid[0]) {
 		struct ovsdb_txn *t = ovsdb_txn_new("Open_vSwitch");
-		ovsdb_txn_mutate(t, "Bridge", json_pack("[]"), json_pack("[o]", ovsdb_mutation(
-				 "ports", "delete", ovsdb_set(json_pack("[o]", ovsdb_uuid(uuid))))));
+		mutate_ports(t, "Bridge", json_array(), "delete", ovsdb_uuid(uuid));
 		run(c, t, "Open_vSwitch");
 		ovsdb_txn_free(t);
 	}
@@ -419,9 +351,8 @@ static bool wait_installed(struct ovsdb *c, const char *host)
 	do {
 		struct ovsdb_txn *t = ovsdb_txn_new("Open_vSwitch");
 		struct ovsdb_error err;
-		ovsdb_txn_op(t, json_pack("{s:s, s:s, s:[[s, s, s]], s:[s]}", "op", "select",
-					  "table", "Interface", "where", "name", "==", host,
-					  "columns", "external_ids"));
+		ovsdb_txn_op(t, json_pack("{s:s, s:s, s:o, s:[s]}", "op", "select", "table",
+					  "Interface", "where", by_name(host), "columns", "external_ids"));
 		if (ovsdb_transact(c, t, &err, DB_TIMEOUT_MS) == 0) {
 			const json_t *rows = json_object_get(json_array_get(ovsdb_txn_result(t), 0),
 							     "rows");
