@@ -311,7 +311,8 @@ static const char *kube_host(const struct node *node)
 }
 
 /* .spec.kubernetes of NODE: its address, the first control plane's as the API endpoint, every
- * node with a /24 of 10.244.0.0/16 for its pods, the secrets its role needs. */
+ * node with a /24 of 10.244.0.0/16 for its pods, the secrets its role needs (a worker: the CA's
+ * certificate and the bootstrap token). */
 static json_t *kubernetes_spec(const struct gen *g, const struct node *node)
 {
 	json_t *nodes = json_object(), *spec;
@@ -327,10 +328,12 @@ static json_t *kubernetes_spec(const struct gen *g, const struct node *node)
 		json_object_set_new(nodes, n->name, json_pack("{s:s, s:s, s:b}", "address", kube_host(n),
 							      "podCIDR", cidr, "controlPlane", cp));
 	}
-	spec = json_pack("{s:s, s:s, s:o, s:O, s:s}", "address", kube_host(node), "endpoint",
-			 endpoint ? endpoint : kube_host(node), "nodes", nodes, "ca", g->kube_ca,
-			 "bootstrapToken", g->token);
+	spec = json_pack("{s:s, s:s, s:o, s:{s:O}, s:s}", "address", kube_host(node), "endpoint",
+			 endpoint ? endpoint : kube_host(node), "nodes", nodes, "ca", "cert",
+			 json_object_get(g->kube_ca, "cert"), "bootstrapToken", g->token);
 	if (spec && strcmp(node->role, "controlplane") == 0) {
+		/* a worker gets the CA's certificate only: its kubelet joins with the token */
+		json_object_set(json_object_get(spec, "ca"), "key", json_object_get(g->kube_ca, "key"));
 		json_object_set(spec, "etcdCA", g->etcd_ca);
 		json_object_set(spec, "serviceAccount", g->service_account);
 	}

@@ -1,6 +1,7 @@
 /* kubernetes.c - MachineConfig's .spec.kubernetes: the node's part in the cluster's Kubernetes
  * (services/kube). The cluster secrets come from `cairnctl gen config --kubernetes`: the
- * Kubernetes CA (every node issues its own kubelet and kube-proxy certificates from it), and on
+ * Kubernetes CA's certificate (every node) and key (control planes, which issue their own
+ * certificates; a worker's kubelet gets its own through the bootstrap token), and on
  * control-plane nodes the etcd CA and the service-account key pair. `nodes` lists every node
  * of the cluster with its address and pod range: the routes between pods go over the cluster
  * network, and the control-plane nodes among them are etcd's members. With `ovnNetwork` the
@@ -57,6 +58,14 @@ static const struct config_field ca_fields[] = {
 	{ NULL, NULL, false },
 };
 static const struct config_schema ca = { .type = CONFIG_OBJECT, .fields = ca_fields };
+/* The Kubernetes CA: its key only on control planes (config_check_machine_kubernetes); a
+ * worker's kubelet gets its certificates through the bootstrap token. */
+static const struct config_field kube_ca_fields[] = {
+	{ "cert", &certificate, true },
+	{ "key", &private_key, false },
+	{ NULL, NULL, false },
+};
+static const struct config_schema kube_ca = { .type = CONFIG_OBJECT, .fields = kube_ca_fields };
 static const struct config_field sa_fields[] = {
 	{ "key", &private_key, true },
 	{ "public", &public_key, true },
@@ -138,7 +147,7 @@ static const struct config_field kubernetes_fields[] = {
 	{ "podSubnet", &pod_network, false },
 	{ "serviceSubnet", &service_network, false },
 	{ "nodes", &members, true },
-	{ "ca", &ca, true },
+	{ "ca", &kube_ca, true },
 	{ "etcdCA", &ca, false },
 	{ "serviceAccount", &service_account, false },
 	{ "bootstrapToken", &token, false },
@@ -166,6 +175,13 @@ void config_check_machine_kubernetes(struct config_decoder *decoder, const struc
 	if (cp && !json_object_get(kube, "etcdCA"))
 		config_decoder_error(decoder, line, "kubernetes.etcdCA",
 				     "is required on a node with role controlplane");
+	if (cp && json_object_get(kube, "ca") && !json_object_get(json_object_get(kube, "ca"), "key"))
+		config_decoder_error(decoder, line, "kubernetes.ca.key",
+				     "is required on a node with role controlplane (it signs the "
+				     "cluster's certificates)");
+	if (!cp && !json_object_get(kube, "bootstrapToken"))
+		config_decoder_error(decoder, line, "kubernetes.bootstrapToken",
+				     "is required on a node with role worker (its kubelet joins with it)");
 	if (json_object_get(kube, "ovnNetwork") && !json_object_get(spec, "ovn"))
 		config_decoder_error(decoder, line, "kubernetes.ovnNetwork",
 				     "puts the pods on an OVN Network, but this node has no ovn section");

@@ -42,14 +42,16 @@
 #include "schema.h"
 
 #define KUBE_USER "cairn-kube"    /* apiserver, controller-manager, scheduler */
+#define DNS_USER "cairn-dns"      /* dnsmasq: cluster DNS */
 #define ETCD_USER "etcd"
 #define CERT_DAYS 365
 #define ROUTE_PROTO "static"
 
 static const char *const kube_services[] = {
 	"containerd", "kube-images", "kubelet", "kube-proxy",
-	"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", NULL,
+	"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-dns", NULL,
 };
+#define KUBE_SERVICES 9
 
 struct kube_state {
 	char digest[65];        /* of the inputs of the certificates written */
@@ -57,6 +59,8 @@ struct kube_state {
 	json_t *member_nodes;   /* kubernetes.nodes at the last member list */
 	long long members_ms;   /* when the members were listed (CLOCK_MONOTONIC) */
 	long long alone_ms;     /* since when no other control plane's etcd listens (0: not) */
+	struct kube_join join;  /* a control plane's part in the workers' join (join.c) */
+	long long dns_ms;       /* when the Services were last listed for cluster DNS */
 };
 
 /* Where this node's pods go. With kubernetes.ovnNetwork: on that OVN Network, through the
@@ -65,6 +69,10 @@ struct kube_state {
  * every pod and VM of the Network through it. Without: the bridge plugin on cni0, and routes to
  * the other nodes' podCIDRs over the cluster network. */
 #define PODS_LINK "cairn-pods"
+
+/* A worker's kubelet: the certificates it gets by joining, and the kubeconfig it writes. */
+#define KUBELET_CERT_DIR KUBE_PKI "/kubelet"
+#define KUBELET_KUBECONFIG KUBE_DIR "/kubelet-joined.kubeconfig"
 #define OVN_LOCAL_DB "unix:/run/cairn/ovn/db.sock"
 
 struct pods {
@@ -83,6 +91,7 @@ struct pods {
 #define ETCD_ALONE_MS 60000
 
 #define MEMBERS_EVERY_MS 15000   /* etcdctl costs a busy node; the config's changes go first */
+#define DNS_EVERY_MS 10000       /* a new Service's name answers within this */
 
 static long long now_ms(void)
 {
@@ -240,18 +249,57 @@ static void inputs_digest(const json_t *kube, const char *name, bool cp, char ou
 	free(all);
 }
 
-/* The kubeconfig of USER, with its certificate and key files in KUBE_PKI. */
-static char *kubeconfig(const char *server, const char *user, const char *certname)
+/* What only a control plane has in KUBE_PKI (the CA's and the service accounts' keys, the
+ * certificates it issued itself), removed on a worker: a node that stops being a control plane
+ * keeps no key of the cluster's. */
+static int remove_control_plane_files(struct ctrl_report *report)
+{
+	static const char *const names[] = {
+		"ca.key", "sa.key", "sa.pub", "etcd-ca.crt", "kubelet", "kubelet-server", "kube-proxy",
+		"etcd-server", "etcd-peer", "etcd-client", "apiserver-etcd", "apiserver",
+		"apiserver-kubelet", "controller-manager", "scheduler", "admin", NULL,
+	};
+	int rc = 0;
+
+	for (int i = 0; names[i]; i++) {
+		bool pair = !strchr(names[i], '.');
+		for (int k = 0; k < (pair ? 2 : 1); k++) {
+			char *path = pair ? fmt("%s/%s.%s", KUBE_PKI, names[i], k ? "crt" : "key") :
+					    fmt("%s/%s", KUBE_PKI, names[i]);
+			if (unlink(path) == 0)
+				ctrl_changed(report, "pki", "removed %s: a worker keeps no control "
+					     "plane's file", path);
+			else if (errno != ENOENT) {
+				ctrl_fail(report, path, "unlink: %s", strerror(errno));
+				rc = -1;
+			}
+			free(path);
+		}
+	}
+	return rc;
+}
+
+/* The kubeconfig of USER, who authenticates with CREDENTIALS (kubeconfig's user keys). */
+static char *kubeconfig_as(const char *server, const char *user, const char *credentials)
 {
 	return fmt("# rendered by cairnd\n"
 		   "apiVersion: v1\nkind: Config\n"
 		   "clusters:\n- name: cairn\n  cluster:\n"
 		   "    server: %s\n    certificate-authority: " KUBE_PKI "/ca.crt\n"
-		   "users:\n- name: %s\n  user:\n"
-		   "    client-certificate: " KUBE_PKI "/%s.crt\n"
-		   "    client-key: " KUBE_PKI "/%s.key\n"
+		   "users:\n- name: %s\n  user:\n%s"
 		   "contexts:\n- name: %s\n  context:\n    cluster: cairn\n    user: %s\n"
-		   "current-context: %s\n", server, user, certname, certname, user, user, user);
+		   "current-context: %s\n", server, user, credentials, user, user, user);
+}
+
+/* The kubeconfig of USER, with its certificate and key files in KUBE_PKI. */
+static char *kubeconfig(const char *server, const char *user, const char *certname)
+{
+	char *credentials = fmt("    client-certificate: " KUBE_PKI "/%s.crt\n"
+				"    client-key: " KUBE_PKI "/%s.key\n", certname, certname);
+	char *text = kubeconfig_as(server, user, credentials);
+
+	free(credentials);
+	return text;
 }
 
 static int render_pki(struct kube_state *s, struct ctrl_report *report, const json_t *kube,
@@ -292,11 +340,16 @@ static int render_pki(struct kube_state *s, struct ctrl_report *report, const js
 		return -1;
 	}
 	config_ipv4_format(svc_net + 1, first_service_ip);
-	if (issuer_load(&kca, json_object_get(kube, "ca"), "ca") < 0)
-		goto out;
 	if (put(report, KUBE_PKI "/ca.crt", str(json_object_get(kube, "ca"), "cert"), 0644, 0, 0) < 0)
 		goto out;
-	{
+	if (!cp) {
+		/* a worker issues nothing: its kubelet joins with the bootstrap token (join.c), and
+		 * what a control plane had here before goes */
+		if (remove_control_plane_files(report) < 0)
+			goto out;
+	} else if (issuer_load(&kca, json_object_get(kube, "ca"), "ca") < 0) {
+		goto out;
+	} else {
 		char *cn = fmt("system:node:%s", name);
 		const char *sans[] = { name, address, NULL };
 		int r = issue(&kca, "kubelet", &(struct pki_request){ .common_name = cn,
@@ -366,14 +419,23 @@ out:
 /* ---- settings -------------------------------------------------------------------------- */
 
 static int render_settings(struct ctrl_report *report, const json_t *kube, const char *name,
-			   bool cp, const char *pod_cidr, const struct pods *pods)
+			   bool cp, const char *pod_cidr, const char *dns_address,
+			   const struct pods *pods)
 {
 	const char *endpoint = str(kube, "endpoint");
 	char *server = fmt("https://%s:%d", endpoint, KUBE_APISERVER_PORT);
 	char *local = fmt("https://127.0.0.1:%d", KUBE_APISERVER_PORT);
 	char *node_user = fmt("system:node:%s", name);
-	char *kubelet_kc = kubeconfig(server, node_user, "kubelet");
-	char *proxy_kc = kubeconfig(server, "system:kube-proxy", "kube-proxy");
+	/* a control plane's kubelet and kube-proxy have certificates issued here; a worker's
+	 * kubelet joins with the bootstrap token and keeps the certificates it gets in
+	 * KUBELET_CERT_DIR, and its kube-proxy uses the kubelet's (bound to system:node-proxier) */
+	char *token = fmt("    token: %s\n", str(kube, "bootstrapToken") ?: "");
+	char *kubelet_kc = cp ? kubeconfig(server, node_user, "kubelet") :
+			   kubeconfig_as(server, "kubelet-bootstrap", token);
+	char *joined = fmt("    client-certificate: " KUBELET_CERT_DIR "/kubelet-client-current.pem\n"
+			   "    client-key: " KUBELET_CERT_DIR "/kubelet-client-current.pem\n");
+	char *proxy_kc = cp ? kubeconfig(server, "system:kube-proxy", "kube-proxy") :
+			 kubeconfig_as(server, node_user, joined);
 	char *kubelet = fmt(
 		"# rendered by cairnd\n"
 		"apiVersion: kubelet.config.k8s.io/v1beta1\n"
@@ -383,13 +445,14 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 		"  webhook: {enabled: true}\n"
 		"  x509: {clientCAFile: " KUBE_PKI "/ca.crt}\n"
 		"authorization: {mode: Webhook}\n"
-		"tlsCertFile: " KUBE_PKI "/kubelet-server.crt\n"
-		"tlsPrivateKeyFile: " KUBE_PKI "/kubelet-server.key\n"
+		"%s"
+		"rotateCertificates: true\n"
 		"cgroupDriver: cgroupfs\n"
 		"cgroupsPerQOS: true\n"
 		"enforceNodeAllocatable: [pods]\n"
 		"failSwapOn: false\n"
-		"clusterDomain: cluster.local\n"
+		"clusterDomain: " KUBE_DNS_DOMAIN "\n"
+		"clusterDNS: [%s]\n"
 		"podCIDR: %s\n"
 		"healthzBindAddress: 127.0.0.1\n"
 		"healthzPort: 10248\n"
@@ -398,7 +461,11 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 		"imageGCHighThresholdPercent: 100\n"
 		"imageGCLowThresholdPercent: 99\n"
 		"evictionHard: {memory.available: 32Mi, nodefs.available: 1%%, imagefs.available: 1%%}\n"
-		"resolvConf: /etc/resolv.conf\n", pod_cidr);
+		"resolvConf: /etc/resolv.conf\n",
+		cp ? "tlsCertFile: " KUBE_PKI "/kubelet-server.crt\n"
+		     "tlsPrivateKeyFile: " KUBE_PKI "/kubelet-server.key\n" :
+		     /* a control plane's cairnd approves the request (join.c) */
+		     "serverTLSBootstrap: true\n", dns_address, pod_cidr);
 	char *proxy = fmt(
 		"# rendered by cairnd\n"
 		"apiVersion: kubeproxy.config.k8s.io/v1alpha1\n"
@@ -462,11 +529,18 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 		"}\n", plugin);
 	int rc = 0;
 
-	if (fileio_mkdirs(KUBE_DIR "/cni", 0755) < 0) {
+	if (fileio_mkdirs(KUBE_DIR "/cni", 0755) < 0 || fileio_mkdirs(KUBE_DNS_DIR, 0755) < 0) {
 		ctrl_fail(report, KUBE_DIR, "mkdir: %s", strerror(errno));
 		rc = -1;
 	}
-	rc = rc ?: put(report, KUBE_DIR "/kubelet.kubeconfig", kubelet_kc, 0600, 0, 0);
+	rc = rc ?: put(report, cp ? KUBE_DIR "/kubelet.kubeconfig" : KUBE_DIR "/bootstrap.kubeconfig",
+		       kubelet_kc, 0600, 0, 0);
+	/* the other role's file: a worker's kubelet writes KUBELET_KUBECONFIG itself */
+	if (rc == 0 && unlink(cp ? KUBE_DIR "/bootstrap.kubeconfig" : KUBE_DIR "/kubelet.kubeconfig")
+		       < 0 && errno != ENOENT) {
+		ctrl_fail(report, "kubeconfig", "unlink: %s", strerror(errno));
+		rc = -1;
+	}
 	rc = rc ?: put(report, KUBE_DIR "/kube-proxy.kubeconfig", proxy_kc, 0600, 0, 0);
 	rc = rc ?: put(report, KUBE_DIR "/kubelet.yaml", kubelet, 0644, 0, 0);
 	rc = rc ?: put(report, KUBE_DIR "/kube-proxy.yaml", proxy, 0644, 0, 0);
@@ -490,6 +564,8 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 	free(server);
 	free(local);
 	free(node_user);
+	free(token);
+	free(joined);
 	free(kubelet_kc);
 	free(proxy_kc);
 	free(kubelet);
@@ -512,10 +588,10 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 
 static int write_services(struct ctrl_report *report, const json_t *kube, const char *name,
 			  bool cp, const char *etcd_state, const char *etcd_initial,
-			  const char *etcd_data)
+			  const char *etcd_data, const char *dns_address)
 {
 	const char *address = str(kube, "address"), *modprobe = ctrl_env(report)->modprobe;
-	char *members = NULL, *etcd_servers = NULL, *defs[8] = { 0 };
+	char *members = NULL, *etcd_servers = NULL, *defs[KUBE_SERVICES] = { 0 };
 	const json_t *m;
 	const char *n;
 	int rc = 0;
@@ -552,21 +628,38 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 		"restart = oneshot\n");
 	defs[2] = fmt(
 		"# rendered by cairnd: the node agent\n"
-		"command = /usr/bin/kubelet --config=" KUBE_DIR "/kubelet.yaml "
-		"--kubeconfig=" KUBE_DIR "/kubelet.kubeconfig --container-runtime=remote "
+		"command = /usr/bin/kubelet --config=" KUBE_DIR "/kubelet.yaml %s"
+		"--container-runtime=remote "
 		"--container-runtime-endpoint=unix://" KUBE_CONTAINERD_SOCK " --hostname-override=%s "
 		"--node-ip=%s --pod-infra-container-image=" KUBE_PAUSE_IMAGE " --v=1\n"
 		"needs = containerd kube-images%s\n"
 		"ready = tcp:127.0.0.1:10248\n"
-		RESTART "stop_timeout = 20s\n", name, address, cp ? " kube-apiserver" : "");
+		RESTART "stop_timeout = 20s\n",
+		cp ? "--kubeconfig=" KUBE_DIR "/kubelet.kubeconfig " :
+		     "--bootstrap-kubeconfig=" KUBE_DIR "/bootstrap.kubeconfig "
+		     "--kubeconfig=" KUBELET_KUBECONFIG " --cert-dir=" KUBELET_CERT_DIR " ",
+		name, address, cp ? " kube-apiserver" : "");
 	/* On a control plane, kubelet and kube-proxy start once the local API server is ready:
-	 * their retries would only slow its first start (its RBAC bootstrap) on a busy node. */
-	defs[3] = fmt(
-		"# rendered by cairnd: Services (iptables)\n"
-		"command = /usr/bin/kube-proxy --config=" KUBE_DIR "/kube-proxy.yaml\n"
-		"%s"
-		"ready = tcp:127.0.0.1:10256\n"
-		RESTART "stop_timeout = 10s\n", cp ? "needs = kube-apiserver\n" : "");
+	 * their retries would only slow its first start (its RBAC bootstrap) on a busy node. On a
+	 * worker, kube-proxy uses the kubelet's certificate, there once the kubelet serves (it
+	 * joins first). */
+	{
+		/* kube-proxy reads the kubelet's certificate once: naming the file the kubelet's
+		 * link points to makes a renewal change this definition, which restarts it */
+		char target[256] = "";
+		ssize_t n = cp ? -1 : readlink(KUBELET_CERT_DIR "/kubelet-client-current.pem", target,
+					       sizeof target - 1);
+		target[n > 0 ? n : 0] = '\0';
+		defs[3] = fmt(
+			"# rendered by cairnd: Services (iptables)\n"
+			"%s%s%s"
+			"command = /usr/bin/kube-proxy --config=" KUBE_DIR "/kube-proxy.yaml\n"
+			"%s"
+			"ready = tcp:127.0.0.1:10256\n"
+			RESTART "stop_timeout = 10s\n", cp ? "" : "# the kubelet's certificate: ",
+			cp ? "" : *target ? target : "(none yet)", cp ? "" : "\n",
+			cp ? "needs = kube-apiserver\n" : "needs = kubelet\n");
+	}
 	if (cp) {
 		defs[4] = fmt(
 			"# rendered by cairnd: the cluster's store (a member per control plane)\n"
@@ -636,7 +729,16 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 			"ready = tcp:127.0.0.1:10259\n"
 			UNPRIVILEGED(KUBE_USER) RESTART "stop_timeout = 10s\n");
 	}
-	for (int i = 0; i < 8; i++) {
+	/* dnsmasq parses what the pods ask: unprivileged, with only the right to bind port 53 */
+	defs[8] = fmt(
+		"# rendered by cairnd: cluster DNS, the Services' names for the pods\n"
+		"command = /usr/sbin/dnsmasq --keep-in-foreground --conf-file=/dev/null --pid-file="
+		" --user=" DNS_USER " --log-facility=- --listen-address=%s --bind-dynamic --port=53"
+		" --no-hosts --hostsdir=" KUBE_DNS_DIR " --local=/" KUBE_DNS_DOMAIN "/"
+		" --domain-needed --resolv-file=/etc/resolv.conf --local-ttl=5 --cache-size=1000\n"
+		UNPRIVILEGED(DNS_USER) "capabilities = CAP_NET_BIND_SERVICE\n"
+		RESTART "stop_timeout = 5s\n", dns_address);
+	for (int i = 0; i < KUBE_SERVICES; i++) {
 		if (defs[i])
 			rc |= ctrl_service_write(report, kube_services[i], defs[i]);
 		else
@@ -1169,6 +1271,47 @@ static int set_aside_member_data(struct ctrl_report *report, const char *data)
 	return 0;
 }
 
+/* ---- cluster DNS ------------------------------------------------------------------------ */
+
+/* The Services' records for this node's dnsmasq (dns.c), from the API every DNS_EVERY_MS: on a
+ * control plane through the local API server as cairn-admin, on a worker through the endpoint
+ * with the kubelet's certificate (system:nodes may list Services: join.c's binding). Written
+ * only when they change; dnsmasq reads the folder again by itself (inotify). An API server
+ * that does not answer leaves the last records in place. */
+static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const json_t *kube,
+			 bool cp)
+{
+	char server[64], err[512];
+	struct kube_api_creds creds = {
+		.server = server,
+		.cert = cp ? KUBE_PKI "/admin.crt" : KUBELET_CERT_DIR "/kubelet-client-current.pem",
+		.key = cp ? KUBE_PKI "/admin.key" : KUBELET_CERT_DIR "/kubelet-client-current.pem",
+	};
+	json_t *list = NULL;
+	struct stat st;
+	char *hosts;
+	long status;
+	int rc = 0;
+
+	if (s->dns_ms && now_ms() - s->dns_ms < DNS_EVERY_MS)
+		return 0;
+	if (stat(creds.cert, &st) != 0)
+		return 0;     /* a worker that has not joined yet */
+	s->dns_ms = now_ms();
+	snprintf(server, sizeof server, "https://%s:%d", cp ? "127.0.0.1" : str(kube, "endpoint"),
+		 KUBE_APISERVER_PORT);
+	status = kube_api(&creds, "GET", "/api/v1/services", NULL, &list, err, sizeof err);
+	if (status == 200 && (hosts = kube_dns_hosts(list, KUBE_DNS_DOMAIN))) {
+		rc = put(report, KUBE_DNS_DIR "/services", hosts, 0644, 0, 0);
+		free(hosts);
+	} else if (status) {   /* no answer at all: the API server is starting, waited for */
+		ctrl_fail(report, "kube-dns", "listing the Services: %s", err);
+		rc = -1;
+	}
+	json_decref(list);
+	return rc;
+}
+
 /* ---- the controller ---------------------------------------------------------------------- */
 
 void *kube_init(const struct controller_env *env)
@@ -1220,9 +1363,17 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		return -1;
 	}
 	struct pods pods;
+	char dns_address[16];     /* the pods' gateway: the first address of the podCIDR */
+	uint32_t pod_net;
+	unsigned pod_prefix;
+	if (!config_ipv4_cidr_parse(str(self, "podCIDR"), &pod_net, &pod_prefix)) {
+		ctrl_fail(report, "kubernetes.nodes", "this node's podCIDR is not an IPv4 CIDR");
+		return -1;
+	}
+	config_ipv4_format(pod_net + 1, dns_address);
 	if (pods_settings(config, spec, kube, self, name, &pods, report) < 0 ||
 	    render_pki(s, report, kube, name, cp) < 0 ||
-	    render_settings(report, kube, name, cp, str(self, "podCIDR"), &pods) < 0)
+	    render_settings(report, kube, name, cp, str(self, "podCIDR"), dns_address, &pods) < 0)
 		return -1;
 	const char *data = kube_etcd_data_dir(spec);
 	if (cp && strcmp(data, KUBE_ETCD_STATE_DATA) == 0 && !fileio_is_mount_point(KUBE_STATE_DIR)) {
@@ -1269,17 +1420,21 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 			put(report, KUBE_DIR "/etcd-start", text, 0600, 0, 0);
 			free(text);
 			if (write_services(report, kube, name, cp, state,
-					   initial && *initial ? initial : NULL, data) < 0)
+					   initial && *initial ? initial : NULL, data, dns_address) < 0)
 				rc = -1;
 		}
 		free(initial);
 		reconcile_members(s, report, kube, cp, name, data);
+		if (kube_join_reconcile(&s->join, report, kube) < 0)
+			rc = -1;
 	} else {
-		if (write_services(report, kube, name, cp, "new", NULL, data) < 0)
+		if (write_services(report, kube, name, cp, "new", NULL, data, dns_address) < 0)
 			rc = -1;
 		if (set_aside_member_data(report, data) < 0)
 			rc = -1;
 	}
+	if (reconcile_dns(s, report, kube, cp) < 0)
+		rc = -1;
 	if (reconcile_routes(s, report, kube, pods.network != NULL) < 0)
 		rc = -1;
 	if (reconcile_pods_link(report, &pods) < 0)

@@ -6,6 +6,8 @@
 #ifndef CAIRN_KUBE_H
 #define CAIRN_KUBE_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "controller.h"
@@ -47,5 +49,56 @@ char *kube_base64(const void *data, size_t len);
  * with ERR set. */
 char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned days,
 			    char *err, size_t errlen);
+
+/* ---- Requests to an API server (apiclient.c) */
+
+struct kube_api_creds {
+	const char *server;      /* https://HOST:PORT */
+	const char *cert, *key;  /* PEM files of the client certificate and its key (may be one) */
+};
+
+/* METHOD PATH (with BODY, JSON) to CREDS's server, whose certificate must verify against
+ * KUBE_PKI/ca.crt. The HTTP status, or 0 when no answer came (ERR says why: not listening yet,
+ * most often); ERR also has the Status message of an answer >= 300. *REPLY gets the answer's
+ * JSON when REPLY is not NULL (NULL when it was none). Waits at most 15 s. */
+long kube_api(const struct kube_api_creds *creds, const char *method, const char *path,
+	      const json_t *body, json_t **reply, char *err, size_t errlen);
+
+/* ---- Cluster DNS (dns.c) */
+
+#define KUBE_DNS_DIR KUBE_DIR "/dns"       /* dnsmasq's --hostsdir: the Services' records */
+#define KUBE_DNS_DOMAIN "cluster.local"
+
+/* The hosts file of cluster DNS for SERVICES (a ServiceList, as the API gives it): a line
+ * "IP NAME.NAMESPACE.svc.DOMAIN" for each Service with an IPv4 cluster IP, sorted; headless
+ * Services and names that are not DNS labels are left out. malloc()ed ("" for none); NULL when
+ * out of memory. */
+char *kube_dns_hosts(const json_t *services, const char *domain);
+
+/* ---- Joining (join.c): a worker holds no CA key. Its kubelet joins with the bootstrap token
+ * (a client certificate kube-controller-manager approves and signs) and asks for its serving
+ * certificate, which a control plane's cairnd approves when it matches the config. */
+
+/* A control plane's part, kept between passes. */
+struct kube_join {
+	bool applied;             /* the join objects were written ... */
+	char token[32];           /* ... for this bootstrap token */
+	long long objects_ms;     /* when (CLOCK_MONOTONIC) */
+	long long csrs_ms;        /* when the certificate requests were last looked at */
+};
+
+/* Through the local API server as cairn-admin: the bootstrap token's Secret and the bindings
+ * the join needs (written when they change, and every few minutes), and the decisions on the
+ * kubelets' serving certificate requests. A silent API server is waited for without failing. */
+int kube_join_reconcile(struct kube_join *join, struct ctrl_report *report, const json_t *kube);
+
+enum { KUBE_CSR_DENY = -1, KUBE_CSR_SKIP = 0, KUBE_CSR_APPROVE = 1 };
+/* The decision on CSR (a CertificateSigningRequest, as the API gives it) for the cluster of
+ * KUBE (MachineConfig .spec.kubernetes): SKIP for another signer's or a decided one; APPROVE for
+ * a kubelet serving request of a node in kubernetes.nodes whose subject is that node
+ * (CN system:node:NAME, O system:nodes), whose names are that node's name and address and
+ * nothing else, for server use only, with a valid signature; else DENY. WHY (LEN bytes) says
+ * what was approved, or why not. */
+int kube_serving_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len);
 
 #endif

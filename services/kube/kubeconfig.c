@@ -68,6 +68,11 @@ char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned d
 		snprintf(err, errlen, "this node's MachineConfig has no kubernetes section");
 		return NULL;
 	}
+	if (!str(ca, "key")) {
+		snprintf(err, errlen, "this node holds no Kubernetes CA key (a worker's kubelet joins "
+			 "with the bootstrap token): ask a control-plane node (-n)");
+		return NULL;
+	}
 	if (pki_ca_import(str(ca, "cert"), str(ca, "key"), &pca, perr) < 0) {
 		snprintf(err, errlen, "kubernetes.ca: %s", perr);
 		return NULL;

@@ -351,6 +351,12 @@ static void test_ovn_machine(void **state)
 #define PEM(label, indent) indent "-----BEGIN " label "-----\n" indent "QUJD\n" indent "-----END " label "-----\n"
 #define KUBE_CA "    ca:\n      cert: |\n" PEM("CERTIFICATE", "        ") "      key: |\n" PEM("PRIVATE KEY", "        ")
 
+#define KUBE_CA_CERT "    ca:\n      cert: |\n" PEM("CERTIFICATE", "        ")
+#define KUBE_WORKER HEAD "spec:\n  role: worker\n  kubernetes:\n    address: 10.77.1.2\n" \
+	"    endpoint: 10.77.1.1\n    nodes:\n" \
+	"      node-1: {address: 10.77.1.1, podCIDR: 10.244.1.0/24, controlPlane: true}\n" \
+	"      node-2: {address: 10.77.1.2, podCIDR: 10.244.2.0/24}\n"
+
 /* .spec.kubernetes: decoded with its defaults; every cross-field mistake named where it is. */
 static void test_kubernetes_machine(void **state)
 {
@@ -395,6 +401,28 @@ static void test_kubernetes_machine(void **state)
 	char *text = all_errors();
 	assert_null(strstr(text, "not-a-token"));
 	free(text);
+	config_errors_free(&errs);
+	/* a worker needs the CA's certificate and the token, not the CA's key; a control plane
+	 * needs the key (it signs), a worker the token (it joins with it) */
+	assert_int_equal(decode(KUBE_WORKER KUBE_CA_CERT "    bootstrapToken: abcdef.0123456789abcdef\n"),
+			 0);
+	json_decref(config);
+	config = NULL;
+	assert_errors(KUBE_WORKER KUBE_CA_CERT,
+		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.bootstrapToken: is required on a node with role worker (its kubelet joins with it)\n");
+	config_errors_free(&errs);
+	assert_errors(HEAD
+		"spec:\n"
+		"  role: controlplane\n"
+		"  kubernetes:\n"
+		"    address: 10.77.1.1\n"
+		"    endpoint: 10.77.1.1\n"
+		"    nodes:\n"
+		"      node-1: {address: 10.77.1.1, podCIDR: 10.244.1.0/24, controlPlane: true}\n"
+		KUBE_CA_CERT
+		"    etcdCA:\n      cert: |\n" PEM("CERTIFICATE", "        ") "      key: |\n" PEM("PRIVATE KEY", "        ")
+		"    serviceAccount:\n      key: |\n" PEM("PRIVATE KEY", "        ") "      public: |\n" PEM("PUBLIC KEY", "        "),
+		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.ca.key: is required on a node with role controlplane (it signs the cluster's certificates)\n");
 }
 
 /* kubernetes.ovnNetwork: the pods' OVN Network holds podSubnet; its gateway and the VMs' static
@@ -410,7 +438,7 @@ static void test_kubernetes_machine(void **state)
 	"    nodes:\n" \
 	"      node-1: {address: 10.77.1.1, podCIDR: 10.244.1.0/24, controlPlane: true}\n" \
 	"      node-2: {address: 10.77.1.2, podCIDR: 10.244.2.0/24}\n" \
-	KUBE_CA
+	KUBE_CA "    bootstrapToken: abcdef.0123456789abcdef\n"
 #define POD_NET(name, cidr, gateway) "---\napiVersion: cairn.dev/v1alpha1\nkind: Network\n" \
 	"metadata: {name: " name "}\nspec: {cidr: " cidr ", gateway: " gateway "}\n"
 #define POD_VM(ip) "---\napiVersion: cairn.dev/v1alpha1\nkind: VirtualMachine\nmetadata: {name: vm-1}\n" \
@@ -434,7 +462,7 @@ static void test_kubernetes_ovn_network(void **state)
 		"config.yaml:9: document 1 (MachineConfig): .spec.kubernetes.ovnNetwork: Network/pods's gateway is inside node node-2's podCIDR 10.244.2.0/24 (the pods' addresses)\n");
 	assert_errors(KUBE_OVN(OVN_SECTION, "pods") POD_NET("pods", "10.244.0.0/16", "10.244.0.1")
 		POD_VM("10.244.1.7"),
-		"config.yaml:31: document 3 (VirtualMachine): .spec.nics[0].ip: \"10.244.1.7\" is inside node node-1's podCIDR 10.244.1.0/24, the pods' part of Network/pods\n");
+		"config.yaml:32: document 3 (VirtualMachine): .spec.nics[0].ip: \"10.244.1.7\" is inside node node-1's podCIDR 10.244.1.0/24, the pods' part of Network/pods\n");
 }
 
 static void test_error_identity(void **state)

@@ -331,7 +331,11 @@ static void test_gen_config_kubernetes(void **state)
 	assert_string_equal(json_string_value(json_object_get(k1, "address")), "10.77.1.1");
 	assert_string_equal(json_string_value(json_object_get(k2, "address")), "10.0.0.2");
 	assert_string_equal(json_string_value(json_object_get(k2, "endpoint")), "10.77.1.1");
-	assert_true(json_equal(json_object_get(k1, "ca"), json_object_get(k2, "ca")));
+	/* the worker gets the CA's certificate, not its key: its kubelet joins with the token */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(k1, "ca"), "cert")),
+			    json_string_value(json_object_get(json_object_get(k2, "ca"), "cert")));
+	assert_non_null(json_object_get(json_object_get(k1, "ca"), "key"));
+	assert_null(json_object_get(json_object_get(k2, "ca"), "key"));
 	assert_true(json_equal(json_object_get(k1, "nodes"), json_object_get(k2, "nodes")));
 	assert_string_equal(json_string_value(json_object_get(k1, "bootstrapToken")),
 			    json_string_value(json_object_get(k2, "bootstrapToken")));

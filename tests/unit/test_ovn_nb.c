@@ -724,7 +724,7 @@ static void test_addresses_stable(void **state)
 	"      node-2: {address: 10.77.1.2, podCIDR: 10.40.0.16/29}\n"                       \
 	"    ca:\n"                                                                          \
 	"      cert: \"-----BEGIN CERTIFICATE-----\\nQUJD\\n-----END CERTIFICATE-----\\n\"\n"     \
-	"      key: \"-----BEGIN PRIVATE KEY-----\\nQUJD\\n-----END PRIVATE KEY-----\\n\"\n"      \
+	"    bootstrapToken: abcdef.0123456789abcdef\n"                                      \
 	"---\n"                                                                              \
 	"apiVersion: cairn.dev/v1alpha1\n"                                                   \
 	"kind: Network\n"                                                                    \

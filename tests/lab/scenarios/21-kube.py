@@ -16,7 +16,7 @@ snapshot refused (and nothing stopped); with LAB_KUBE_FULL=1 also the snapshot r
 control plane stops and starts on it) and the object back, then node-1 rebooted: etcd's data
 is on the state volume of node-1's pool (LVM on a virtio data disk; a file pool in RAM without
 LAB_KUBE_FULL), so the object is still there."""
-import os, subprocess, sys, time
+import json, os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
 from lab import Scenario, need, cairnctl, cairnctl_json, wait_until, items, out
 from lab.kube import KubeCluster, HELLO_TAR, KUBECTL, POD_NETWORK
@@ -76,6 +76,11 @@ with Scenario("kube") as s:
         text = f.read()
     s.check("a worker's config has the cluster CA but not etcd's CA nor the service-account key",
             "ca:" in text and "etcdCA:" not in text and "serviceAccount:" not in text)
+    import yaml
+    wkube = next(d for d in yaml.safe_load_all(text) if d and d.get("kind") == "MachineConfig")[
+        "spec"]["kubernetes"]
+    s.check("a worker's config has the CA's certificate and the bootstrap token, not the CA's key",
+            set(wkube["ca"]) == {"cert"} and "bootstrapToken" in wkube, str(wkube["ca"].keys()))
     c.configure()
     applied = time.monotonic()
     s.must("node-1 in secure mode", c.nodes[0].wait_for, r"serving in secure mode", 120)
@@ -92,10 +97,39 @@ with Scenario("kube") as s:
         raise
     ready_s = time.monotonic() - applied
     print(f"kube: every node Ready {ready_s:.0f} s after apply-config")
+    # node-2 joined with the bootstrap token: its client certificate approved and signed by
+    # kube-controller-manager; its serving certificate (asked once it is registered) approved
+    # by node-1's cairnd
+    token_id = wkube["bootstrapToken"].split(".")[0]
+
+    def decided(signer, user, reason):
+        p = c.kubectl("get", "csr", "-o", "json")
+        csrs = json.loads(p.stdout).get("items", []) if p.returncode == 0 else []
+        return [x for x in csrs if x["spec"].get("signerName") == signer and
+                x["spec"].get("username") == user and x.get("status", {}).get("certificate") and
+                any(k.get("type") == "Approved" and k.get("reason") == reason
+                    for k in x.get("status", {}).get("conditions", []))]
+    s.must("node-2's kubelet joined with the bootstrap token: its client certificate request "
+           "(by system:bootstrap:ID) approved and signed", wait_until, "client CSR",
+           lambda: decided("kubernetes.io/kube-apiserver-client-kubelet",
+                           f"system:bootstrap:{token_id}", "AutoApproved"), 120, 5)
+    try:
+        s.must("node-2's serving certificate request approved by node-1's cairnd (CairnApproved) "
+               "and signed", wait_until, "serving CSR",
+               lambda: decided("kubernetes.io/kubelet-serving", "system:node:node-2",
+                               "CairnApproved"), 180, 5)
+    except BaseException:
+        print(c.kubectl("get", "csr").stdout)
+        raise
+    p = cairnctl("-n", "node-2", "kubeconfig", os.path.join(c.folder, "worker.kubeconfig"),
+                 config=c.cc)
+    s.check("cairnctl kubeconfig on the worker is refused: it holds no CA key",
+            p.returncode != 0 and "holds no Kubernetes CA key" in p.stdout + p.stderr,
+            p.stdout + p.stderr)
     p = c.kubectl("get", "nodes", "-o", "wide")
     print(p.stdout)
     names = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-             "containerd", "kubelet", "kube-proxy")
+             "containerd", "kubelet", "kube-proxy", "kube-dns")
 
     def services():
         return {x.get("name"): x.get("state") for x in
@@ -119,7 +153,8 @@ with Scenario("kube") as s:
         s.check(f"cairnctl image import on {c.name(k)}", p.returncode == 0 and
                 "cairn.local/hello:1" in p.stdout, p.stdout + p.stderr)
     p = apply(c, pod("web", "node-1", ["serve", "8080"]), SERVICE,
-              pod("client", "node-2", ["get-loop", "$(WEB_SERVICE_HOST)", "80"]))
+              # by the Service's name: cluster DNS (node-2's dnsmasq) and the search domains
+              pod("client", "node-2", ["get-loop", "web", "80"]))
     s.check("kubectl apply: a pod, a Service, a client pod on the other node", p.returncode == 0,
             p.stdout + p.stderr)
 
@@ -146,7 +181,8 @@ with Scenario("kube") as s:
     ip = c.kubectl("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}").stdout.strip()
     s.check("the Service has a cluster IP", ip.count(".") == 3, ip)
     try:
-        s.must("a pod on node-2 reaches the web pod through the Service", wait_until,
+        s.must("a pod on node-2 reaches the web pod through the Service, by its name "
+               "(cluster DNS)", wait_until,
                "hello through the Service", lambda: "hello from web" in
                c.kubectl("logs", "client", "--tail", "5").stdout, 180, 5)
     except BaseException:

@@ -1,0 +1,141 @@
+/* csr.c - the decision on a kubelet's serving certificate request (kube.h,
+ * kube_serving_csr_verdict): pure, so the unit test gives it real requests made with GnuTLS.
+ * A control plane's cairnd (join.c) approves what it says, and denies the rest with its reason,
+ * which `kubectl get csr` then shows. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "kube.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int deny(char *why, size_t len, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static int deny(char *why, size_t len, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(why, len, f, ap);
+	va_end(ap);
+	return KUBE_CSR_DENY;
+}
+
+/* The request's subject field OID number IDX into BUF: 0, or -1 when it has none. */
+static int crq_dn(gnutls_x509_crq_t crq, const char *oid, unsigned idx, char *buf, size_t len)
+{
+	size_t size = len;
+
+	if (gnutls_x509_crq_get_dn_by_oid(crq, oid, idx, 0, buf, &size) < 0)
+		return -1;
+	buf[size < len ? size : len - 1] = '\0';
+	return 0;
+}
+
+/* The subject alternative names: every DNS name is NAME, every IP address is ADDRESS, and there
+ * is one of them at least. */
+static int check_sans(gnutls_x509_crq_t crq, const char *name, const char *address, char *why,
+		      size_t len)
+{
+	unsigned char want[4];
+	unsigned count = 0;
+
+	if (inet_pton(AF_INET, address, want) != 1)
+		return deny(why, len, "the config's address of the node (%s) is not IPv4", address);
+	for (unsigned seq = 0;; seq++) {
+		unsigned char buf[256];
+		size_t size = sizeof buf - 1;
+		unsigned type, critical;
+		int r = gnutls_x509_crq_get_subject_alt_name(crq, seq, buf, &size, &type, &critical);
+		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (r < 0)
+			return deny(why, len, "its subject alternative name %u: %s", seq,
+				    gnutls_strerror(r));
+		count++;
+		if (type == GNUTLS_SAN_DNSNAME) {
+			buf[size] = '\0';
+			if (strlen((char *)buf) != size || strcmp((char *)buf, name) != 0)
+				return deny(why, len, "it names the host %.64s, not the node's name %s",
+					    (char *)buf, name);
+		} else if (type == GNUTLS_SAN_IPADDRESS) {
+			char text[INET6_ADDRSTRLEN] = "?";
+			if (size == 4 && memcmp(buf, want, 4) == 0)
+				continue;
+			inet_ntop(size == 16 ? AF_INET6 : AF_INET, buf, text, sizeof text);
+			return deny(why, len, "it names the address %s, not the node's %s", text,
+				    address);
+		} else {
+			return deny(why, len, "it has a subject alternative name of type %u (only the "
+				    "node's name and address may be named)", type);
+		}
+	}
+	return count ? 0 : deny(why, len, "it names neither the node's name nor its address");
+}
+
+int kube_serving_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len)
+{
+	const json_t *spec = json_object_get(csr, "spec"), *usages, *u, *node;
+	const char *signer = str(spec, "signerName"), *user = str(spec, "username");
+	const char *request = str(spec, "request"), *name;
+	gnutls_datum_t pem = { NULL, 0 };
+	gnutls_x509_crq_t crq = NULL;
+	char cn[256], org[256];
+	size_t i;
+	int verdict;
+
+	*why = '\0';
+	if (!signer || strcmp(signer, "kubernetes.io/kubelet-serving") != 0 ||
+	    json_array_size(json_object_get(json_object_get(csr, "status"), "conditions")))
+		return KUBE_CSR_SKIP;      /* another signer's, or decided */
+	if (!user || strncmp(user, "system:node:", 12) != 0)
+		return deny(why, len, "asked by %.80s, not by a node", user ? user : "nobody");
+	name = user + 12;
+	node = json_object_get(json_object_get(kube, "nodes"), name);
+	if (!node)
+		return deny(why, len, "asked by node %.64s, which is not in kubernetes.nodes", name);
+	usages = json_object_get(spec, "usages");
+	json_array_foreach(usages, i, u) {
+		const char *s = json_string_value(u);
+		if (!s || (strcmp(s, "digital signature") != 0 && strcmp(s, "key encipherment") != 0 &&
+			   strcmp(s, "server auth") != 0))
+			return deny(why, len, "it asks for the usage %.64s (a kubelet serves only)",
+				    s ? s : "?");
+	}
+	if (!request || gnutls_base64_decode2(&(gnutls_datum_t){ (unsigned char *)request,
+			(unsigned)strlen(request) }, &pem) < 0)
+		return deny(why, len, "its request is not base64");
+	if (gnutls_x509_crq_init(&crq) < 0) {
+		gnutls_free(pem.data);
+		return deny(why, len, "out of memory");
+	}
+	if (gnutls_x509_crq_import(crq, &pem, GNUTLS_X509_FMT_PEM) < 0)
+		verdict = deny(why, len, "its request is not a PEM certificate request");
+	else if (gnutls_x509_crq_verify(crq, 0) < 0)
+		verdict = deny(why, len, "its request's signature does not verify");
+	else if (crq_dn(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, sizeof cn) < 0 ||
+		 strcmp(cn, user) != 0)
+		verdict = deny(why, len, "its subject's CN is not %s", user);
+	else if (crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org, sizeof org) < 0 ||
+		 strcmp(org, "system:nodes") != 0 ||
+		 crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 1, org, sizeof org) == 0)
+		verdict = deny(why, len, "its subject's O is not system:nodes alone");
+	else if (check_sans(crq, name, str(node, "address") ? str(node, "address") : "", why,
+			    len) < 0)
+		verdict = KUBE_CSR_DENY;
+	else {
+		snprintf(why, len, "the serving certificate of node %s at %s", name,
+			 str(node, "address"));
+		verdict = KUBE_CSR_APPROVE;
+	}
+	gnutls_x509_crq_deinit(crq);
+	gnutls_free(pem.data);
+	return verdict;
+}

@@ -1,0 +1,225 @@
+/* join.c - how a worker joins without the Kubernetes CA's key (kube.h, "Joining"): the part a
+ * control plane's cairnd does, through the local API server as cairn-admin (libcurl).
+ *
+ * - The cluster objects TLS bootstrapping needs: the bootstrap token's Secret (from
+ *   kubernetes.bootstrapToken; the API server authenticates it as a member of
+ *   system:bootstrappers) and the bindings that let a bootstrapper ask for a kubelet client
+ *   certificate, which kube-controller-manager approves and signs; a node renew its own; and a
+ *   node's identity run kube-proxy (system:node-proxier). Written when they change, and again
+ *   every JOIN_OBJECTS_EVERY_MS in case someone removed one. Bootstrap-token Secrets this node
+ *   made earlier (label JOIN_TOKEN_LABEL) under another name are deleted: a replaced token stops
+ *   working.
+ * - The kubelets' serving certificates: a worker's kubelet asks for one (serverTLSBootstrap),
+ *   which nothing in Kubernetes 1.20 approves. kube_serving_csr_verdict() (csr.c) approves it
+ *   only when it is what the config says the node is: its name, its address, server use. The API server
+ *   checks kubelets' serving certificates against the cluster CA
+ *   (--kubelet-certificate-authority), so `kubectl logs` and `exec` still verify whom they
+ *   talk to. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+
+#include "kube.h"
+
+#define JOIN_OBJECTS_EVERY_MS (5 * 60 * 1000)
+#define JOIN_CSRS_EVERY_MS 10000
+#define JOIN_TOKEN_LABEL "cairn.dev/bootstrap-token"
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The local API server, as cairn-admin. */
+static const struct kube_api_creds local_admin = {
+	.server = "https://127.0.0.1:6443", .cert = KUBE_PKI "/admin.crt", .key = KUBE_PKI "/admin.key",
+};
+
+static long api(const char *method, const char *path, const json_t *body, json_t **reply,
+		char *err, size_t errlen)
+{
+	return kube_api(&local_admin, method, path, body, reply, err, errlen);
+}
+
+/* OBJECT created at COLLECTION, or replaced at COLLECTION/NAME when it exists. */
+static int put_object(const char *collection, const json_t *object, char *err, size_t errlen)
+{
+	const char *name = str(json_object_get(object, "metadata"), "name");
+	long status = api("POST", collection, object, NULL, err, errlen);
+	char path[384];
+
+	if (status != 409)
+		return status >= 200 && status < 300 ? 0 : -1;
+	snprintf(path, sizeof path, "%s/%s", collection, name);
+	status = api("PUT", path, object, NULL, err, errlen);
+	return status >= 200 && status < 300 ? 0 : -1;
+}
+
+static json_t *binding(const char *name, const char *group, const char *role)
+{
+	return json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}",
+			 "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "ClusterRoleBinding",
+			 "metadata", "name", name,
+			 "roleRef", "apiGroup", "rbac.authorization.k8s.io", "kind", "ClusterRole",
+			 "name", role,
+			 "subjects", "apiGroup", "rbac.authorization.k8s.io", "kind", "Group",
+			 "name", group);
+}
+
+#define SECRETS "/api/v1/namespaces/kube-system/secrets"
+#define BINDINGS "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+
+/* Deletes the bootstrap-token Secrets of JOIN_TOKEN_LABEL but KEEP. */
+static int delete_other_tokens(const char *keep, struct ctrl_report *report, char *err,
+			       size_t errlen)
+{
+	json_t *list = NULL;
+	const json_t *item;
+	size_t i;
+	int rc = 0;
+
+	if (api("GET", SECRETS "?labelSelector=" JOIN_TOKEN_LABEL, NULL, &list, err, errlen) != 200)
+		return -1;
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		const char *name = str(json_object_get(item, "metadata"), "name");
+		char path[256];
+		if (!name || (keep && strcmp(name, keep) == 0))
+			continue;
+		snprintf(path, sizeof path, SECRETS "/%s", name);
+		long status = api("DELETE", path, NULL, NULL, err, errlen);
+		if (status == 200 || status == 202 || status == 404)
+			ctrl_changed(report, "join", "deleted the former bootstrap token %s", name);
+		else
+			rc = -1;
+	}
+	json_decref(list);
+	return rc;
+}
+
+/* The token's Secret and the bindings, when KUBE's token changed or every
+ * JOIN_OBJECTS_EVERY_MS. */
+static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, const json_t *kube)
+{
+	const char *token = str(kube, "bootstrapToken");
+	char id[7] = "", secret_name[32] = "", err[512] = "";
+	json_t *objects[5] = { 0 };
+	int rc = 0;
+
+	if (j->applied && strcmp(j->token, token ? token : "") == 0 &&
+	    now_ms() - j->objects_ms < JOIN_OBJECTS_EVERY_MS)
+		return 0;
+	if (token) {
+		memcpy(id, token, 6);
+		snprintf(secret_name, sizeof secret_name, "bootstrap-token-%s", id);
+		objects[0] = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s, s:{s:s, s:s, s:s, s:s}}",
+			"apiVersion", "v1", "kind", "Secret",
+			"metadata", "name", secret_name, "namespace", "kube-system",
+			"labels", JOIN_TOKEN_LABEL, "true",
+			"type", "bootstrap.kubernetes.io/token",
+			"stringData", "token-id", id, "token-secret", token + 7,
+			"usage-bootstrap-authentication", "true",
+			"description", "cairn: the workers' kubelets join with it "
+				       "(MachineConfig kubernetes.bootstrapToken)");
+	}
+	objects[1] = binding("cairn:kubelet-bootstrap", "system:bootstrappers",
+			     "system:node-bootstrapper");
+	objects[2] = binding("cairn:node-autoapprove-bootstrap", "system:bootstrappers",
+			     "system:certificates.k8s.io:certificatesigningrequests:nodeclient");
+	objects[3] = binding("cairn:node-autoapprove-renewal", "system:nodes",
+			     "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient");
+	objects[4] = binding("cairn:node-proxier", "system:nodes", "system:node-proxier");
+	for (int i = 0; i < 5 && rc == 0; i++)
+		if (objects[i] && put_object(i == 0 ? SECRETS : BINDINGS, objects[i], err,
+					     sizeof err) < 0)
+			rc = -1;
+	if (rc == 0 && delete_other_tokens(token ? secret_name : NULL, report, err, sizeof err) < 0)
+		rc = -1;
+	for (int i = 0; i < 5; i++)
+		json_decref(objects[i]);
+	if (rc < 0) {
+		/* the API server not answering yet is waited for, quietly */
+		if (!strstr(err, "HTTP "))
+			return 0;
+		ctrl_fail(report, "join", "the workers' join objects: %s", err);
+		return -1;
+	}
+	if (!j->applied || strcmp(j->token, token ? token : "") != 0)
+		ctrl_changed(report, "join", "the bootstrap token's Secret and the join bindings "
+			     "are in the cluster");
+	j->applied = true;
+	snprintf(j->token, sizeof j->token, "%s", token ? token : "");
+	j->objects_ms = now_ms();
+	return 0;
+}
+
+/* Approves (or denies, saying why) the pending kubelet serving requests. */
+static int reconcile_csrs(struct kube_join *j, struct ctrl_report *report, const json_t *kube)
+{
+	json_t *list = NULL;
+	const json_t *item;
+	char err[512];
+	size_t i;
+	int rc = 0;
+
+	if (now_ms() - j->csrs_ms < JOIN_CSRS_EVERY_MS)
+		return 0;
+	j->csrs_ms = now_ms();
+	long status = api("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests", NULL,
+			  &list, err, sizeof err);
+	if (status != 200) {
+		json_decref(list);
+		if (!status)
+			return 0;    /* not answering yet */
+		ctrl_fail(report, "join", "listing the certificate requests: %s", err);
+		return -1;
+	}
+	json_array_foreach(json_object_get(list, "items"), i, item) {
+		const char *name = str(json_object_get(item, "metadata"), "name");
+		char why[256], path[384];
+		int verdict = kube_serving_csr_verdict(item, kube, why, sizeof why);
+		json_t *done;
+		if (verdict == KUBE_CSR_SKIP || !name)
+			continue;
+		done = json_deep_copy(item);
+		if (!json_is_object(json_object_get(done, "status")))
+			json_object_set_new(done, "status", json_object());
+		json_object_set_new(json_object_get(done, "status"), "conditions", json_pack(
+			"[{s:s, s:s, s:s, s:s}]", "type", verdict == KUBE_CSR_APPROVE ? "Approved" :
+			"Denied", "status", "True", "reason", verdict == KUBE_CSR_APPROVE ?
+			"CairnApproved" : "CairnDenied", "message", why));
+		snprintf(path, sizeof path,
+			 "/apis/certificates.k8s.io/v1/certificatesigningrequests/%s/approval", name);
+		status = api("PUT", path, done, NULL, err, sizeof err);
+		json_decref(done);
+		if (status == 409)    /* another control plane decided first */
+			continue;
+		if (status != 200) {
+			ctrl_fail(report, name, "deciding the certificate request: %s", err);
+			rc = -1;
+		} else if (verdict == KUBE_CSR_APPROVE) {
+			ctrl_changed(report, "join", "approved %s: %s", name, why);
+		} else {
+			ctrl_fail(report, name, "denied the kubelet serving certificate: %s", why);
+		}
+	}
+	json_decref(list);
+	return rc;
+}
+
+int kube_join_reconcile(struct kube_join *j, struct ctrl_report *report, const json_t *kube)
+{
+	int a = reconcile_objects(j, report, kube);
+	int b = reconcile_csrs(j, report, kube);
+
+	return a < 0 || b < 0 ? -1 : 0;
+}
