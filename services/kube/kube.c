@@ -36,6 +36,7 @@
 #include "fileio.h"
 #include "kube.h"
 #include "nb.h"
+#include "ovsdb.h"
 #include "pki.h"
 #include "resources.h"
 #include "runcmd.h"
@@ -61,6 +62,7 @@ struct kube_state {
 	long long alone_ms;     /* since when no other control plane's etcd listens (0: not) */
 	struct kube_join join;  /* a control plane's part in the workers' join (join.c) */
 	long long dns_ms;       /* when the Services were last listed for cluster DNS */
+	long long ports_ms;     /* when the pods' ports were last collected */
 };
 
 /* Where this node's pods go. With kubernetes.ovnNetwork: on that OVN Network, through the
@@ -92,6 +94,7 @@ struct pods {
 
 #define MEMBERS_EVERY_MS 15000   /* etcdctl costs a busy node; the config's changes go first */
 #define DNS_EVERY_MS 10000       /* a new Service's name answers within this */
+#define POD_PORTS_EVERY_MS 30000 /* a dead node's pod's port goes within this of its pod */
 
 static long long now_ms(void)
 {
@@ -1239,15 +1242,26 @@ static bool process_running(const char *comm)
 /* A node that is no longer a control plane: its member was removed from the cluster (by a
  * control plane, reconcile_members), so its data cannot start again. Once its etcd has
  * stopped, the data folder DATA is kept as DATA.former-member (one generation), and
- * the node starts empty, as a new member, if it becomes a control plane again. */
+ * the node starts empty, as a new member, if it becomes a control plane again. Until then
+ * ETCD_FORMER marks the data as a former member's, so that a node made a control plane again
+ * before its etcd had stopped sets the data aside first instead of starting a removed member.
+ * 1 when done (or nothing to keep), 0 while etcd still stops, -1 on failure (reported). */
+#define ETCD_FORMER KUBE_DIR "/etcd-former-member"
 static int set_aside_member_data(struct ctrl_report *report, const char *data)
 {
 	char aside[128];
 	struct stat st;
 
 	snprintf(aside, sizeof aside, "%s.former-member", data);
-	if (stat(data, &st) != 0 || process_running("etcd"))
-		return 0;     /* nothing to keep, or etcd still stopping: the next pass */
+	if (stat(data, &st) != 0) {
+		unlink(ETCD_FORMER);
+		return 1;     /* nothing to keep */
+	}
+	if (stat(ETCD_FORMER, &st) != 0 && put(report, ETCD_FORMER, "a removed member's data: set "
+					      "aside before etcd starts again\n", 0600, 0, 0) < 0)
+		return -1;
+	if (process_running("etcd"))
+		return 0;     /* etcd still stopping: the next pass */
 	if (stat(aside, &st) == 0) {
 		char *rm[] = { "/bin/rm", "-rf", aside, NULL };
 		char *out = NULL;
@@ -1266,9 +1280,10 @@ static int set_aside_member_data(struct ctrl_report *report, const char *data)
 		ctrl_fail(report, KUBE_DIR "/etcd-start", "unlink: %s", strerror(errno));
 		return -1;
 	}
+	unlink(ETCD_FORMER);
 	ctrl_changed(report, "etcd", "not a control plane: the former member's data kept as %s",
 		     aside);
-	return 0;
+	return 1;
 }
 
 /* ---- cluster DNS ------------------------------------------------------------------------ */
@@ -1309,6 +1324,65 @@ static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const
 		rc = -1;
 	}
 	json_decref(list);
+	return rc;
+}
+
+/* ---- the pods' ports no DEL removed ------------------------------------------------------ */
+
+/* On a control plane with the pods on OVN, every POD_PORTS_EVERY_MS: the plugin's ports on the
+ * pods' Network whose pod the API no longer has (a pod deleted while its node was down) are
+ * taken off the switch (podports.c). */
+static int collect_pod_ports(struct kube_state *s, struct ctrl_report *report,
+			     const struct pods *pods)
+{
+	static const struct kube_api_creds admin = { .server = "https://127.0.0.1:6443",
+		.cert = KUBE_PKI "/admin.crt", .key = KUBE_PKI "/admin.key" };
+	struct ovsdb_error oerr;
+	struct ovsdb *nb;
+	json_t *ports, *list = NULL, *stale;
+	const json_t *port;
+	char err[1024];
+	size_t i;
+	int rc = 0;
+
+	if (!pods->network || (s->ports_ms && now_ms() - s->ports_ms < POD_PORTS_EVERY_MS))
+		return 0;
+	s->ports_ms = now_ms();
+	if (!(nb = ovsdb_connect(pods->northbound, 5000, &oerr)))
+		return 0;     /* the central node's database is not up: the next round */
+	ports = kube_pod_ports(nb, err, sizeof err);
+	if (!ports) {
+		ctrl_fail(report, "pods' ports", "%s", err);
+		ovsdb_close(nb);
+		return -1;
+	}
+	/* the pods only after the ports (podports.c says why) */
+	if (json_array_size(ports) == 0 ||
+	    kube_api(&admin, "GET", "/api/v1/pods", NULL, &list, err, sizeof err) != 200 ||
+	    !json_is_array(json_object_get(list, "items"))) {
+		json_decref(ports);
+		json_decref(list);
+		ovsdb_close(nb);
+		return 0;     /* nothing to collect, or the API server is not answering */
+	}
+	stale = kube_pod_ports_stale(ports, list);
+	json_array_foreach(stale, i, port) {
+		int r = kube_pod_port_remove(nb, port, pods->ls, pods->pg, err, sizeof err);
+		if (r > 0)
+			ctrl_changed(report, "pods' ports", "removed %s: pod %s/%s is gone, and no DEL "
+				     "came (its node was down)", json_string_value(json_object_get(port,
+				     "name")), json_string_value(json_object_get(port, "namespace")),
+				     json_string_value(json_object_get(port, "pod")));
+		else if (r < 0) {
+			ctrl_fail(report, "pods' ports", "removing %s: %s",
+				  json_string_value(json_object_get(port, "name")), err);
+			rc = -1;
+		}
+	}
+	json_decref(stale);
+	json_decref(ports);
+	json_decref(list);
+	ovsdb_close(nb);
 	return rc;
 }
 
@@ -1381,6 +1455,12 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		ctrl_fail(report, "etcd", "waiting for the state volume on %s (cairnctl get pools): "
 			  "etcd's data goes there", KUBE_STATE_DIR);
 		rc = -1;
+	} else if (cp && stat(ETCD_FORMER, &(struct stat){ 0 }) == 0 &&
+		   set_aside_member_data(report, data) != 1) {
+		/* a control plane again before its former member's data was set aside */
+		ctrl_fail(report, "etcd", "waiting for the former member's etcd to stop: its data "
+			  "is set aside before this node joins again");
+		rc = -1;
 	} else if (cp) {
 		char *start = fileio_read(KUBE_DIR "/etcd-start", 65536, NULL), *initial = NULL;
 		char member[160];
@@ -1426,6 +1506,8 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		free(initial);
 		reconcile_members(s, report, kube, cp, name, data);
 		if (kube_join_reconcile(&s->join, report, kube) < 0)
+			rc = -1;
+		if (collect_pod_ports(s, report, &pods) < 0)
 			rc = -1;
 	} else {
 		if (write_services(report, kube, name, cp, "new", NULL, data, dns_address) < 0)

@@ -75,6 +75,20 @@ long kube_api(const struct kube_api_creds *creds, const char *method, const char
  * out of memory. */
 char *kube_dns_hosts(const json_t *services, const char *domain);
 
+/* ---- Pods' ports (podports.c): the ones no DEL removed */
+
+struct ovsdb;
+/* The pods' logical ports (the CNI plugin's) in the northbound database NB: an array of
+ * {uuid, name, namespace, pod, container}; NULL with ERR when the database did not answer. */
+json_t *kube_pod_ports(struct ovsdb *nb, char *err, size_t errlen);
+/* Of PORTS (kube_pod_ports()), those whose pod is not in PODS (a PodList): a new array. */
+json_t *kube_pod_ports_stale(const json_t *ports, const json_t *pods);
+/* Takes PORT (an element of kube_pod_ports()) off switch LS and port group PG, so the database
+ * drops it, unless its container changed since (a new sandbox took it over) or it is gone:
+ * 1 removed, 0 left alone, -1 with ERR. */
+int kube_pod_port_remove(struct ovsdb *nb, const json_t *port, const char *ls, const char *pg,
+			 char *err, size_t errlen);
+
 /* ---- Joining (join.c): a worker holds no CA key. Its kubelet joins with the bootstrap token
  * (a client certificate kube-controller-manager approves and signs) and asks for its serving
  * certificate, which a control plane's cairnd approves when it matches the config. */

@@ -11,8 +11,9 @@ INC_services/ovn := $(SVC_INC) $(OVN_CFLAGS)
 
 # Runs ovsdb-server and ovsdb-client (openvswitch-common) on a temporary OVN_Northbound
 # database made with ovsdb-tool from ovn-central's schema; skipped when they are missing.
-$(BUILD)/obj/san/tests/unit/test_ovn_nb.o: DEFS := $(OVN_CFLAGS) -Ilib/config
+# It also runs services/kube/podports.c, the collector of the pods' ports, on that database.
+$(BUILD)/obj/san/tests/unit/test_ovn_nb.o: DEFS := $(OVN_CFLAGS) -Ilib/config -Iservices/kube -Iservices/api
 $(BUILD)/unit/test_ovn_nb: $(BUILD)/obj/san/tests/unit/test_ovn_nb.o $(UNIT_HARNESS) \
-		$(call OBJ,san,$(OVN_SRCS)) $(OVSDB_LIB_SAN) $(CONFIG_LIB_SAN)
+		$(call OBJ,san,$(OVN_SRCS) services/kube/podports.c) $(OVSDB_LIB_SAN) $(CONFIG_LIB_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -ljansson -lyaml

@@ -24,6 +24,8 @@
 #include "config.h"
 #include "nb.h"
 #include "ovsdb.h"
+#include "kube.h"
+#include "cni/marks.h"
 
 #define NB_SCHEMA "/usr/share/ovn/ovn-nb.ovsschema"
 #define TIMEOUT 10000
@@ -771,6 +773,121 @@ static void test_kubernetes_ports(void **state)
 	assert_false(row_named("Logical_Switch_Port", "cairn_k8s_node-1", &gone));
 }
 
+/* A pod's port as the CNI plugin writes it (services/kube/cni/cairn-ovn.c), on LS and in PG. */
+static void plugin_port(const char *ls, const char *pg, const char *pod, const char *container)
+{
+	struct ovsdb_txn *t = ovsdb_txn_new("OVN_Northbound");
+	struct ovsdb_error err;
+	char name[128];
+
+	snprintf(name, sizeof name, "cairn_pod_default_%s", pod);
+	ovsdb_txn_insert(t, "Logical_Switch_Port", json_pack("{s:s, s:o}", "name", name,
+			 "external_ids", ovsdb_string_map(KUBE_CNI_OWNER_KEY, KUBE_CNI_OWNER,
+			 KUBE_CNI_CONTAINER_KEY, container, KUBE_CNI_NAMESPACE_KEY, "default",
+			 KUBE_CNI_POD_KEY, pod, NULL)), "p");
+	ovsdb_txn_mutate(t, "Logical_Switch", json_pack("[o]", ovsdb_cond("name", "==",
+			 json_string(ls))), json_pack("[o]", ovsdb_mutation("ports", "insert",
+			 ovsdb_set(json_pack("[o]", ovsdb_named_uuid("p"))))));
+	ovsdb_txn_mutate(t, "Port_Group", json_pack("[o]", ovsdb_cond("name", "==",
+			 json_string(pg))), json_pack("[o]", ovsdb_mutation("ports", "insert",
+			 ovsdb_set(json_pack("[o]", ovsdb_named_uuid("p"))))));
+	if (ovsdb_transact(srv.c, t, &err, TIMEOUT) < 0)
+		fail_msg("%s", err.message);
+	ovsdb_txn_free(t);
+}
+
+/* The number of rows of TABLE named NAME, and the size of the first one's ports (or -1). */
+static long count_named(const char *table, const char *name, long *ports)
+{
+	struct ovsdb_txn *t = ovsdb_txn_new("OVN_Northbound");
+	struct ovsdb_error err;
+	const json_t *rows;
+	long n;
+
+	ovsdb_txn_op(t, json_pack("{s:s, s:s, s:[o]}", "op", "select", "table", table, "where",
+				  ovsdb_cond("name", "==", json_string(name))));
+	if (ovsdb_transact(srv.c, t, &err, TIMEOUT) < 0)
+		fail_msg("%s", err.message);
+	rows = json_object_get(json_array_get(ovsdb_txn_result(t), 0), "rows");
+	n = (long)json_array_size(rows);
+	if (ports)
+		*ports = n ? (long)ovsdb_datum_set_size(json_object_get(json_array_get(rows, 0),
+									 "ports")) : -1;
+	ovsdb_txn_free(t);
+	return n;
+}
+
+/* services/kube/podports.c: the pods' ports whose pod is gone (a DEL that never came) are
+ * taken off the switch and the port group, and the database drops them; a port a new sandbox
+ * took over in between is left alone; other ports are never touched. */
+static void test_pod_ports_collected(void **state)
+{
+	char ls[OVN_NB_NAME_MAX], pg[OVN_NB_NAME_MAX], err[1024];
+	json_t *ports, *stale, *pods;
+	long before, after;
+
+	(void)state;
+	NEED_SERVER();
+	pass_ok(PODS_MACHINE("pods"));
+	ovn_nb_network_names("pods", ls, pg, sizeof ls);
+	plugin_port(ls, pg, "web", "c-web");
+	plugin_port(ls, pg, "gone", "c-gone");
+	count_named("Logical_Switch", ls, &before);      /* 2 nodes' ports + 2 pods */
+	assert_int_equal(before, 4);
+
+	ports = kube_pod_ports(srv.c, err, sizeof err);
+	assert_non_null(ports);
+	assert_int_equal(json_array_size(ports), 2);     /* the plugin's only, not the nodes' */
+	pods = json_pack("{s:[{s:{s:s, s:s}}]}", "items", "metadata", "namespace", "default",
+			 "name", "web");
+	stale = kube_pod_ports_stale(ports, pods);
+	assert_int_equal(json_array_size(stale), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(stale, 0), "pod")),
+			    "gone");
+
+	/* a new sandbox of pod "gone" took the port over after it was read: left alone */
+	plugin_port(ls, pg, "gone-2", "c-other");   /* (unrelated: another pod's port) */
+	{
+		struct ovsdb_txn *t = ovsdb_txn_new("OVN_Northbound");
+		struct ovsdb_error oerr;
+		ovsdb_txn_mutate(t, "Logical_Switch_Port", json_pack("[o]", ovsdb_cond("name", "==",
+				 json_string("cairn_pod_default_gone"))), json_pack("[o, o]",
+				 ovsdb_mutation("external_ids", "delete", ovsdb_set(json_pack("[s]",
+						KUBE_CNI_CONTAINER_KEY))),
+				 ovsdb_mutation("external_ids", "insert", ovsdb_string_map(
+						KUBE_CNI_CONTAINER_KEY, "c-new", NULL))));
+		if (ovsdb_transact(srv.c, t, &oerr, TIMEOUT) < 0)
+			fail_msg("%s", oerr.message);
+		ovsdb_txn_free(t);
+	}
+	assert_int_equal(kube_pod_port_remove(srv.c, json_array_get(stale, 0), ls, pg, err,
+					      sizeof err), 0);
+	assert_int_equal(count_named("Logical_Switch_Port", "cairn_pod_default_gone", NULL), 1);
+	json_decref(stale);
+	json_decref(ports);
+
+	/* read again: now it goes, from the switch, the port group and the database */
+	ports = kube_pod_ports(srv.c, err, sizeof err);
+	json_array_append_new(json_object_get(pods, "items"), json_pack("{s:{s:s, s:s}}",
+			      "metadata", "namespace", "default", "name", "gone-2"));
+	stale = kube_pod_ports_stale(ports, pods);
+	assert_int_equal(json_array_size(stale), 1);
+	assert_int_equal(kube_pod_port_remove(srv.c, json_array_get(stale, 0), ls, pg, err,
+					      sizeof err), 1);
+	assert_int_equal(count_named("Logical_Switch_Port", "cairn_pod_default_gone", NULL), 0);
+	assert_int_equal(count_named("Logical_Switch_Port", "cairn_pod_default_web", NULL), 1);
+	count_named("Logical_Switch", ls, &after);
+	assert_int_equal(after, 4);                      /* 2 nodes, web, gone-2 */
+	count_named("Port_Group", pg, &after);
+	assert_int_equal(after, 2);                      /* web, gone-2 (the nodes' are not in it) */
+	/* removing it again: already gone, left alone */
+	assert_int_equal(kube_pod_port_remove(srv.c, json_array_get(stale, 0), ls, pg, err,
+					      sizeof err), 0);
+	json_decref(stale);
+	json_decref(ports);
+	json_decref(pods);
+}
+
 /* The MAC is the VM controller's (services/vm/render.c vm_nic_mac): FNV-1a 32 of the name,
  * then of the index, under 52:54:00. Computed here by hand for "web-1", NIC 0. */
 /* The gateway chassis: one Gateway_Chassis row per chassis on the router's external port,
@@ -875,6 +992,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_addresses_stable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gateway_chassis, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kubernetes_ports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pod_ports_collected, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

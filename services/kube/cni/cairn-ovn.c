@@ -37,6 +37,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
+#include "marks.h"
 #include "ovsdb.h"
 #include "runcmd.h"
 
@@ -46,9 +47,9 @@
 #define IP_TIMEOUT_MS 10000
 #define IPAM_TIMEOUT_MS 60000
 #define INSTALLED_WAIT_MS 60000   /* ovn-controller on a loaded node */
-#define OWNER_KEY "cairn:owner"
-#define OWNER "cairn-cni"
-#define CONTAINER_KEY "cairn:container"
+#define OWNER_KEY KUBE_CNI_OWNER_KEY
+#define OWNER KUBE_CNI_OWNER
+#define CONTAINER_KEY KUBE_CNI_CONTAINER_KEY
 #define INPUT_MAX (1u << 20)
 
 /* CNI error codes (spec 0.4.0): 7 invalid network config, 11 try again later. */
@@ -261,7 +262,7 @@ static void nb_add(const char *port, const char *address)
 	json_t *row = json_pack("{s:s, s:s, s:o}", "addresses", address, "port_security", address,
 				"external_ids", ovsdb_string_map(OWNER_KEY, OWNER, CONTAINER_KEY,
 					container, "cairn:node", cstr("node") ? cstr("node") : "",
-					"k8s:namespace", pod_ns, "k8s:pod", pod_name, NULL));
+					KUBE_CNI_NAMESPACE_KEY, pod_ns, KUBE_CNI_POD_KEY, pod_name, NULL));
 	if ((named = !old[0])) {
 		json_object_set_new(row, "name", json_string(port));
 		ovsdb_txn_insert(t, "Logical_Switch_Port", row, "lsp");

@@ -189,6 +189,34 @@ with Scenario("kube") as s:
         print(c.kubectl("logs", "client", "--tail", "20").stdout)
         raise
 
+    # a pod deleted while its node's kubelet is down gets no CNI DEL: node-1's cairnd removes
+    # its OVN port once the pod is gone from the API (with LAB_KUBE_FULL=1: about 2 min under
+    # TCG, which make check's budget does not have; podports.c is unit-tested on a real NB)
+    if full:
+        def pod_ports():
+            return {p.get("pod"): p for p in items(cairnctl_json("-n", "node-1", "get", "ports",
+                                                                 config=c.cc)) if p.get("pod")}
+        p = apply(c, pod("orphan", "node-2", []))
+        s.must("a third pod, orphan, runs on node-2 with its port up", wait_until, "orphan's port",
+               lambda: pod_running("orphan") and pod_ports().get("default/orphan", {}).get("up"),
+               300, 5)
+        p = cairnctl("-n", "node-2", "service", "kubelet", "stop", config=c.cc)
+        s.check("node-2's kubelet stopped", p.returncode == 0, p.stdout + p.stderr)
+        p = c.kubectl("delete", "pod", "orphan", "--force", "--grace-period=0")
+        s.check("orphan deleted from the API while its node's kubelet is down (no DEL can run)",
+                p.returncode == 0 and c.kubectl("get", "pod", "orphan").returncode != 0,
+                p.stdout + p.stderr)
+        gone_at = time.monotonic()
+        s.must("node-1's cairnd removed orphan's OVN port (no DEL came)", wait_until,
+               "orphan's port gone", lambda: "default/orphan" not in pod_ports(), 180, 5)
+        print(f"kube: orphan's port removed {time.monotonic() - gone_at:.0f} s after the pod")
+        s.check("the other pods' ports stay", {"default/web", "default/client"} <= set(pod_ports()),
+                str(sorted(pod_ports())))
+        p = cairnctl("-n", "node-2", "service", "kubelet", "start", config=c.cc)
+        s.check("node-2's kubelet started again", p.returncode == 0, p.stdout + p.stderr)
+        s.must("node-2 is Ready again", wait_until, "node-2 Ready",
+               lambda: c.ready_nodes() == ["node-1", "node-2"], 300, 5)
+
     # crashes of the control plane, with a VM running on the node (started only now: a guest
     # under TCG inside a TCG node would slow everything above)
     c.apply(0, [vm_doc(pod_ips["web"])])

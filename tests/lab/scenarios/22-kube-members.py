@@ -9,7 +9,8 @@ its data is kept aside), and node-2 becomes a control plane again and joins as a
 
 Two API servers under TCG on 2 cores take about 11 minutes, which `make check` cannot spare:
 the scenario runs with LAB_KUBE_FULL=1 and prints a SKIP line otherwise."""
-import copy, os, sys, time
+import copy
+import json, os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
 from lab import Scenario, need, cairnctl, cairnctl_json, wait_until, items
 from lab.kube import KubeCluster
@@ -82,6 +83,15 @@ with Scenario("kube-members") as s:
            180, 5)
     s.must("node-2 is still Ready as a worker", wait_until, "node-2 Ready",
            lambda: "node-2" in c.ready_nodes(), 300, 5)
+
+    def joined():
+        p = c.kubectl("get", "csr", "-o", "json")
+        return p.returncode == 0 and any(
+            x["spec"].get("signerName") == "kubernetes.io/kube-apiserver-client-kubelet" and
+            x["spec"].get("username", "").startswith("system:bootstrap:") and
+            x.get("status", {}).get("certificate") for x in json.loads(p.stdout)["items"])
+    s.must("node-2's kubelet, now a worker's, joined with the bootstrap token (its client "
+           "certificate request approved and signed)", wait_until, "bootstrap CSR", joined, 300, 5)
 
     # node-2 a control plane again: it starts empty and joins as a new member
     c.machines = copy.deepcopy(as_cp)
