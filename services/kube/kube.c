@@ -63,6 +63,9 @@ struct kube_state {
 	struct kube_join join;  /* a control plane's part in the workers' join (join.c) */
 	long long dns_ms;       /* when the Services were last listed for cluster DNS */
 	long long ports_ms;     /* when the pods' ports were last collected */
+	long long no_serving_ms; /* a worker: since when its kubelet has joined without a
+				  * serving certificate (0: it has one, or has not joined) */
+	unsigned serving_asks;  /* how often the kubelet was restarted to ask again */
 };
 
 /* Where this node's pods go. With kubernetes.ovnNetwork: on that OVN Network, through the
@@ -591,8 +594,13 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 
 static int write_services(struct ctrl_report *report, const json_t *kube, const char *name,
 			  bool cp, const char *etcd_state, const char *etcd_initial,
-			  const char *etcd_data, const char *dns_address)
+			  const char *etcd_data, const char *dns_address, unsigned serving_asks)
 {
+	char asks_again[96] = "";
+
+	if (serving_asks)     /* a changed definition restarts the kubelet (watch_serving_cert) */
+		snprintf(asks_again, sizeof asks_again, "# asked again for a serving certificate: "
+			 "%u\n", serving_asks);
 	const char *address = str(kube, "address"), *modprobe = ctrl_env(report)->modprobe;
 	char *members = NULL, *etcd_servers = NULL, *defs[KUBE_SERVICES] = { 0 };
 	const json_t *m;
@@ -631,37 +639,40 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 		"restart = oneshot\n");
 	defs[2] = fmt(
 		"# rendered by cairnd: the node agent\n"
+		"%s"
 		"command = /usr/bin/kubelet --config=" KUBE_DIR "/kubelet.yaml %s"
 		"--container-runtime=remote "
 		"--container-runtime-endpoint=unix://" KUBE_CONTAINERD_SOCK " --hostname-override=%s "
 		"--node-ip=%s --pod-infra-container-image=" KUBE_PAUSE_IMAGE " --v=1\n"
 		"needs = containerd kube-images%s\n"
 		"ready = tcp:127.0.0.1:10248\n"
-		RESTART "stop_timeout = 20s\n",
+		RESTART "stop_timeout = 20s\n", asks_again,
 		cp ? "--kubeconfig=" KUBE_DIR "/kubelet.kubeconfig " :
 		     "--bootstrap-kubeconfig=" KUBE_DIR "/bootstrap.kubeconfig "
 		     "--kubeconfig=" KUBELET_KUBECONFIG " --cert-dir=" KUBELET_CERT_DIR " ",
 		name, address, cp ? " kube-apiserver" : "");
 	/* On a control plane, kubelet and kube-proxy start once the local API server is ready:
 	 * their retries would only slow its first start (its RBAC bootstrap) on a busy node. On a
-	 * worker, kube-proxy uses the kubelet's certificate, there once the kubelet serves (it
-	 * joins first). */
+	 * worker, kube-proxy uses the kubelet's certificate. */
 	{
 		/* kube-proxy reads the kubelet's certificate once: naming the file the kubelet's
-		 * link points to makes a renewal change this definition, which restarts it */
+		 * link points to makes a renewal change this definition, which restarts it. On a
+		 * worker it is written only once the kubelet has joined (the kubelet serves its
+		 * health port while it still waits for its certificate). */
 		char target[256] = "";
 		ssize_t n = cp ? -1 : readlink(KUBELET_CERT_DIR "/kubelet-client-current.pem", target,
 					       sizeof target - 1);
 		target[n > 0 ? n : 0] = '\0';
-		defs[3] = fmt(
-			"# rendered by cairnd: Services (iptables)\n"
-			"%s%s%s"
-			"command = /usr/bin/kube-proxy --config=" KUBE_DIR "/kube-proxy.yaml\n"
-			"%s"
-			"ready = tcp:127.0.0.1:10256\n"
-			RESTART "stop_timeout = 10s\n", cp ? "" : "# the kubelet's certificate: ",
-			cp ? "" : *target ? target : "(none yet)", cp ? "" : "\n",
-			cp ? "needs = kube-apiserver\n" : "needs = kubelet\n");
+		if (cp || *target)
+			defs[3] = fmt(
+				"# rendered by cairnd: Services (iptables)\n"
+				"%s%s%s"
+				"command = /usr/bin/kube-proxy --config=" KUBE_DIR "/kube-proxy.yaml\n"
+				"%s"
+				"ready = tcp:127.0.0.1:10256\n"
+				RESTART "stop_timeout = 10s\n", cp ? "" : "# the kubelet's certificate: ",
+				cp ? "" : target, cp ? "" : "\n",
+				cp ? "needs = kube-apiserver\n" : "needs = kubelet\n");
 	}
 	if (cp) {
 		defs[4] = fmt(
@@ -1286,6 +1297,37 @@ static int set_aside_member_data(struct ctrl_report *report, const char *data)
 	return 1;
 }
 
+/* ---- a worker's serving certificate --------------------------------------------------------- */
+
+/* A worker's kubelet waits up to 15 min for its serving certificate request. A request lost in
+ * between (an etcd restore put back a store without it) leaves the kubelet without a
+ * certificate that long, and `kubectl logs` and `exec` to it fail ("tls: internal error"). When
+ * the kubelet has had its client certificate but no serving one for SERVING_WAIT_MS, its
+ * definition changes (a counter in a comment), so PID 1 restarts it and it asks again; a
+ * control plane approves the new request within seconds (join.c). */
+#define SERVING_WAIT_MS 180000
+static void watch_serving_cert(struct kube_state *s, struct ctrl_report *report)
+{
+	struct stat st;
+
+	if (stat(KUBELET_CERT_DIR "/kubelet-client-current.pem", &st) != 0 ||
+	    stat(KUBELET_CERT_DIR "/kubelet-server-current.pem", &st) == 0) {
+		s->no_serving_ms = 0;
+		return;
+	}
+	if (!s->no_serving_ms) {
+		s->no_serving_ms = now_ms();
+		return;
+	}
+	if (now_ms() - s->no_serving_ms < SERVING_WAIT_MS)
+		return;
+	s->serving_asks++;
+	s->no_serving_ms = now_ms();
+	ctrl_changed(report, "kubelet", "no serving certificate %d s after joining: restarting the "
+		     "kubelet so that it asks again (a request lost to an etcd restore would be "
+		     "waited for 15 min)", SERVING_WAIT_MS / 1000);
+}
+
 /* ---- cluster DNS ------------------------------------------------------------------------ */
 
 /* The Services' records for this node's dnsmasq (dns.c), from the API every DNS_EVERY_MS: on a
@@ -1500,7 +1542,7 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 			put(report, KUBE_DIR "/etcd-start", text, 0600, 0, 0);
 			free(text);
 			if (write_services(report, kube, name, cp, state,
-					   initial && *initial ? initial : NULL, data, dns_address) < 0)
+					   initial && *initial ? initial : NULL, data, dns_address, 0) < 0)
 				rc = -1;
 		}
 		free(initial);
@@ -1510,7 +1552,9 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		if (collect_pod_ports(s, report, &pods) < 0)
 			rc = -1;
 	} else {
-		if (write_services(report, kube, name, cp, "new", NULL, data, dns_address) < 0)
+		watch_serving_cert(s, report);
+		if (write_services(report, kube, name, cp, "new", NULL, data, dns_address,
+				   s->serving_asks) < 0)
 			rc = -1;
 		if (set_aside_member_data(report, data) < 0)
 			rc = -1;

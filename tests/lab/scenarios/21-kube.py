@@ -143,6 +143,11 @@ with Scenario("kube") as s:
         print(services())
         raise
     print(f"kube: the control plane ready {time.monotonic() - applied:.0f} s after apply-config")
+    s.must("node-2's kube-proxy ready", wait_until, "node-2 kube-proxy",
+           lambda: c.service("node-2", "kube-proxy").get("state") == "ready", 180, 5)
+    proxy2 = c.service("node-2", "kube-proxy")
+    s.check("node-2's kube-proxy never restarted (its service waits for the kubelet's "
+            "certificate)", proxy2.get("restarts") == 0, str(proxy2))
     s.must("the controller manager made the default service account", wait_until,
            "serviceaccount default", lambda: c.kubectl("get", "serviceaccount",
                                                         "default").returncode == 0, 300, 5)
