@@ -12,6 +12,13 @@
 #include "kube.h"
 
 #define API_REPLY_MAX (8u << 20)
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+const struct kube_api_creds kube_local_admin = {
+	.server = "https://127.0.0.1:" XSTR(KUBE_APISERVER_PORT),
+	.cert = KUBE_PKI "/admin.crt", .key = KUBE_PKI "/admin.key",
+};
 
 static const char *str(const json_t *o, const char *key)
 {

@@ -28,6 +28,7 @@ char *kube_dns_hosts(const json_t *services, const char *domain)
 {
 	const json_t *items = json_object_get(services, "items"), *svc;
 	size_t count = 0, i, len = 1;
+	bool oom = false;
 	char **lines = calloc(json_array_size(items) + 1, sizeof *lines), *text, *at;
 
 	if (!lines)
@@ -43,12 +44,14 @@ char *kube_dns_hosts(const json_t *services, const char *domain)
 		 * never give is left out rather than written into the file */
 		if (!dns_label(name) || !dns_label(ns) || !ip || inet_pton(AF_INET, ip, &a) != 1)
 			continue;
-		if (asprintf(&lines[count], "%s %s.%s.svc.%s\n", ip, name, ns, domain) < 0)
+		if (asprintf(&lines[count], "%s %s.%s.svc.%s\n", ip, name, ns, domain) < 0) {
+			oom = true;    /* never a file that silently lacks records */
 			break;
+		}
 		len += strlen(lines[count++]);
 	}
 	qsort(lines, count, sizeof *lines, by_text);
-	text = malloc(len);
+	text = oom ? NULL : malloc(len);
 	for (i = 0, at = text; text && i < count; i++)
 		at = stpcpy(at, lines[i]);
 	if (text)

@@ -40,29 +40,29 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The local API server, as cairn-admin. */
-static const struct kube_api_creds local_admin = {
-	.server = "https://127.0.0.1:6443", .cert = KUBE_PKI "/admin.crt", .key = KUBE_PKI "/admin.key",
-};
-
 static long api(const char *method, const char *path, const json_t *body, json_t **reply,
 		char *err, size_t errlen)
 {
-	return kube_api(&local_admin, method, path, body, reply, err, errlen);
+	return kube_api(&kube_local_admin, method, path, body, reply, err, errlen);
 }
 
-/* OBJECT created at COLLECTION, or replaced at COLLECTION/NAME when it exists. */
-static int put_object(const char *collection, const json_t *object, char *err, size_t errlen)
+static bool ok(long status)
+{
+	return status >= 200 && status < 300;
+}
+
+/* OBJECT created at COLLECTION, or replaced at COLLECTION/NAME when it exists: the last HTTP
+ * status (0: no answer; ERR says why when not ok()). */
+static long put_object(const char *collection, const json_t *object, char *err, size_t errlen)
 {
 	const char *name = str(json_object_get(object, "metadata"), "name");
 	long status = api("POST", collection, object, NULL, err, errlen);
 	char path[384];
 
 	if (status != 409)
-		return status >= 200 && status < 300 ? 0 : -1;
+		return status;
 	snprintf(path, sizeof path, "%s/%s", collection, name);
-	status = api("PUT", path, object, NULL, err, errlen);
-	return status >= 200 && status < 300 ? 0 : -1;
+	return api("PUT", path, object, NULL, err, errlen);
 }
 
 static json_t *binding(const char *name, const char *group, const char *role)
@@ -79,17 +79,20 @@ static json_t *binding(const char *name, const char *group, const char *role)
 #define SECRETS "/api/v1/namespaces/kube-system/secrets"
 #define BINDINGS "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 
-/* Deletes the bootstrap-token Secrets of JOIN_TOKEN_LABEL but KEEP. */
-static int delete_other_tokens(const char *keep, struct ctrl_report *report, char *err,
-			       size_t errlen)
+/* Deletes the bootstrap-token Secrets of JOIN_TOKEN_LABEL but KEEP: 200, or the HTTP status
+ * of a request that failed (0: no answer; ERR says why). */
+static long delete_other_tokens(const char *keep, struct ctrl_report *report, char *err,
+				size_t errlen)
 {
 	json_t *list = NULL;
 	const json_t *item;
 	size_t i;
-	int rc = 0;
+	long rc = api("GET", SECRETS "?labelSelector=" JOIN_TOKEN_LABEL, NULL, &list, err, errlen);
 
-	if (api("GET", SECRETS "?labelSelector=" JOIN_TOKEN_LABEL, NULL, &list, err, errlen) != 200)
-		return -1;
+	if (rc != 200) {
+		json_decref(list);
+		return rc;
+	}
 	json_array_foreach(json_object_get(list, "items"), i, item) {
 		const char *name = str(json_object_get(item, "metadata"), "name");
 		char path[256];
@@ -97,10 +100,10 @@ static int delete_other_tokens(const char *keep, struct ctrl_report *report, cha
 			continue;
 		snprintf(path, sizeof path, SECRETS "/%s", name);
 		long status = api("DELETE", path, NULL, NULL, err, errlen);
-		if (status == 200 || status == 202 || status == 404)
+		if (ok(status) || status == 404)
 			ctrl_changed(report, "join", "deleted the former bootstrap token %s", name);
 		else
-			rc = -1;
+			rc = status;
 	}
 	json_decref(list);
 	return rc;
@@ -113,7 +116,7 @@ static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, co
 	const char *token = str(kube, "bootstrapToken");
 	char id[7] = "", secret_name[32] = "", err[512] = "";
 	json_t *objects[5] = { 0 };
-	int rc = 0;
+	long status = 200;
 
 	if (j->applied && strcmp(j->token, token ? token : "") == 0 &&
 	    now_ms() - j->objects_ms < JOIN_OBJECTS_EVERY_MS)
@@ -138,18 +141,16 @@ static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, co
 	objects[3] = binding("cairn:node-autoapprove-renewal", "system:nodes",
 			     "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient");
 	objects[4] = binding("cairn:node-proxier", "system:nodes", "system:node-proxier");
-	for (int i = 0; i < 5 && rc == 0; i++)
-		if (objects[i] && put_object(i == 0 ? SECRETS : BINDINGS, objects[i], err,
-					     sizeof err) < 0)
-			rc = -1;
-	if (rc == 0 && delete_other_tokens(token ? secret_name : NULL, report, err, sizeof err) < 0)
-		rc = -1;
+	for (int i = 0; i < 5 && ok(status); i++)
+		if (objects[i])
+			status = put_object(i == 0 ? SECRETS : BINDINGS, objects[i], err, sizeof err);
+	if (ok(status))
+		status = delete_other_tokens(token ? secret_name : NULL, report, err, sizeof err);
 	for (int i = 0; i < 5; i++)
 		json_decref(objects[i]);
-	if (rc < 0) {
-		/* the API server not answering yet is waited for, quietly */
-		if (!strstr(err, "HTTP "))
-			return 0;
+	if (status == 0)
+		return 0;     /* the API server not answering yet is waited for, quietly */
+	if (!ok(status)) {
 		ctrl_fail(report, "join", "the workers' join objects: %s", err);
 		return -1;
 	}

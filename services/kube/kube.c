@@ -596,16 +596,16 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 			  bool cp, const char *etcd_state, const char *etcd_initial,
 			  const char *etcd_data, const char *dns_address, unsigned serving_asks)
 {
+	const char *address = str(kube, "address"), *modprobe = ctrl_env(report)->modprobe;
+	char *members = NULL, *etcd_servers = NULL, *defs[KUBE_SERVICES] = { 0 };
 	char asks_again[96] = "";
+	const json_t *m;
+	const char *n;
+	int rc = 0;
 
 	if (serving_asks)     /* a changed definition restarts the kubelet (watch_serving_cert) */
 		snprintf(asks_again, sizeof asks_again, "# asked again for a serving certificate: "
 			 "%u\n", serving_asks);
-	const char *address = str(kube, "address"), *modprobe = ctrl_env(report)->modprobe;
-	char *members = NULL, *etcd_servers = NULL, *defs[KUBE_SERVICES] = { 0 };
-	const json_t *m;
-	const char *n;
-	int rc = 0;
 
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m) {
 		char *grown;
@@ -769,7 +769,7 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 /* PODS from the config: nothing without kubernetes.ovnNetwork; else the Network's settings and
  * the node's port (lib/config checked that the Network holds the pod ranges). */
 static int pods_settings(const json_t *config, const json_t *spec, const json_t *kube,
-			 const json_t *self, const char *name, struct pods *pods,
+			 const char *gateway, const char *name, struct pods *pods,
 			 struct ctrl_report *report)
 {
 	const char *network = str(kube, "ovnNetwork");
@@ -778,14 +778,12 @@ static int pods_settings(const json_t *config, const json_t *spec, const json_t 
 						      "spec") : NULL;
 	const char *central = json_is_true(json_object_get(ovn, "central")) ? str(ovn, "address") :
 			      str(ovn, "centralAddress");
-	uint32_t base, nbase;
-	unsigned prefix;
+	uint32_t nbase;
 
 	memset(pods, 0, sizeof *pods);
 	if (!network)
 		return 0;
-	if (!net || !central || !config_ipv4_cidr_parse(str(self, "podCIDR"), &base, &prefix) ||
-	    !config_ipv4_cidr_parse(str(net, "cidr"), &nbase, &pods->prefix)) {
+	if (!net || !central || !config_ipv4_cidr_parse(str(net, "cidr"), &nbase, &pods->prefix)) {
 		ctrl_fail(report, "kubernetes.ovnNetwork", "Network %s, or this node's ovn section, "
 			  "is missing", network);
 		return -1;
@@ -793,7 +791,7 @@ static int pods_settings(const json_t *config, const json_t *spec, const json_t 
 	pods->network = network;
 	snprintf(pods->northbound, sizeof pods->northbound, "tcp:%s:6641", central);
 	pods->mtu = json_integer_value(json_object_get(net, "mtu"));
-	config_ipv4_format(base + 1, pods->gateway);
+	snprintf(pods->gateway, sizeof pods->gateway, "%s", gateway);
 	ovn_nb_k8s_port(name, pods->port, sizeof pods->port, pods->mac);
 	ovn_nb_network_names(network, pods->ls, pods->pg, sizeof pods->ls);
 	return 0;
@@ -1339,11 +1337,10 @@ static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const
 			 bool cp)
 {
 	char server[64], err[512];
-	struct kube_api_creds creds = {
-		.server = server,
-		.cert = cp ? KUBE_PKI "/admin.crt" : KUBELET_CERT_DIR "/kubelet-client-current.pem",
-		.key = cp ? KUBE_PKI "/admin.key" : KUBELET_CERT_DIR "/kubelet-client-current.pem",
-	};
+	struct kube_api_creds joined = { .server = server,
+		.cert = KUBELET_CERT_DIR "/kubelet-client-current.pem",
+		.key = KUBELET_CERT_DIR "/kubelet-client-current.pem" };
+	const struct kube_api_creds *creds = cp ? &kube_local_admin : &joined;
 	json_t *list = NULL;
 	struct stat st;
 	char *hosts;
@@ -1352,12 +1349,11 @@ static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const
 
 	if (s->dns_ms && now_ms() - s->dns_ms < DNS_EVERY_MS)
 		return 0;
-	if (stat(creds.cert, &st) != 0)
+	if (stat(creds->cert, &st) != 0)
 		return 0;     /* a worker that has not joined yet */
 	s->dns_ms = now_ms();
-	snprintf(server, sizeof server, "https://%s:%d", cp ? "127.0.0.1" : str(kube, "endpoint"),
-		 KUBE_APISERVER_PORT);
-	status = kube_api(&creds, "GET", "/api/v1/services", NULL, &list, err, sizeof err);
+	snprintf(server, sizeof server, "https://%s:%d", str(kube, "endpoint"), KUBE_APISERVER_PORT);
+	status = kube_api(creds, "GET", "/api/v1/services", NULL, &list, err, sizeof err);
 	if (status == 200 && (hosts = kube_dns_hosts(list, KUBE_DNS_DOMAIN))) {
 		rc = put(report, KUBE_DNS_DIR "/services", hosts, 0644, 0, 0);
 		free(hosts);
@@ -1377,8 +1373,6 @@ static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const
 static int collect_pod_ports(struct kube_state *s, struct ctrl_report *report,
 			     const struct pods *pods)
 {
-	static const struct kube_api_creds admin = { .server = "https://127.0.0.1:6443",
-		.cert = KUBE_PKI "/admin.crt", .key = KUBE_PKI "/admin.key" };
 	struct ovsdb_error oerr;
 	struct ovsdb *nb;
 	json_t *ports, *list = NULL, *stale;
@@ -1400,7 +1394,7 @@ static int collect_pod_ports(struct kube_state *s, struct ctrl_report *report,
 	}
 	/* the pods only after the ports (podports.c says why) */
 	if (json_array_size(ports) == 0 ||
-	    kube_api(&admin, "GET", "/api/v1/pods", NULL, &list, err, sizeof err) != 200 ||
+	    kube_api(&kube_local_admin, "GET", "/api/v1/pods", NULL, &list, err, sizeof err) != 200 ||
 	    !json_is_array(json_object_get(list, "items"))) {
 		json_decref(ports);
 		json_decref(list);
@@ -1479,17 +1473,17 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		return -1;
 	}
 	struct pods pods;
-	char dns_address[16];     /* the pods' gateway: the first address of the podCIDR */
+	char gateway[16];     /* the pods' gateway (their DNS too): the podCIDR's first address */
 	uint32_t pod_net;
 	unsigned pod_prefix;
 	if (!config_ipv4_cidr_parse(str(self, "podCIDR"), &pod_net, &pod_prefix)) {
 		ctrl_fail(report, "kubernetes.nodes", "this node's podCIDR is not an IPv4 CIDR");
 		return -1;
 	}
-	config_ipv4_format(pod_net + 1, dns_address);
-	if (pods_settings(config, spec, kube, self, name, &pods, report) < 0 ||
+	config_ipv4_format(pod_net + 1, gateway);
+	if (pods_settings(config, spec, kube, gateway, name, &pods, report) < 0 ||
 	    render_pki(s, report, kube, name, cp) < 0 ||
-	    render_settings(report, kube, name, cp, str(self, "podCIDR"), dns_address, &pods) < 0)
+	    render_settings(report, kube, name, cp, str(self, "podCIDR"), gateway, &pods) < 0)
 		return -1;
 	const char *data = kube_etcd_data_dir(spec);
 	if (cp && strcmp(data, KUBE_ETCD_STATE_DATA) == 0 && !fileio_is_mount_point(KUBE_STATE_DIR)) {
@@ -1542,7 +1536,7 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 			put(report, KUBE_DIR "/etcd-start", text, 0600, 0, 0);
 			free(text);
 			if (write_services(report, kube, name, cp, state,
-					   initial && *initial ? initial : NULL, data, dns_address, 0) < 0)
+					   initial && *initial ? initial : NULL, data, gateway, 0) < 0)
 				rc = -1;
 		}
 		free(initial);
@@ -1553,7 +1547,7 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 			rc = -1;
 	} else {
 		watch_serving_cert(s, report);
-		if (write_services(report, kube, name, cp, "new", NULL, data, dns_address,
+		if (write_services(report, kube, name, cp, "new", NULL, data, gateway,
 				   s->serving_asks) < 0)
 			rc = -1;
 		if (set_aside_member_data(report, data) < 0)

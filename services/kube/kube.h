@@ -63,6 +63,8 @@ struct kube_api_creds {
  * JSON when REPLY is not NULL (NULL when it was none). Waits at most 15 s. */
 long kube_api(const struct kube_api_creds *creds, const char *method, const char *path,
 	      const json_t *body, json_t **reply, char *err, size_t errlen);
+/* A control plane's own API server as cairn-admin (KUBE_PKI/admin.{crt,key}). */
+extern const struct kube_api_creds kube_local_admin;
 
 /* ---- Cluster DNS (dns.c) */
 
