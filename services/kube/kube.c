@@ -65,7 +65,10 @@ struct kube_state {
 	long long ports_ms;     /* when the pods' ports were last collected */
 	long long no_serving_ms; /* a worker: since when its kubelet has joined without a
 				  * serving certificate (0: it has one, or has not joined) */
-	unsigned serving_asks;  /* how often the kubelet was restarted to ask again */
+	unsigned serving_asks;  /* how often the kubelet was restarted to ask again (in its
+				 * definition, read back after a restart of cairnd) */
+	unsigned serving_tries; /* restarts since it last had a serving certificate */
+	bool serving_loaded;    /* serving_asks was read from the kubelet's definition */
 };
 
 /* Where this node's pods go. With kubernetes.ovnNetwork: on that OVN Network, through the
@@ -604,8 +607,7 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 	int rc = 0;
 
 	if (serving_asks)     /* a changed definition restarts the kubelet (watch_serving_cert) */
-		snprintf(asks_again, sizeof asks_again, "# asked again for a serving certificate: "
-			 "%u\n", serving_asks);
+		snprintf(asks_again, sizeof asks_again, KUBE_SERVING_NOTE "%u\n", serving_asks);
 
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m) {
 		char *grown;
@@ -1300,30 +1302,46 @@ static int set_aside_member_data(struct ctrl_report *report, const char *data)
 /* A worker's kubelet waits up to 15 min for its serving certificate request. A request lost in
  * between (an etcd restore put back a store without it) leaves the kubelet without a
  * certificate that long, and `kubectl logs` and `exec` to it fail ("tls: internal error"). When
- * the kubelet has had its client certificate but no serving one for SERVING_WAIT_MS, its
+ * the kubelet has had its client certificate but no serving one for kube_serving_wait_ms(), its
  * definition changes (a counter in a comment), so PID 1 restarts it and it asks again; a
- * control plane approves the new request within seconds (join.c). */
-#define SERVING_WAIT_MS 180000
+ * control plane approves the new request within seconds (join.c). The waits grow (3, 6, 12,
+ * then 15 min), so a worker that no control plane answers is not restarted every few minutes.
+ * The counter is read back from the definition after cairnd restarts: a count that went back
+ * to 0 would change the definition and restart the kubelet for nothing. */
 static void watch_serving_cert(struct kube_state *s, struct ctrl_report *report)
 {
 	struct stat st;
+	long long wait_ms;
 
+	if (!s->serving_loaded) {
+		char *path = fmt("%s/kubelet.service", ctrl_env(report)->services_dir);
+		char *def = fileio_read(path, 65536, NULL);
+
+		s->serving_asks = kube_serving_asks_in(def);
+		s->serving_loaded = true;
+		free(def);
+		free(path);
+	}
 	if (stat(KUBELET_CERT_DIR "/kubelet-client-current.pem", &st) != 0 ||
 	    stat(KUBELET_CERT_DIR "/kubelet-server-current.pem", &st) == 0) {
 		s->no_serving_ms = 0;
+		s->serving_tries = 0;
 		return;
 	}
 	if (!s->no_serving_ms) {
 		s->no_serving_ms = now_ms();
 		return;
 	}
-	if (now_ms() - s->no_serving_ms < SERVING_WAIT_MS)
+	wait_ms = kube_serving_wait_ms(s->serving_tries);
+	if (now_ms() - s->no_serving_ms < wait_ms)
 		return;
 	s->serving_asks++;
+	s->serving_tries++;
 	s->no_serving_ms = now_ms();
-	ctrl_changed(report, "kubelet", "no serving certificate %d s after joining: restarting the "
-		     "kubelet so that it asks again (a request lost to an etcd restore would be "
-		     "waited for 15 min)", SERVING_WAIT_MS / 1000);
+	ctrl_changed(report, "kubelet", "no serving certificate %lld s after joining or the last "
+		     "restart: restarting the kubelet so that it asks again (a request lost to an etcd "
+		     "restore would be waited for 15 min); next time after %lld s", wait_ms / 1000,
+		     kube_serving_wait_ms(s->serving_tries) / 1000);
 }
 
 /* ---- cluster DNS ------------------------------------------------------------------------ */

@@ -117,4 +117,15 @@ enum { KUBE_CSR_DENY = -1, KUBE_CSR_SKIP = 0, KUBE_CSR_APPROVE = 1 };
  * what was approved, or why not. */
 int kube_serving_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len);
 
+/* A worker whose kubelet has joined but has no serving certificate gets its kubelet restarted,
+ * so that it asks again (kube.c, watch_serving_cert; serving.c). The restarts are counted in a
+ * comment of the kubelet's definition, "KUBE_SERVING_NOTE N\n", so a changed count restarts it
+ * and a restarted cairnd reads the count back (kube_serving_asks_in(): 0 when there is none
+ * or it is not a number). kube_serving_wait_ms(TRIES): how long to wait for the certificate
+ * before restarting, after TRIES restarts without one: 3, 6 and 12 min, then 15 min (the
+ * kubelet's own wait for a request) each. */
+#define KUBE_SERVING_NOTE "# asked again for a serving certificate: "
+long long kube_serving_wait_ms(unsigned tries);
+unsigned kube_serving_asks_in(const char *definition);
+
 #endif

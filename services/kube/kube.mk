@@ -22,9 +22,10 @@ $(BUILD)/unit/test_cni: $(BUILD)/obj/san/tests/unit/test_cni.o $(RUNCMD_LIB_SAN)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -ljansson
 
 # The pure parts of services/kube: the decision on a kubelet's serving certificate request
-# (csr.c, with real requests) and cluster DNS's records (dns.c).
+# (csr.c, with real requests), cluster DNS's records (dns.c) and the kubelet's restarts for a
+# missing serving certificate (serving.c).
 $(BUILD)/obj/san/tests/unit/test_kube.o: DEFS = -Iservices/kube -Iservices/api
 $(BUILD)/unit/test_kube: $(BUILD)/obj/san/tests/unit/test_kube.o $(BUILD)/obj/san/services/kube/csr.o \
-		$(BUILD)/obj/san/services/kube/dns.o
+		$(BUILD)/obj/san/services/kube/dns.o $(BUILD)/obj/san/services/kube/serving.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -lgnutls -ljansson
