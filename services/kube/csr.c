@@ -1,8 +1,10 @@
-/* csr.c - the decision on a kubelet's serving certificate request (kube.h,
- * kube_serving_csr_verdict): pure, so the unit test gives it real requests made with GnuTLS.
+/* csr.c - the decision on a kubelet's certificate request (kube.h, kube_csr_verdict): its
+ * serving certificate, and its client certificate asked with the bootstrap token. Pure, so the
+ * unit test gives it real requests made with GnuTLS.
  * A control plane's cairnd (join.c) approves what it says, and denies the rest with its reason,
  * which `kubectl get csr` then shows. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,34 +82,120 @@ static int check_sans(gnutls_x509_crq_t crq, const char *name, const char *addre
 	return count ? 0 : deny(why, len, "it names neither the node's name nor its address");
 }
 
-int kube_serving_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len)
+/* A client certificate asks for no subject alternative name. */
+static int check_no_sans(gnutls_x509_crq_t crq, char *why, size_t len)
 {
-	const json_t *spec = json_object_get(csr, "spec"), *usages, *u, *node;
-	const char *signer = str(spec, "signerName"), *user = str(spec, "username");
-	const char *request = str(spec, "request"), *name;
-	gnutls_datum_t pem = { NULL, 0 };
-	gnutls_x509_crq_t crq = NULL;
-	char cn[256], org[256];
-	size_t i;
-	int verdict;
+	unsigned char buf[256];
+	size_t size = sizeof buf;
+	unsigned type, critical;
+	int r = gnutls_x509_crq_get_subject_alt_name(crq, 0, buf, &size, &type, &critical);
 
-	*why = '\0';
-	if (!signer || strcmp(signer, "kubernetes.io/kubelet-serving") != 0 ||
-	    json_array_size(json_object_get(json_object_get(csr, "status"), "conditions")))
-		return KUBE_CSR_SKIP;      /* another signer's, or decided */
-	if (!user || strncmp(user, "system:node:", 12) != 0)
-		return deny(why, len, "asked by %.80s, not by a node", user ? user : "nobody");
-	name = user + 12;
-	node = json_object_get(json_object_get(kube, "nodes"), name);
-	if (!node)
-		return deny(why, len, "asked by node %.64s, which is not in kubernetes.nodes", name);
-	usages = json_object_get(spec, "usages");
+	if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return 0;
+	return deny(why, len, "it has a subject alternative name (a kubelet's client certificate "
+		    "names none)");
+}
+
+/* Every usage in USAGES is a signature, a key encipherment or USE. */
+static int check_usages(const json_t *usages, const char *use, const char *what, char *why,
+			size_t len)
+{
+	const json_t *u;
+	size_t i;
+
 	json_array_foreach(usages, i, u) {
 		const char *s = json_string_value(u);
 		if (!s || (strcmp(s, "digital signature") != 0 && strcmp(s, "key encipherment") != 0 &&
-			   strcmp(s, "server auth") != 0))
-			return deny(why, len, "it asks for the usage %.64s (a kubelet serves only)",
-				    s ? s : "?");
+			   strcmp(s, use) != 0))
+			return deny(why, len, "it asks for the usage %.64s (%s)", s ? s : "?", what);
+	}
+	return 0;
+}
+
+/* The request of a kubelet serving certificate, asked by node NAME (NODE in the config). */
+static int serving_verdict(gnutls_x509_crq_t crq, const char *user, const char *name,
+			   const json_t *node, char *why, size_t len)
+{
+	char cn[256], org[256];
+
+	if (crq_dn(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, sizeof cn) < 0 ||
+	    strcmp(cn, user) != 0)
+		return deny(why, len, "its subject's CN is not %s", user);
+	if (crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org, sizeof org) < 0 ||
+	    strcmp(org, "system:nodes") != 0 ||
+	    crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 1, org, sizeof org) == 0)
+		return deny(why, len, "its subject's O is not system:nodes alone");
+	if (check_sans(crq, name, str(node, "address") ? str(node, "address") : "", why, len) < 0)
+		return KUBE_CSR_DENY;
+	snprintf(why, len, "the serving certificate of node %s at %s", name, str(node, "address"));
+	return KUBE_CSR_APPROVE;
+}
+
+/* The request of a kubelet client certificate, asked with the bootstrap token: its subject must
+ * be a worker of the config. */
+static int client_verdict(gnutls_x509_crq_t crq, const json_t *kube, char *why, size_t len)
+{
+	char cn[256], org[256];
+	const json_t *node;
+	const char *name;
+
+	if (crq_dn(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, sizeof cn) < 0 ||
+	    strncmp(cn, "system:node:", 12) != 0)
+		return deny(why, len, "its subject's CN is not system:node:NAME");
+	name = cn + 12;
+	node = json_object_get(json_object_get(kube, "nodes"), name);
+	if (!node)
+		return deny(why, len, "it asks for node %.64s, which is not in kubernetes.nodes", name);
+	if (json_is_true(json_object_get(node, "controlPlane")))
+		return deny(why, len, "it asks for node %.64s, a control plane, whose kubelet does "
+			    "not join with the token", name);
+	if (crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org, sizeof org) < 0 ||
+	    strcmp(org, "system:nodes") != 0 ||
+	    crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 1, org, sizeof org) == 0)
+		return deny(why, len, "its subject's O is not system:nodes alone");
+	if (check_no_sans(crq, why, len) < 0)
+		return KUBE_CSR_DENY;
+	snprintf(why, len, "the client certificate of worker %s, asked with the bootstrap token",
+		 name);
+	return KUBE_CSR_APPROVE;
+}
+
+int kube_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len)
+{
+	const json_t *spec = json_object_get(csr, "spec"), *node = NULL;
+	const char *signer = str(spec, "signerName"), *user = str(spec, "username");
+	const char *request = str(spec, "request"), *name = NULL;
+	gnutls_datum_t pem = { NULL, 0 };
+	gnutls_x509_crq_t crq = NULL;
+	bool serving;
+	int verdict;
+
+	*why = '\0';
+	if (!signer || json_array_size(json_object_get(json_object_get(csr, "status"),
+						       "conditions")))
+		return KUBE_CSR_SKIP;      /* decided */
+	serving = strcmp(signer, "kubernetes.io/kubelet-serving") == 0;
+	if (!serving) {
+		/* A kubelet's client certificate asked with the bootstrap token; its renewals
+		 * (asked by the node itself) are kube-controller-manager's, as is any other
+		 * signer's request. */
+		if (strcmp(signer, "kubernetes.io/kube-apiserver-client-kubelet") != 0 || !user ||
+		    strncmp(user, "system:bootstrap:", 17) != 0)
+			return KUBE_CSR_SKIP;
+		if (check_usages(json_object_get(spec, "usages"), "client auth",
+				 "a kubelet's client certificate is for client use only", why, len) < 0)
+			return KUBE_CSR_DENY;
+	} else {
+		if (!user || strncmp(user, "system:node:", 12) != 0)
+			return deny(why, len, "asked by %.80s, not by a node", user ? user : "nobody");
+		name = user + 12;
+		node = json_object_get(json_object_get(kube, "nodes"), name);
+		if (!node)
+			return deny(why, len, "asked by node %.64s, which is not in kubernetes.nodes",
+				    name);
+		if (check_usages(json_object_get(spec, "usages"), "server auth",
+				 "a kubelet serves only", why, len) < 0)
+			return KUBE_CSR_DENY;
 	}
 	if (!request || gnutls_base64_decode2(&(gnutls_datum_t){ (unsigned char *)request,
 			(unsigned)strlen(request) }, &pem) < 0)
@@ -120,21 +208,10 @@ int kube_serving_csr_verdict(const json_t *csr, const json_t *kube, char *why, s
 		verdict = deny(why, len, "its request is not a PEM certificate request");
 	else if (gnutls_x509_crq_verify(crq, 0) < 0)
 		verdict = deny(why, len, "its request's signature does not verify");
-	else if (crq_dn(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, sizeof cn) < 0 ||
-		 strcmp(cn, user) != 0)
-		verdict = deny(why, len, "its subject's CN is not %s", user);
-	else if (crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org, sizeof org) < 0 ||
-		 strcmp(org, "system:nodes") != 0 ||
-		 crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 1, org, sizeof org) == 0)
-		verdict = deny(why, len, "its subject's O is not system:nodes alone");
-	else if (check_sans(crq, name, str(node, "address") ? str(node, "address") : "", why,
-			    len) < 0)
-		verdict = KUBE_CSR_DENY;
-	else {
-		snprintf(why, len, "the serving certificate of node %s at %s", name,
-			 str(node, "address"));
-		verdict = KUBE_CSR_APPROVE;
-	}
+	else if (serving)
+		verdict = serving_verdict(crq, user, name, node, why, len);
+	else
+		verdict = client_verdict(crq, kube, why, len);
 	gnutls_x509_crq_deinit(crq);
 	gnutls_free(pem.data);
 	return verdict;

@@ -4,17 +4,21 @@
  * - The cluster objects TLS bootstrapping needs: the bootstrap token's Secret (from
  *   kubernetes.bootstrapToken; the API server authenticates it as a member of
  *   system:bootstrappers) and the bindings that let a bootstrapper ask for a kubelet client
- *   certificate, which kube-controller-manager approves and signs; a node renew its own; and a
+ *   certificate, a node renew its own (kube-controller-manager approves the renewals), and a
  *   node's identity run kube-proxy (system:node-proxier). Written when they change, and again
  *   every JOIN_OBJECTS_EVERY_MS in case someone removed one. Bootstrap-token Secrets this node
  *   made earlier (label JOIN_TOKEN_LABEL) under another name are deleted: a replaced token stops
  *   working.
- * - The kubelets' serving certificates: a worker's kubelet asks for one (serverTLSBootstrap),
- *   which nothing in Kubernetes 1.20 approves. kube_serving_csr_verdict() (csr.c) approves it
- *   only when it is what the config says the node is: its name, its address, server use. The API server
- *   checks kubelets' serving certificates against the cluster CA
- *   (--kubelet-certificate-authority), so `kubectl logs` and `exec` still verify whom they
- *   talk to. */
+ * - The certificate requests, decided by kube_csr_verdict() (csr.c):
+ *   - a client certificate asked with the token is approved only for a worker that the config
+ *     names. kube-controller-manager would approve any node name for whoever holds the token
+ *     (kubeadm's binding to ...:nodeclient), so that binding is not made, and removed where an
+ *     earlier Cairn made it;
+ *   - a worker's kubelet asks for its serving certificate (serverTLSBootstrap), which nothing
+ *     in Kubernetes 1.20 approves; it is approved only when it is what the config says the node
+ *     is: its name, its address, server use. The API server checks kubelets' serving
+ *     certificates against the cluster CA (--kubelet-certificate-authority), so `kubectl logs`
+ *     and `exec` still verify whom they talk to. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +82,7 @@ static json_t *binding(const char *name, const char *group, const char *role)
 
 #define SECRETS "/api/v1/namespaces/kube-system/secrets"
 #define BINDINGS "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+#define OLD_AUTOAPPROVE "cairn:node-autoapprove-bootstrap"
 
 /* Deletes the bootstrap-token Secrets of JOIN_TOKEN_LABEL but KEEP: 200, or the HTTP status
  * of a request that failed (0: no answer; ERR says why). */
@@ -115,7 +120,7 @@ static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, co
 {
 	const char *token = str(kube, "bootstrapToken");
 	char id[7] = "", secret_name[32] = "", err[512] = "";
-	json_t *objects[5] = { 0 };
+	json_t *objects[4] = { 0 };
 	long status = 200;
 
 	if (j->applied && strcmp(j->token, token ? token : "") == 0 &&
@@ -136,17 +141,24 @@ static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, co
 	}
 	objects[1] = binding("cairn:kubelet-bootstrap", "system:bootstrappers",
 			     "system:node-bootstrapper");
-	objects[2] = binding("cairn:node-autoapprove-bootstrap", "system:bootstrappers",
-			     "system:certificates.k8s.io:certificatesigningrequests:nodeclient");
-	objects[3] = binding("cairn:node-autoapprove-renewal", "system:nodes",
+	objects[2] = binding("cairn:node-autoapprove-renewal", "system:nodes",
 			     "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient");
-	objects[4] = binding("cairn:node-proxier", "system:nodes", "system:node-proxier");
-	for (int i = 0; i < 5 && ok(status); i++)
+	objects[3] = binding("cairn:node-proxier", "system:nodes", "system:node-proxier");
+	for (int i = 0; i < 4 && ok(status); i++)
 		if (objects[i])
 			status = put_object(i == 0 ? SECRETS : BINDINGS, objects[i], err, sizeof err);
+	if (ok(status)) {
+		/* made by Cairn before its own approval of the token's requests (see above) */
+		status = api("DELETE", BINDINGS "/" OLD_AUTOAPPROVE, NULL, NULL, err, sizeof err);
+		if (ok(status))
+			ctrl_changed(report, "join", "deleted the binding %s: cairnd approves the "
+				     "token's requests for the config's workers only", OLD_AUTOAPPROVE);
+		else if (status == 404)
+			status = 200;
+	}
 	if (ok(status))
 		status = delete_other_tokens(token ? secret_name : NULL, report, err, sizeof err);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 4; i++)
 		json_decref(objects[i]);
 	if (status == 0)
 		return 0;     /* the API server not answering yet is waited for, quietly */
@@ -163,7 +175,7 @@ static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, co
 	return 0;
 }
 
-/* Approves (or denies, saying why) the pending kubelet serving requests. */
+/* Approves (or denies, saying why) the pending kubelet requests kube_csr_verdict() decides. */
 static int reconcile_csrs(struct kube_join *j, struct ctrl_report *report, const json_t *kube)
 {
 	json_t *list = NULL;
@@ -187,7 +199,7 @@ static int reconcile_csrs(struct kube_join *j, struct ctrl_report *report, const
 	json_array_foreach(json_object_get(list, "items"), i, item) {
 		const char *name = str(json_object_get(item, "metadata"), "name");
 		char why[256], path[384];
-		int verdict = kube_serving_csr_verdict(item, kube, why, sizeof why);
+		int verdict = kube_csr_verdict(item, kube, why, sizeof why);
 		json_t *done;
 		if (verdict == KUBE_CSR_SKIP || !name)
 			continue;
@@ -210,7 +222,7 @@ static int reconcile_csrs(struct kube_join *j, struct ctrl_report *report, const
 		} else if (verdict == KUBE_CSR_APPROVE) {
 			ctrl_changed(report, "join", "approved %s: %s", name, why);
 		} else {
-			ctrl_fail(report, name, "denied the kubelet serving certificate: %s", why);
+			ctrl_fail(report, name, "denied the kubelet's certificate request: %s", why);
 		}
 	}
 	json_decref(list);

@@ -110,12 +110,18 @@ int kube_join_reconcile(struct kube_join *join, struct ctrl_report *report, cons
 
 enum { KUBE_CSR_DENY = -1, KUBE_CSR_SKIP = 0, KUBE_CSR_APPROVE = 1 };
 /* The decision on CSR (a CertificateSigningRequest, as the API gives it) for the cluster of
- * KUBE (MachineConfig .spec.kubernetes): SKIP for another signer's or a decided one; APPROVE for
- * a kubelet serving request of a node in kubernetes.nodes whose subject is that node
- * (CN system:node:NAME, O system:nodes), whose names are that node's name and address and
- * nothing else, for server use only, with a valid signature; else DENY. WHY (LEN bytes) says
- * what was approved, or why not. */
-int kube_serving_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len);
+ * KUBE (MachineConfig .spec.kubernetes). SKIP for a decided request, and for every signer's but
+ * the two below. WHY (LEN bytes) says what was approved, or why not.
+ * - A kubelet serving certificate (kubernetes.io/kubelet-serving): APPROVE when a node in
+ *   kubernetes.nodes asks, for its own subject (CN system:node:NAME, O system:nodes), naming
+ *   that node's name and address and nothing else, for server use only, with a valid
+ *   signature; else DENY.
+ * - A kubelet client certificate (kubernetes.io/kube-apiserver-client-kubelet) asked with the
+ *   bootstrap token (by system:bootstrap:ID): APPROVE when its subject is a worker in
+ *   kubernetes.nodes (CN system:node:NAME, not a control plane; O system:nodes), with no
+ *   alternative names, for client use only, with a valid signature; else DENY. A node's
+ *   renewal of its own is left to kube-controller-manager (SKIP). */
+int kube_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len);
 
 /* A worker whose kubelet has joined but has no serving certificate gets its kubelet restarted,
  * so that it asks again (kube.c, watch_serving_cert; serving.c). The restarts are counted in a

@@ -29,3 +29,10 @@ $(BUILD)/unit/test_kube: $(BUILD)/obj/san/tests/unit/test_kube.o $(BUILD)/obj/sa
 		$(BUILD)/obj/san/services/kube/dns.o $(BUILD)/obj/san/services/kube/serving.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $(LINK_OBJS) -lcmocka -lgnutls -ljansson
+
+# `make fuzz`: the certificate requests' decision (fuzz_csr), with any bytes as the request.
+FUZZ_NAMES += csr
+$(BUILD)/obj/fuzz/tests/fuzz/fuzz_csr.o: DEFS = -Iservices/kube -Iservices/api
+$(BUILD)/fuzz/fuzz_csr: $(BUILD)/obj/fuzz/tests/fuzz/fuzz_csr.o $(call OBJ,fuzz,services/kube/csr.c)
+	@mkdir -p $(@D)
+	$(CLANG) $(LDFLAGS_FUZZ) -o $@ $(LINK_OBJS) -lgnutls -ljansson

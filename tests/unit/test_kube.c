@@ -21,6 +21,7 @@
 #define NODE "node-2"
 #define ADDRESS "10.77.1.2"
 #define SERVING "kubernetes.io/kubelet-serving"
+#define CLIENT "kubernetes.io/kube-apiserver-client-kubelet"
 
 struct req {
 	const char *cn;
@@ -76,13 +77,20 @@ static const struct req kubelet_req = {
 	.cn = "system:node:" NODE, .org = { "system:nodes" }, .dns = { NODE }, .ips = { ADDRESS },
 };
 
-static json_t *csr(const char *signer, const char *user, const char *request)
+/* A CertificateSigningRequest for SIGNER by USER of REQUEST, for signatures, key encipherment
+ * and USE. */
+static json_t *csr_for(const char *signer, const char *user, const char *request, const char *use)
 {
 	return json_pack("{s:{s:s}, s:{s:s, s:s, s:[s], s:[s, s, s], s:s}, s:{}}",
 			 "metadata", "name", "csr-test",
 			 "spec", "signerName", signer, "username", user, "groups", "system:nodes",
-			 "usages", "digital signature", "key encipherment", "server auth",
+			 "usages", "digital signature", "key encipherment", use,
 			 "request", request, "status");
+}
+
+static json_t *csr(const char *signer, const char *user, const char *request)
+{
+	return csr_for(signer, user, request, "server auth");
 }
 
 static json_t *cluster(void)
@@ -97,7 +105,7 @@ static int verdict_of(const struct req *r, const char *user, char *why, size_t l
 {
 	char *request = make_request(r);
 	json_t *c = csr(SERVING, user, request), *kube = cluster();
-	int v = kube_serving_csr_verdict(c, kube, why, len);
+	int v = kube_csr_verdict(c, kube, why, len);
 
 	json_decref(c);
 	json_decref(kube);
@@ -123,22 +131,82 @@ static void test_skips_other_signers_and_decided_requests(void **state)
 {
 	char why[256], *request = make_request(&kubelet_req);
 	json_t *kube = cluster();
-	json_t *client = csr("kubernetes.io/kube-apiserver-client-kubelet", "system:bootstrap:abcdef",
-			     request);
+	/* a node renewing its client certificate: kube-controller-manager's to approve */
+	json_t *renewal = csr_for(CLIENT, "system:node:" NODE, request, "client auth");
+	/* another signer's, and a client request an administrator made */
+	json_t *other = csr_for("kubernetes.io/kube-apiserver-client", "system:bootstrap:abcdef",
+				request, "client auth");
+	json_t *admin = csr_for(CLIENT, "cairn-admin", request, "client auth");
 	json_t *decided = csr(SERVING, "system:node:" NODE, request);
 	(void)state;
 
-	assert_int_equal(kube_serving_csr_verdict(client, kube, why, sizeof why), KUBE_CSR_SKIP);
+	assert_int_equal(kube_csr_verdict(renewal, kube, why, sizeof why), KUBE_CSR_SKIP);
+	assert_int_equal(kube_csr_verdict(other, kube, why, sizeof why), KUBE_CSR_SKIP);
+	assert_int_equal(kube_csr_verdict(admin, kube, why, sizeof why), KUBE_CSR_SKIP);
 	json_object_set_new(json_object_get(decided, "status"), "conditions",
 			    json_pack("[{s:s, s:s}]", "type", "Denied", "status", "True"));
-	assert_int_equal(kube_serving_csr_verdict(decided, kube, why, sizeof why), KUBE_CSR_SKIP);
-	json_decref(client);
+	assert_int_equal(kube_csr_verdict(decided, kube, why, sizeof why), KUBE_CSR_SKIP);
+	json_decref(renewal);
+	json_decref(other);
+	json_decref(admin);
 	json_decref(decided);
 	json_decref(kube);
 	free(request);
 }
 
-/* Each request below is denied, with the reason given. */
+/* The verdict on a client request R asked with the bootstrap token for USE. */
+static int client_verdict_of(const struct req *r, const char *use, char *why, size_t len)
+{
+	char *request = make_request(r);
+	json_t *c = csr_for(CLIENT, "system:bootstrap:abcdef", request, use), *kube = cluster();
+	int v = kube_csr_verdict(c, kube, why, len);
+
+	json_decref(c);
+	json_decref(kube);
+	free(request);
+	return v;
+}
+
+/* What whoever holds the bootstrap token may get: a client certificate of a worker the config
+ * names, and nothing else. */
+static void test_client_request_with_the_token(void **state)
+{
+	char why[256];
+	(void)state;
+
+	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:" NODE,
+			 .org = { "system:nodes" } }, "client auth", why, sizeof why),
+			 KUBE_CSR_APPROVE);
+	assert_string_equal(why, "the client certificate of worker node-2, asked with the "
+			    "bootstrap token");
+	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:node-1",
+			 .org = { "system:nodes" } }, "client auth", why, sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "it asks for node node-1, a control plane, whose kubelet does not "
+			    "join with the token");
+	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:node-9",
+			 .org = { "system:nodes" } }, "client auth", why, sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "it asks for node node-9, which is not in kubernetes.nodes");
+	assert_int_equal(client_verdict_of(&(struct req){ .cn = "cairn-admin",
+			 .org = { "system:masters" } }, "client auth", why, sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "its subject's CN is not system:node:NAME");
+	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:" NODE,
+			 .org = { "system:nodes", "system:masters" } }, "client auth", why,
+			 sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "its subject's O is not system:nodes alone");
+	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:" NODE,
+			 .org = { "system:masters" } }, "client auth", why, sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "its subject's O is not system:nodes alone");
+	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:" NODE,
+			 .org = { "system:nodes" }, .dns = { NODE } }, "client auth", why, sizeof why),
+			 KUBE_CSR_DENY);
+	assert_string_equal(why, "it has a subject alternative name (a kubelet's client "
+			    "certificate names none)");
+	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:" NODE,
+			 .org = { "system:nodes" } }, "server auth", why, sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "it asks for the usage server auth (a kubelet's client certificate "
+			    "is for client use only)");
+}
+
 static void expect_denied(const struct req *r, const char *user, const char *reason)
 {
 	char why[256];
@@ -183,16 +251,16 @@ static void test_denies_a_client_usage_and_a_bad_request(void **state)
 
 	json_array_append_new(json_object_get(json_object_get(c, "spec"), "usages"),
 			      json_string("client auth"));
-	assert_int_equal(kube_serving_csr_verdict(c, kube, why, sizeof why), KUBE_CSR_DENY);
+	assert_int_equal(kube_csr_verdict(c, kube, why, sizeof why), KUBE_CSR_DENY);
 	assert_string_equal(why, "it asks for the usage client auth (a kubelet serves only)");
 	json_decref(c);
 
 	c = csr(SERVING, "system:node:" NODE, "bm90IGEgcmVxdWVzdA==");   /* "not a request" */
-	assert_int_equal(kube_serving_csr_verdict(c, kube, why, sizeof why), KUBE_CSR_DENY);
+	assert_int_equal(kube_csr_verdict(c, kube, why, sizeof why), KUBE_CSR_DENY);
 	assert_string_equal(why, "its request is not a PEM certificate request");
 	json_decref(c);
 	c = csr(SERVING, "system:node:" NODE, "***");
-	assert_int_equal(kube_serving_csr_verdict(c, kube, why, sizeof why), KUBE_CSR_DENY);
+	assert_int_equal(kube_csr_verdict(c, kube, why, sizeof why), KUBE_CSR_DENY);
 	assert_string_equal(why, "its request is not base64");
 	json_decref(c);
 	json_decref(kube);
@@ -223,7 +291,7 @@ static void test_denies_a_forged_signature(void **state)
 	free(request);
 	request = strndup((char *)b64.data, b64.size);
 	c = csr(SERVING, "system:node:" NODE, request);
-	assert_int_equal(kube_serving_csr_verdict(c, kube, why, sizeof why), KUBE_CSR_DENY);
+	assert_int_equal(kube_csr_verdict(c, kube, why, sizeof why), KUBE_CSR_DENY);
 	assert_string_equal(why, "its request's signature does not verify");
 	json_decref(c);
 	json_decref(kube);
@@ -313,6 +381,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_approves_the_kubelets_request),
 		cmocka_unit_test(test_skips_other_signers_and_decided_requests),
+		cmocka_unit_test(test_client_request_with_the_token),
 		cmocka_unit_test(test_denies_what_the_config_does_not_say),
 		cmocka_unit_test(test_denies_a_client_usage_and_a_bad_request),
 		cmocka_unit_test(test_denies_a_forged_signature),

@@ -4,7 +4,8 @@ node-1 is the control plane (etcd, kube-apiserver, kube-controller-manager, kube
 and both run containerd, kubelet and kube-proxy; `gen config --kubernetes` made the cluster's
 secrets. Both nodes run OVN too, and the pods are on the OVN Network "pods" (the cairn-ovn CNI
 plugin, kubernetes.ovnNetwork). `cairnctl kubeconfig` gives an admin kubeconfig, and `kubectl
-get nodes` shows both nodes Ready. The lab's test image (build/lab-images/hello.tar, no
+get nodes` shows both nodes Ready; node-2 joined with the bootstrap token (its requests approved
+by node-1's cairnd), and a request made with the token for node-1's identity is denied. The lab's test image (build/lab-images/hello.tar, no
 registry) goes to both nodes with `cairnctl image import`; a pod of it serves HTTP on node-1,
 `kubectl logs` shows its output, and a pod on node-2 reaches it through a Service (kube-proxy,
 Geneve between the nodes); `get ports` shows each pod's OVN port up on its node. Then a VM
@@ -16,7 +17,9 @@ snapshot refused (and nothing stopped); with LAB_KUBE_FULL=1 also the snapshot r
 control plane stops and starts on it) and the object back, then node-1 rebooted: etcd's data
 is on the state volume of node-1's pool (LVM on a virtio data disk; a file pool in RAM without
 LAB_KUBE_FULL), so the object is still there."""
-import json, os, subprocess, sys, time
+import base64, json, os, subprocess, sys, time
+
+import yaml
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # tests/lab
 from lab import Scenario, need, cairnctl, cairnctl_json, wait_until, items, out
 from lab.kube import KubeCluster, HELLO_TAR, KUBECTL, POD_NETWORK
@@ -97,9 +100,9 @@ with Scenario("kube") as s:
         raise
     ready_s = time.monotonic() - applied
     print(f"kube: every node Ready {ready_s:.0f} s after apply-config")
-    # node-2 joined with the bootstrap token: its client certificate approved and signed by
-    # kube-controller-manager; its serving certificate (asked once it is registered) approved
-    # by node-1's cairnd
+    # node-2 joined with the bootstrap token: its client certificate approved by node-1's
+    # cairnd (a worker of the config) and signed by kube-controller-manager; its serving
+    # certificate (asked once it is registered) approved by node-1's cairnd too
     token_id = wkube["bootstrapToken"].split(".")[0]
 
     def decided(signer, user, reason):
@@ -110,9 +113,50 @@ with Scenario("kube") as s:
                 any(k.get("type") == "Approved" and k.get("reason") == reason
                     for k in x.get("status", {}).get("conditions", []))]
     s.must("node-2's kubelet joined with the bootstrap token: its client certificate request "
-           "(by system:bootstrap:ID) approved and signed", wait_until, "client CSR",
+           "(by system:bootstrap:ID) approved by node-1's cairnd (CairnApproved) and signed",
+           wait_until, "client CSR",
            lambda: decided("kubernetes.io/kube-apiserver-client-kubelet",
-                           f"system:bootstrap:{token_id}", "AutoApproved"), 120, 5)
+                           f"system:bootstrap:{token_id}", "CairnApproved"), 120, 5)
+    # whoever holds the token (any worker's config) cannot get a control plane's identity: a
+    # request for system:node:node-1 made with it is denied, and no certificate issued
+    with open(c.kubeconfig) as f:
+        admin = yaml.safe_load(f)
+    admin["users"] = [{"name": "token", "user": {"token": wkube["bootstrapToken"]}}]
+    for ctx in admin["contexts"]:
+        ctx["context"]["user"] = "token"
+    token_kc = os.path.join(c.folder, "token.kubeconfig")
+    with open(token_kc, "w") as f:
+        yaml.safe_dump(admin, f)
+    key = os.path.join(c.folder, "thief.key")
+    template = os.path.join(c.folder, "thief.cfg")
+    with open(template, "w") as f:
+        f.write("cn = system:node:node-1\norganization = system:nodes\ntls_www_client\n")
+    subprocess.run(["certtool", "--generate-privkey", "--ecc", "--outfile", key], check=True,
+                   capture_output=True)
+    req = subprocess.run(["certtool", "--generate-request", "--load-privkey", key, "--template",
+                          template], check=True, capture_output=True).stdout
+    # the API server takes the PEM type "CERTIFICATE REQUEST", not certtool's "NEW ..."
+    req = req[req.index(b"-----BEGIN"):].replace(b"NEW CERTIFICATE REQUEST", b"CERTIFICATE REQUEST")
+    thief = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+             "metadata": {"name": "thief-node-1"},
+             "spec": {"signerName": "kubernetes.io/kube-apiserver-client-kubelet",
+                      "usages": ["digital signature", "key encipherment", "client auth"],
+                      "request": base64.b64encode(req).decode()}}
+    p = c.kubectl("create", "-f", "-", input=json.dumps(thief), kubeconfig=token_kc)
+    s.check("the bootstrap token may ask for a kubelet client certificate (its one right)",
+            p.returncode == 0, p.stderr.strip()[:200])
+
+    def thief_denied():
+        x = c.kubectl_json("get", "csr", "thief-node-1")
+        conds = (x or {}).get("status", {}).get("conditions", [])
+        return [k for k in conds if k.get("type") == "Denied" and k.get("reason") == "CairnDenied"
+                and "control plane" in k.get("message", "")] and x
+    s.must("a request made with the token for the control plane node-1's identity is denied "
+           "(CairnDenied, the reason names the control plane)", wait_until, "thief CSR denied",
+           thief_denied, 60, 3)
+    x = c.kubectl_json("get", "csr", "thief-node-1") or {}
+    s.check("no certificate was issued for it", not x.get("status", {}).get("certificate"),
+            str(x.get("status"))[:200])
     try:
         s.must("node-2's serving certificate request approved by node-1's cairnd (CairnApproved) "
                "and signed", wait_until, "serving CSR",
