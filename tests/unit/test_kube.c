@@ -100,17 +100,24 @@ static json_t *cluster(void)
 			 NODE, "address", ADDRESS, "podCIDR", "10.244.2.0/24", "controlPlane", 0);
 }
 
-/* The verdict on a request R by USER for SERVING; WHY gets the reason. */
-static int verdict_of(const struct req *r, const char *user, char *why, size_t len)
+/* The verdict on a request R by USER for SIGNER and USE; WHY gets the reason. */
+static int verdict_for(const char *signer, const struct req *r, const char *user,
+		       const char *use, char *why, size_t len)
 {
 	char *request = make_request(r);
-	json_t *c = csr(SERVING, user, request), *kube = cluster();
+	json_t *c = csr_for(signer, user, request, use), *kube = cluster();
 	int v = kube_csr_verdict(c, kube, why, len);
 
 	json_decref(c);
 	json_decref(kube);
 	free(request);
 	return v;
+}
+
+/* The verdict on a serving request R by USER. */
+static int verdict_of(const struct req *r, const char *user, char *why, size_t len)
+{
+	return verdict_for(SERVING, r, user, "server auth", why, len);
 }
 
 static void test_approves_the_kubelets_request(void **state)
@@ -157,14 +164,7 @@ static void test_skips_other_signers_and_decided_requests(void **state)
 /* The verdict on a client request R asked with the bootstrap token for USE. */
 static int client_verdict_of(const struct req *r, const char *use, char *why, size_t len)
 {
-	char *request = make_request(r);
-	json_t *c = csr_for(CLIENT, "system:bootstrap:abcdef", request, use), *kube = cluster();
-	int v = kube_csr_verdict(c, kube, why, len);
-
-	json_decref(c);
-	json_decref(kube);
-	free(request);
-	return v;
+	return verdict_for(CLIENT, r, "system:bootstrap:abcdef", use, why, len);
 }
 
 /* What whoever holds the bootstrap token may get: a client certificate of a worker the config
