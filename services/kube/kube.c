@@ -1107,6 +1107,12 @@ static const char *etcd_start_state(struct kube_state *s, struct ctrl_report *re
 				  "cluster starts if none does within %d s", others,
 				  ETCD_ALONE_MS / 1000);
 			state = NULL;
+		} else {
+			/* decided: the next decision (a control plane again, later) waits anew,
+			 * so another control plane's etcd restarting then is not taken for none */
+			s->alone_ms = 0;
+			ctrl_changed(report, "etcd", "no other control plane's etcd listened for %d s: "
+				     "starts a new cluster with %s", ETCD_ALONE_MS / 1000, others);
 		}
 		free(others);
 		return state;
@@ -1564,6 +1570,7 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		if (collect_pod_ports(s, report, &pods) < 0)
 			rc = -1;
 	} else {
+		s->alone_ms = 0;     /* a wait for other control planes' etcd is a control plane's */
 		watch_serving_cert(s, report);
 		if (write_services(report, kube, name, cp, "new", NULL, data, gateway,
 				   s->serving_asks) < 0)
