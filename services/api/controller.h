@@ -76,6 +76,8 @@ struct controller {
  * added) when it differs; logs and counts the change; PID 1 gets one `rescan` after the
  * round. 0, or -1 (reported). */
 int ctrl_service_write(struct ctrl_report *report, const char *name, const char *content);
+/* The text of SERVICES/NAME.service as it is now (malloc'd), or NULL when there is none. */
+char *ctrl_service_read(struct ctrl_report *report, const char *name);
 /* Removes SERVICES/NAME.service when cairnd generated it; logs and counts the change. */
 void ctrl_service_remove(struct ctrl_report *report, const char *name);
 /* The names (without .service) of the generated definitions starting with PREFIX. */

@@ -147,6 +147,14 @@ int ctrl_service_write(struct ctrl_report *report, const char *name, const char 
 	return rc < 0 ? -1 : 0;
 }
 
+char *ctrl_service_read(struct ctrl_report *report, const char *name)
+{
+	char *path = service_path(report, name), *text = fileio_read(path, 1024 * 1024, NULL);
+
+	free(path);
+	return text;
+}
+
 static bool is_generated(const char *path)
 {
 	char *text = fileio_read(path, 1024 * 1024, NULL);

@@ -96,6 +96,18 @@ static int check_no_sans(gnutls_x509_crq_t crq, char *why, size_t len)
 		    "names none)");
 }
 
+/* The subject's O is system:nodes, and nothing else. */
+static int check_node_org(gnutls_x509_crq_t crq, char *why, size_t len)
+{
+	char org[256];
+
+	if (crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org, sizeof org) < 0 ||
+	    strcmp(org, "system:nodes") != 0 ||
+	    crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 1, org, sizeof org) == 0)
+		return deny(why, len, "its subject's O is not system:nodes alone");
+	return 0;
+}
+
 /* Every usage in USAGES is a signature, a key encipherment or USE. */
 static int check_usages(const json_t *usages, const char *use, const char *what, char *why,
 			size_t len)
@@ -116,15 +128,13 @@ static int check_usages(const json_t *usages, const char *use, const char *what,
 static int serving_verdict(gnutls_x509_crq_t crq, const char *user, const char *name,
 			   const json_t *node, char *why, size_t len)
 {
-	char cn[256], org[256];
+	char cn[256];
 
 	if (crq_dn(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, sizeof cn) < 0 ||
 	    strcmp(cn, user) != 0)
 		return deny(why, len, "its subject's CN is not %s", user);
-	if (crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org, sizeof org) < 0 ||
-	    strcmp(org, "system:nodes") != 0 ||
-	    crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 1, org, sizeof org) == 0)
-		return deny(why, len, "its subject's O is not system:nodes alone");
+	if (check_node_org(crq, why, len) < 0)
+		return KUBE_CSR_DENY;
 	if (check_sans(crq, name, str(node, "address") ? str(node, "address") : "", why, len) < 0)
 		return KUBE_CSR_DENY;
 	snprintf(why, len, "the serving certificate of node %s at %s", name, str(node, "address"));
@@ -135,7 +145,7 @@ static int serving_verdict(gnutls_x509_crq_t crq, const char *user, const char *
  * be a worker of the config. */
 static int client_verdict(gnutls_x509_crq_t crq, const json_t *kube, char *why, size_t len)
 {
-	char cn[256], org[256];
+	char cn[256];
 	const json_t *node;
 	const char *name;
 
@@ -149,10 +159,8 @@ static int client_verdict(gnutls_x509_crq_t crq, const json_t *kube, char *why, 
 	if (json_is_true(json_object_get(node, "controlPlane")))
 		return deny(why, len, "it asks for node %.64s, a control plane, whose kubelet does "
 			    "not join with the token", name);
-	if (crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org, sizeof org) < 0 ||
-	    strcmp(org, "system:nodes") != 0 ||
-	    crq_dn(crq, GNUTLS_OID_X520_ORGANIZATION_NAME, 1, org, sizeof org) == 0)
-		return deny(why, len, "its subject's O is not system:nodes alone");
+	if (check_node_org(crq, why, len) < 0)
+		return KUBE_CSR_DENY;
 	if (check_no_sans(crq, why, len) < 0)
 		return KUBE_CSR_DENY;
 	snprintf(why, len, "the client certificate of worker %s, asked with the bootstrap token",

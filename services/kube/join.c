@@ -147,14 +147,16 @@ static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, co
 	for (int i = 0; i < 4 && ok(status); i++)
 		if (objects[i])
 			status = put_object(i == 0 ? SECRETS : BINDINGS, objects[i], err, sizeof err);
-	if (ok(status)) {
-		/* made by Cairn before its own approval of the token's requests (see above) */
+	if (ok(status) && !j->old_binding_gone) {
+		/* made by Cairn before its own approval of the token's requests (see above); once
+		 * gone, nothing makes it again */
 		status = api("DELETE", BINDINGS "/" OLD_AUTOAPPROVE, NULL, NULL, err, sizeof err);
 		if (ok(status))
 			ctrl_changed(report, "join", "deleted the binding %s: cairnd approves the "
 				     "token's requests for the config's workers only", OLD_AUTOAPPROVE);
 		else if (status == 404)
 			status = 200;
+		j->old_binding_gone = ok(status);
 	}
 	if (ok(status))
 		status = delete_other_tokens(token ? secret_name : NULL, report, err, sizeof err);

@@ -1320,13 +1320,11 @@ static void watch_serving_cert(struct kube_state *s, struct ctrl_report *report)
 	long long wait_ms;
 
 	if (!s->serving_loaded) {
-		char *path = fmt("%s/kubelet.service", ctrl_env(report)->services_dir);
-		char *def = fileio_read(path, 65536, NULL);
+		char *def = ctrl_service_read(report, "kubelet");
 
 		s->serving_asks = kube_serving_asks_in(def);
 		s->serving_loaded = true;
 		free(def);
-		free(path);
 	}
 	if (stat(KUBELET_CERT_DIR "/kubelet-client-current.pem", &st) != 0 ||
 	    stat(KUBELET_CERT_DIR "/kubelet-server-current.pem", &st) == 0) {

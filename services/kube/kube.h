@@ -101,6 +101,7 @@ struct kube_join {
 	char token[32];           /* ... for this bootstrap token */
 	long long objects_ms;     /* when (CLOCK_MONOTONIC) */
 	long long csrs_ms;        /* when the certificate requests were last looked at */
+	bool old_binding_gone;    /* the binding earlier Cairns made for the token is gone */
 };
 
 /* Through the local API server as cairn-admin: the bootstrap token's Secret and the bindings
