@@ -67,6 +67,7 @@ int ctl_usage_error(const char *command, const char *fmt, ...)
 /* The commands (one file each). */
 int ctl_cmd_gen_config(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_gen_cert(struct ctl_globals *globals, int argc, char **argv);
+int ctl_cmd_gen_token(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_validate(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_apply_config(struct ctl_globals *globals, int argc, char **argv);
 int ctl_cmd_get(struct ctl_globals *globals, int argc, char **argv);

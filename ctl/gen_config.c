@@ -27,6 +27,7 @@ struct node {
 	const char *role;
 	const char *kube_address;   /* --kube-address NAME=IP; NULL: host */
 	char *cert_pem, *key_pem;
+	char token[24];             /* --kubernetes: its kubelet's bootstrap token, as a worker */
 };
 
 struct patch {
@@ -45,7 +46,6 @@ struct gen {
 	bool force;
 	bool kubernetes;   /* --kubernetes: the cluster secrets and .spec.kubernetes */
 	json_t *kube_ca, *etcd_ca, *service_account;
-	char token[24];
 };
 
 static const char cmd[] = "gen config";
@@ -311,13 +311,16 @@ static const char *kube_host(const struct node *node)
 }
 
 /* .spec.kubernetes of NODE: its address, the first control plane's as the API endpoint, every
- * node with a /24 of 10.244.0.0/16 for its pods, the secrets its role needs (a worker: the CA's
- * certificate and the bootstrap token). */
+ * node with a /24 of 10.244.0.0/16 for its pods, the node's own bootstrap token (used once it is
+ * a worker) and the secrets its role needs (a control plane: the CAs' keys, the service-account
+ * keys and every node's token; a worker: the CA's certificate). */
 static json_t *kubernetes_spec(const struct gen *g, const struct node *node)
 {
-	json_t *nodes = json_object(), *spec;
+	json_t *nodes = json_object(), *tokens = json_object(), *spec;
 	const char *endpoint = NULL;
 
+	for (size_t i = 0; tokens && i < g->node_count; i++)
+		json_object_set_new(tokens, g->nodes[i].name, json_string(g->nodes[i].token));
 	for (size_t i = 0; nodes && i < g->node_count; i++) {
 		const struct node *n = &g->nodes[i];
 		bool cp = strcmp(n->role, "controlplane") == 0;
@@ -330,24 +333,50 @@ static json_t *kubernetes_spec(const struct gen *g, const struct node *node)
 	}
 	spec = json_pack("{s:s, s:s, s:o, s:{s:O}, s:s}", "address", kube_host(node), "endpoint",
 			 endpoint ? endpoint : kube_host(node), "nodes", nodes, "ca", "cert",
-			 json_object_get(g->kube_ca, "cert"), "bootstrapToken", g->token);
+			 json_object_get(g->kube_ca, "cert"), "bootstrapToken", node->token);
 	if (spec && strcmp(node->role, "controlplane") == 0) {
-		/* a worker gets the CA's certificate only: its kubelet joins with the token */
+		/* a worker gets the CA's certificate only: its kubelet joins with its token */
 		json_object_set(json_object_get(spec, "ca"), "key", json_object_get(g->kube_ca, "key"));
 		json_object_set(spec, "etcdCA", g->etcd_ca);
 		json_object_set(spec, "serviceAccount", g->service_account);
+		json_object_set(spec, "bootstrapTokens", tokens);
 	}
+	json_decref(tokens);
 	return spec;
 }
 
-/* The cluster's Kubernetes secrets: its CA, etcd's CA, the service-account key pair and a
- * bootstrap token. 0, or -1 after printing why. */
-static int kubernetes_secrets(struct gen *g)
+/* A new bootstrap token in OUT: 6 and 16 of a-z 0-9, joined by '.'. 0, or -1 when there are
+ * no random bytes. */
+static int random_token(char out[24])
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[22];
+
+	/* 22 characters of 36, each from a byte below 252 (7 * 36): no bias toward the first ones */
+	for (size_t j = 0, used = sizeof rnd; j < 23;) {
+		if (j == 6) {
+			out[j++] = '.';
+			continue;
+		}
+		if (used == sizeof rnd) {
+			if (gnutls_rnd(GNUTLS_RND_KEY, rnd, sizeof rnd) < 0)
+				return -1;
+			used = 0;
+		}
+		if (rnd[used] < 252)
+			out[j++] = set[rnd[used] % 36];
+		used++;
+	}
+	out[23] = '\0';
+	return 0;
+}
+
+/* The cluster's Kubernetes secrets: its CA, etcd's CA, the service-account key pair and each
+ * node's bootstrap token, each with its own token ID. 0, or -1 after printing why. */
+static int kubernetes_secrets(struct gen *g)
+{
 	struct pki_ca kube = { 0 }, etcd = { 0 };
 	char err[PKI_ERROR_MAX], *cert[2] = { 0 }, *key[2] = { 0 }, *sa_key = NULL, *sa_pub = NULL;
-	unsigned char rnd[22];
 	int rc = -1;
 
 	if (g->node_count > 254) {
@@ -381,24 +410,18 @@ static int kubernetes_secrets(struct gen *g)
 		ctl_error(cmd, "--kubernetes: %s", err);
 		goto out;
 	}
-	/* 22 characters of 36, each from a byte below 252 (7 * 36): no bias toward the first ones */
-	for (size_t j = 0, used = sizeof rnd; j < 23;) {
-		if (j == 6) {
-			g->token[j++] = '.';
-			continue;
-		}
-		if (used == sizeof rnd) {
-			if (gnutls_rnd(GNUTLS_RND_KEY, rnd, sizeof rnd) < 0) {
-				ctl_error(cmd, "--kubernetes: no random bytes for the bootstrap token");
+	for (size_t i = 0; i < g->node_count; i++) {
+		bool taken;
+		do {
+			if (random_token(g->nodes[i].token) < 0) {
+				ctl_error(cmd, "--kubernetes: no random bytes for the bootstrap tokens");
 				goto out;
 			}
-			used = 0;
-		}
-		if (rnd[used] < 252)
-			g->token[j++] = set[rnd[used] % 36];
-		used++;
+			taken = false;
+			for (size_t j = 0; j < i; j++)
+				taken = taken || strncmp(g->nodes[i].token, g->nodes[j].token, 6) == 0;
+		} while (taken);
 	}
-	g->token[23] = '\0';
 	g->kube_ca = json_pack("{s:s, s:s}", "cert", cert[0], "key", key[0]);
 	g->etcd_ca = json_pack("{s:s, s:s}", "cert", cert[1], "key", key[1]);
 	g->service_account = json_pack("{s:s, s:s}", "key", sa_key, "public", sa_pub);
@@ -685,4 +708,32 @@ out:
 	pki_ca_free(&ca);
 	gen_free(&g);
 	return status;
+}
+
+/* `cairnctl gen token`: a new bootstrap token on stdout, for a worker added to a cluster after
+ * `gen config` (its bootstrapToken, and its entry in the control planes' bootstrapTokens). */
+int ctl_cmd_gen_token(struct ctl_globals *globals, int argc, char **argv)
+{
+	static const struct option options[] = {
+		CTL_GLOBAL_LONG_OPTIONS,
+		{ 0 },
+	};
+	char token[24];
+	int c, rc = CTL_EXIT_OK;
+
+	optind = 0;
+	opterr = 0;
+	while (rc == CTL_EXIT_OK &&
+	       (c = getopt_long(argc, argv, CTL_GLOBAL_SHORT_OPTIONS, options, NULL)) != -1)
+		rc = ctl_global_option(globals, c, optarg, argv);
+	if (rc != CTL_EXIT_OK)
+		return rc == CTL_DONE ? CTL_EXIT_OK : rc;
+	if (optind < argc)
+		return ctl_usage_error("gen token", "unexpected argument '%s'", argv[optind]);
+	if (random_token(token) < 0) {
+		ctl_error("gen token", "no random bytes for the token");
+		return CTL_EXIT_FAIL;
+	}
+	printf("%s\n", token);
+	return CTL_EXIT_OK;
 }

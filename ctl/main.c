@@ -26,6 +26,8 @@ static const struct ctl_command commands[] = {
 	{ "gen cert", ctl_cmd_gen_cert,
 	  "--ca-dir DIR --role admin|operator|reader --name NAME [--out DIR] [--force]",
 	  "make a further client certificate for a role, signed by the cluster CA" },
+	{ "gen token", ctl_cmd_gen_token, "",
+	  "print a new Kubernetes bootstrap token (for a worker added after gen config)" },
 	{ "validate", ctl_cmd_validate, "-f FILE [-f FILE]...",
 	  "check config files offline: prints FILE: valid, or every error" },
 	{ "apply-config", ctl_cmd_apply_config,

@@ -1,7 +1,8 @@
 /* kubernetes.c - MachineConfig's .spec.kubernetes: the node's part in the cluster's Kubernetes
  * (services/kube). The cluster secrets come from `cairnctl gen config --kubernetes`: the
  * Kubernetes CA's certificate (every node) and key (control planes, which issue their own
- * certificates; a worker's kubelet gets its own through the bootstrap token), and on
+ * certificates; a worker's kubelet gets its own through its bootstrap token, whose Secret the
+ * control planes make from bootstrapTokens), and on
  * control-plane nodes the etcd CA and the service-account key pair. `nodes` lists every node
  * of the cluster with its address and pod range: the routes between pods go over the cluster
  * network, and the control-plane nodes among them are etcd's members. With `ovnNetwork` the
@@ -48,6 +49,11 @@ static const struct config_schema public_key = {
 static const struct config_schema token = {
 	.type = CONFIG_STRING, .what = "a bootstrap token", .validator = valid_token,
 	.secret = true };
+/* Each node's own bootstrap token, by name: a control plane makes the workers' Secrets and
+ * approves a token's requests for its node only. */
+static const struct config_schema tokens = {
+	.type = CONFIG_MAP, .items = &token, .key_validator = config_valid_node_name,
+	.max_items = 256 };
 static const struct config_schema boolean = { .type = CONFIG_BOOL };
 static const struct config_schema network_name = {
 	.type = CONFIG_STRING, .what = "a Network name", .validator = config_valid_object_name };
@@ -85,8 +91,39 @@ static const struct config_schema members = {
 	.type = CONFIG_MAP, .items = &member, .key_validator = config_valid_node_name,
 	.max_items = 256 };
 
+/* Every node of bootstrapTokens is in nodes, and no two tokens share an ID (the API server knows
+ * a token by it, and so does the approval of its requests). */
+static void check_tokens(struct config_decoder *decoder, const struct ynode *node,
+			 const json_t *kube)
+{
+	const json_t *tokens = json_object_get(kube, "bootstrapTokens"), *t, *o;
+	const struct ynode *ytokens = ynode_mapping_get(node, "bootstrapTokens");
+	const char *name, *other;
+
+	json_object_foreach((json_t *)tokens, name, t) {
+		const struct ynode *at = ytokens && ytokens->type == YNODE_MAPPING ?
+			ynode_mapping_get(ytokens, name) : NULL;
+		unsigned line = at ? at->line : node->line;
+		const char *token = json_string_value(t);
+		char field[96];
+
+		snprintf(field, sizeof field, "bootstrapTokens.%.60s", name);
+		if (!json_object_get(json_object_get(kube, "nodes"), name))
+			config_decoder_error(decoder, line, field,
+					     "names node %s, which is not in nodes", name);
+		json_object_foreach((json_t *)tokens, other, o) {
+			const char *otoken = json_string_value(o);
+			if (strcmp(other, name) < 0 && token && otoken &&
+			    strncmp(token, otoken, 6) == 0)
+				config_decoder_error(decoder, line, field,
+						     "has the token ID of node %s's token (each "
+						     "node's token needs its own ID)", other);
+		}
+	}
+}
+
 /* Every member's pod range lies in the cluster's and overlaps no other; one control plane at
- * least; the endpoint is a control plane's address. */
+ * least; the endpoint is a control plane's address; the tokens name nodes (check_tokens). */
 static void check_kubernetes(struct config_decoder *decoder, const struct ynode *node,
 			     json_t *kube)
 {
@@ -99,6 +136,8 @@ static void check_kubernetes(struct config_decoder *decoder, const struct ynode 
 	bool control_plane = false, endpoint_found = false;
 	const char *name, *other;
 
+	if (nodes)
+		check_tokens(decoder, node, kube);
 	if (!cluster || !config_ipv4_cidr_parse(cluster, &cnet, &cprefix))
 		return;
 	json_object_foreach((json_t *)nodes, name, m) {
@@ -151,6 +190,7 @@ static const struct config_field kubernetes_fields[] = {
 	{ "etcdCA", &ca, false },
 	{ "serviceAccount", &service_account, false },
 	{ "bootstrapToken", &token, false },
+	{ "bootstrapTokens", &tokens, false },
 	{ "ovnNetwork", &network_name, false },
 	{ NULL, NULL, false },
 };
@@ -182,6 +222,10 @@ void config_check_machine_kubernetes(struct config_decoder *decoder, const struc
 	if (!cp && !json_object_get(kube, "bootstrapToken"))
 		config_decoder_error(decoder, line, "kubernetes.bootstrapToken",
 				     "is required on a node with role worker (its kubelet joins with it)");
+	if (!cp && json_object_get(kube, "bootstrapTokens"))
+		config_decoder_error(decoder, line, "kubernetes.bootstrapTokens",
+				     "is a control plane's (it makes each worker's token); a worker "
+				     "holds its own bootstrapToken only");
 	if (json_object_get(kube, "ovnNetwork") && !json_object_get(spec, "ovn"))
 		config_decoder_error(decoder, line, "kubernetes.ovnNetwork",
 				     "puts the pods on an OVN Network, but this node has no ovn section");

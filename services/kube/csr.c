@@ -141,9 +141,40 @@ static int serving_verdict(gnutls_x509_crq_t crq, const char *user, const char *
 	return KUBE_CSR_APPROVE;
 }
 
-/* The request of a kubelet client certificate, asked with the bootstrap token: its subject must
- * be a worker of the config. */
-static int client_verdict(gnutls_x509_crq_t crq, const json_t *kube, char *why, size_t len)
+/* USER (system:bootstrap:ID) asked with node NAME's bootstrap token: the one of NAME in
+ * kubernetes.bootstrapTokens, or, in an older config without them, the one token of the cluster
+ * (bootstrapToken). 0; else -1, WHY saying whose token it was. */
+static int check_token(const json_t *kube, const char *user, const char *name, char *why,
+		       size_t len)
+{
+	const json_t *tokens = json_object_get(kube, "bootstrapTokens"), *t;
+	const char *id = user + 17, *owner, *token;
+
+	if (strlen(id) != 6)
+		return deny(why, len, "asked by %.80s, not with a bootstrap token", user);
+	if (!tokens) {
+		token = str(kube, "bootstrapToken");
+		if (token && strncmp(token, id, 6) == 0)
+			return 0;
+		return deny(why, len, "asked with the token %s, not the cluster's bootstrap token", id);
+	}
+	json_object_foreach((json_t *)tokens, owner, t) {
+		token = json_string_value(t);
+		if (!token || strncmp(token, id, 6) != 0)
+			continue;
+		if (strcmp(owner, name) == 0)
+			return 0;
+		return deny(why, len, "it asks for node %.64s with node %.64s's bootstrap token", name,
+			    owner);
+	}
+	return deny(why, len, "asked with the token %s, which is no node's in "
+		    "kubernetes.bootstrapTokens", id);
+}
+
+/* The request of a kubelet client certificate, asked by USER with a bootstrap token: its
+ * subject must be a worker of the config, and the token that worker's. */
+static int client_verdict(gnutls_x509_crq_t crq, const char *user, const json_t *kube,
+			  char *why, size_t len)
 {
 	char cn[256];
 	const json_t *node;
@@ -158,13 +189,16 @@ static int client_verdict(gnutls_x509_crq_t crq, const json_t *kube, char *why, 
 		return deny(why, len, "it asks for node %.64s, which is not in kubernetes.nodes", name);
 	if (json_is_true(json_object_get(node, "controlPlane")))
 		return deny(why, len, "it asks for node %.64s, a control plane, whose kubelet does "
-			    "not join with the token", name);
+			    "not join with a token", name);
+	if (check_token(kube, user, name, why, len) < 0)
+		return KUBE_CSR_DENY;
 	if (check_node_org(crq, why, len) < 0)
 		return KUBE_CSR_DENY;
 	if (check_no_sans(crq, why, len) < 0)
 		return KUBE_CSR_DENY;
-	snprintf(why, len, "the client certificate of worker %s, asked with the bootstrap token",
-		 name);
+	snprintf(why, len, "the client certificate of worker %s, asked with %s", name,
+		 json_object_get(kube, "bootstrapTokens") ? "its own bootstrap token" :
+		 "the cluster's bootstrap token");
 	return KUBE_CSR_APPROVE;
 }
 
@@ -219,7 +253,7 @@ int kube_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t le
 	else if (serving)
 		verdict = serving_verdict(crq, user, name, node, why, len);
 	else
-		verdict = client_verdict(crq, kube, why, len);
+		verdict = client_verdict(crq, user, kube, why, len);
 	gnutls_x509_crq_deinit(crq);
 	gnutls_free(pem.data);
 	return verdict;

@@ -1,17 +1,17 @@
 /* join.c - how a worker joins without the Kubernetes CA's key (kube.h, "Joining"): the part a
  * control plane's cairnd does, through the local API server as cairn-admin (libcurl).
  *
- * - The cluster objects TLS bootstrapping needs: the bootstrap token's Secret (from
- *   kubernetes.bootstrapToken; the API server authenticates it as a member of
- *   system:bootstrappers) and the bindings that let a bootstrapper ask for a kubelet client
- *   certificate, a node renew its own (kube-controller-manager approves the renewals), and a
+ * - The cluster objects TLS bootstrapping needs: each worker's bootstrap token's Secret (from
+ *   kubernetes.bootstrapTokens; the API server authenticates a token as system:bootstrap:ID,
+ *   a member of system:bootstrappers) and the bindings that let a bootstrapper ask for a
+ *   kubelet client certificate, a node renew its own (kube-controller-manager approves the renewals), and a
  *   node's identity run kube-proxy (system:node-proxier). Written when they change, and again
  *   every JOIN_OBJECTS_EVERY_MS in case someone removed one. Bootstrap-token Secrets this node
- *   made earlier (label JOIN_TOKEN_LABEL) under another name are deleted: a replaced token stops
- *   working.
+ *   made earlier (label JOIN_TOKEN_LABEL) under another name are deleted: a replaced token, or
+ *   that of a worker gone from the config, stops working.
  * - The certificate requests, decided by kube_csr_verdict() (csr.c):
- *   - a client certificate asked with the token is approved only for a worker that the config
- *     names. kube-controller-manager would approve any node name for whoever holds the token
+ *   - a client certificate asked with a token is approved only for the worker whose token it
+ *     is. kube-controller-manager would approve any node name for whoever holds a token
  *     (kubeadm's binding to ...:nodeclient), so that binding is not made, and removed where an
  *     earlier Cairn made it;
  *   - a worker's kubelet asks for its serving certificate (serverTLSBootstrap), which nothing
@@ -84,14 +84,14 @@ static json_t *binding(const char *name, const char *group, const char *role)
 #define BINDINGS "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 #define OLD_AUTOAPPROVE "cairn:node-autoapprove-bootstrap"
 
-/* Deletes the bootstrap-token Secrets of JOIN_TOKEN_LABEL but KEEP: 200, or the HTTP status
- * of a request that failed (0: no answer; ERR says why). */
-static long delete_other_tokens(const char *keep, struct ctrl_report *report, char *err,
+/* Deletes the bootstrap-token Secrets of JOIN_TOKEN_LABEL not in KEEP (an array of Secrets):
+ * 200, or the HTTP status of a request that failed (0: no answer; ERR says why). */
+static long delete_other_tokens(const json_t *keep, struct ctrl_report *report, char *err,
 				size_t errlen)
 {
 	json_t *list = NULL;
-	const json_t *item;
-	size_t i;
+	const json_t *item, *k;
+	size_t i, n;
 	long rc = api("GET", SECRETS "?labelSelector=" JOIN_TOKEN_LABEL, NULL, &list, err, errlen);
 
 	if (rc != 200) {
@@ -100,8 +100,12 @@ static long delete_other_tokens(const char *keep, struct ctrl_report *report, ch
 	}
 	json_array_foreach(json_object_get(list, "items"), i, item) {
 		const char *name = str(json_object_get(item, "metadata"), "name");
+		bool kept = false;
 		char path[256];
-		if (!name || (keep && strcmp(name, keep) == 0))
+		json_array_foreach(keep, n, k)
+			kept = kept || (name && strcmp(name, str(json_object_get(k, "metadata"),
+								     "name")) == 0);
+		if (!name || kept)
 			continue;
 		snprintf(path, sizeof path, SECRETS "/%s", name);
 		long status = api("DELETE", path, NULL, NULL, err, errlen);
@@ -114,39 +118,86 @@ static long delete_other_tokens(const char *keep, struct ctrl_report *report, ch
 	return rc;
 }
 
-/* The token's Secret and the bindings, when KUBE's token changed or every
+/* The Secret of bootstrap TOKEN, WORKER's (NULL: an older config's one token for all). */
+static json_t *token_secret(const char *token, const char *worker)
+{
+	char id[7], name[32], description[160];
+
+	memcpy(id, token, 6);
+	id[6] = '\0';
+	snprintf(name, sizeof name, "bootstrap-token-%s", id);
+	if (worker)
+		snprintf(description, sizeof description, "cairn: worker %s's kubelet joins with it "
+			 "(MachineConfig kubernetes.bootstrapTokens)", worker);
+	else
+		snprintf(description, sizeof description, "cairn: the workers' kubelets join with it "
+			 "(MachineConfig kubernetes.bootstrapToken)");
+	return json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s, s:{s:s, s:s, s:s, s:s}}",
+			 "apiVersion", "v1", "kind", "Secret",
+			 "metadata", "name", name, "namespace", "kube-system",
+			 "labels", JOIN_TOKEN_LABEL, "true",
+			 "type", "bootstrap.kubernetes.io/token",
+			 "stringData", "token-id", id, "token-secret", token + 7,
+			 "usage-bootstrap-authentication", "true", "description", description);
+}
+
+/* The Secrets of the tokens the workers join with: each worker's of kubernetes.bootstrapTokens
+ * (a control plane's token is made only once it is a worker), or, in an older config without
+ * them, the cluster's one bootstrapToken. */
+static json_t *token_secrets(const json_t *kube)
+{
+	const json_t *tokens = json_object_get(kube, "bootstrapTokens"), *t;
+	const json_t *nodes = json_object_get(kube, "nodes");
+	json_t *secrets = json_array();
+	const char *name;
+
+	if (!tokens && str(kube, "bootstrapToken"))
+		json_array_append_new(secrets, token_secret(str(kube, "bootstrapToken"), NULL));
+	json_object_foreach((json_t *)tokens, name, t) {
+		const json_t *node = json_object_get(nodes, name);
+		if (node && !json_is_true(json_object_get(node, "controlPlane")) &&
+		    json_string_value(t))
+			json_array_append_new(secrets, token_secret(json_string_value(t), name));
+	}
+	return secrets;
+}
+
+/* FNV-1a of SECRETS, to tell when they changed. */
+static unsigned long long secrets_hash(const json_t *secrets)
+{
+	char *text = json_dumps(secrets, JSON_SORT_KEYS | JSON_COMPACT);
+	unsigned long long h = 14695981039346656037ULL;
+
+	for (const char *c = text ? text : ""; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	free(text);
+	return h;
+}
+
+/* The tokens' Secrets and the bindings, when KUBE's tokens changed or every
  * JOIN_OBJECTS_EVERY_MS. */
 static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, const json_t *kube)
 {
-	const char *token = str(kube, "bootstrapToken");
-	char id[7] = "", secret_name[32] = "", err[512] = "";
-	json_t *objects[4] = { 0 };
+	json_t *secrets = token_secrets(kube), *bindings[3], *item;
+	unsigned long long hash = secrets_hash(secrets);
+	size_t count = json_array_size(secrets), i;
+	char err[512] = "";
 	long status = 200;
 
-	if (j->applied && strcmp(j->token, token ? token : "") == 0 &&
-	    now_ms() - j->objects_ms < JOIN_OBJECTS_EVERY_MS)
+	if (j->applied && j->tokens == hash && now_ms() - j->objects_ms < JOIN_OBJECTS_EVERY_MS) {
+		json_decref(secrets);
 		return 0;
-	if (token) {
-		memcpy(id, token, 6);
-		snprintf(secret_name, sizeof secret_name, "bootstrap-token-%s", id);
-		objects[0] = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:s, s:{s:s, s:s, s:s, s:s}}",
-			"apiVersion", "v1", "kind", "Secret",
-			"metadata", "name", secret_name, "namespace", "kube-system",
-			"labels", JOIN_TOKEN_LABEL, "true",
-			"type", "bootstrap.kubernetes.io/token",
-			"stringData", "token-id", id, "token-secret", token + 7,
-			"usage-bootstrap-authentication", "true",
-			"description", "cairn: the workers' kubelets join with it "
-				       "(MachineConfig kubernetes.bootstrapToken)");
 	}
-	objects[1] = binding("cairn:kubelet-bootstrap", "system:bootstrappers",
-			     "system:node-bootstrapper");
-	objects[2] = binding("cairn:node-autoapprove-renewal", "system:nodes",
-			     "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient");
-	objects[3] = binding("cairn:node-proxier", "system:nodes", "system:node-proxier");
-	for (int i = 0; i < 4 && ok(status); i++)
-		if (objects[i])
-			status = put_object(i == 0 ? SECRETS : BINDINGS, objects[i], err, sizeof err);
+	bindings[0] = binding("cairn:kubelet-bootstrap", "system:bootstrappers",
+			      "system:node-bootstrapper");
+	bindings[1] = binding("cairn:node-autoapprove-renewal", "system:nodes",
+			      "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient");
+	bindings[2] = binding("cairn:node-proxier", "system:nodes", "system:node-proxier");
+	json_array_foreach(secrets, i, item)
+		if (ok(status))
+			status = put_object(SECRETS, item, err, sizeof err);
+	for (i = 0; i < 3 && ok(status); i++)
+		status = put_object(BINDINGS, bindings[i], err, sizeof err);
 	if (ok(status) && !j->old_binding_gone) {
 		/* made by Cairn before its own approval of the token's requests (see above); once
 		 * gone, nothing makes it again */
@@ -159,20 +210,21 @@ static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, co
 		j->old_binding_gone = ok(status);
 	}
 	if (ok(status))
-		status = delete_other_tokens(token ? secret_name : NULL, report, err, sizeof err);
-	for (int i = 0; i < 4; i++)
-		json_decref(objects[i]);
+		status = delete_other_tokens(secrets, report, err, sizeof err);
+	for (i = 0; i < 3; i++)
+		json_decref(bindings[i]);
+	json_decref(secrets);
 	if (status == 0)
 		return 0;     /* the API server not answering yet is waited for, quietly */
 	if (!ok(status)) {
 		ctrl_fail(report, "join", "the workers' join objects: %s", err);
 		return -1;
 	}
-	if (!j->applied || strcmp(j->token, token ? token : "") != 0)
-		ctrl_changed(report, "join", "the bootstrap token's Secret and the join bindings "
-			     "are in the cluster");
+	if (!j->applied || j->tokens != hash)
+		ctrl_changed(report, "join", "the workers' bootstrap token Secrets (%zu) and the join "
+			     "bindings are in the cluster", count);
 	j->applied = true;
-	snprintf(j->token, sizeof j->token, "%s", token ? token : "");
+	j->tokens = hash;
 	j->objects_ms = now_ms();
 	return 0;
 }

@@ -1350,11 +1350,26 @@ static void watch_serving_cert(struct kube_state *s, struct ctrl_report *report)
 
 /* ---- cluster DNS ------------------------------------------------------------------------ */
 
+/* Whether SERVICES (a ServiceList) has a headless Service. */
+static bool any_headless(const json_t *services)
+{
+	const json_t *svc;
+	size_t i;
+
+	json_array_foreach(json_object_get(services, "items"), i, svc) {
+		const char *ip = str(json_object_get(svc, "spec"), "clusterIP");
+		if (ip && strcmp(ip, "None") == 0)
+			return true;
+	}
+	return false;
+}
+
 /* The Services' records for this node's dnsmasq (dns.c), from the API every DNS_EVERY_MS: on a
  * control plane through the local API server as cairn-admin, on a worker through the endpoint
- * with the kubelet's certificate (system:nodes may list Services: join.c's binding). Written
- * only when they change; dnsmasq reads the folder again by itself (inotify). An API server
- * that does not answer leaves the last records in place. */
+ * with the kubelet's certificate (system:nodes may list Services and Endpoints: join.c's
+ * binding to system:node-proxier). The Endpoints are listed only when a Service is headless.
+ * Written only when they change; dnsmasq reads the folder again by itself (inotify). An API
+ * server that does not answer leaves the last records in place. */
 static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const json_t *kube,
 			 bool cp)
 {
@@ -1363,7 +1378,8 @@ static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const
 		.cert = KUBELET_CERT_DIR "/kubelet-client-current.pem",
 		.key = KUBELET_CERT_DIR "/kubelet-client-current.pem" };
 	const struct kube_api_creds *creds = cp ? &kube_local_admin : &joined;
-	json_t *list = NULL;
+	json_t *list = NULL, *endpoints = NULL;
+	const char *what;
 	struct stat st;
 	char *hosts;
 	long status;
@@ -1376,14 +1392,22 @@ static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const
 	s->dns_ms = now_ms();
 	snprintf(server, sizeof server, "https://%s:%d", str(kube, "endpoint"), KUBE_APISERVER_PORT);
 	status = kube_api(creds, "GET", "/api/v1/services", NULL, &list, err, sizeof err);
-	if (status == 200 && (hosts = kube_dns_hosts(list, KUBE_DNS_DOMAIN))) {
+	what = "the Services";
+	if (status == 200 && any_headless(list)) {
+		/* a headless Service's names are its endpoints' addresses */
+		status = kube_api(creds, "GET", "/api/v1/endpoints", NULL, &endpoints, err,
+				  sizeof err);
+		what = "the Endpoints";
+	}
+	if (status == 200 && (hosts = kube_dns_hosts(list, endpoints, KUBE_DNS_DOMAIN))) {
 		rc = put(report, KUBE_DNS_DIR "/services", hosts, 0644, 0, 0);
 		free(hosts);
 	} else if (status) {   /* no answer at all: the API server is starting, waited for */
-		ctrl_fail(report, "kube-dns", "listing the Services: %s", err);
+		ctrl_fail(report, "kube-dns", "listing %s: %s", what, err);
 		rc = -1;
 	}
 	json_decref(list);
+	json_decref(endpoints);
 	return rc;
 }
 

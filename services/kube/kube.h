@@ -71,11 +71,13 @@ extern const struct kube_api_creds kube_local_admin;
 #define KUBE_DNS_DIR KUBE_DIR "/dns"       /* dnsmasq's --hostsdir: the Services' records */
 #define KUBE_DNS_DOMAIN "cluster.local"
 
-/* The hosts file of cluster DNS for SERVICES (a ServiceList, as the API gives it): a line
- * "IP NAME.NAMESPACE.svc.DOMAIN" for each Service with an IPv4 cluster IP, sorted; headless
- * Services and names that are not DNS labels are left out. malloc()ed ("" for none); NULL when
- * out of memory. */
-char *kube_dns_hosts(const json_t *services, const char *domain);
+/* The hosts file of cluster DNS for SERVICES (a ServiceList, as the API gives it) and
+ * ENDPOINTS (an EndpointsList; NULL: none): a line "IP NAME.NAMESPACE.svc.DOMAIN" for each
+ * Service with an IPv4 cluster IP; for a headless Service (clusterIP None), one such line for
+ * each ready IPv4 address of its Endpoints, and "IP HOSTNAME.NAME.NAMESPACE.svc.DOMAIN" for an
+ * address with a hostname (a StatefulSet's pod). Sorted, without repeats; names that are not
+ * DNS labels are left out. malloc()ed ("" for none); NULL when out of memory. */
+char *kube_dns_hosts(const json_t *services, const json_t *endpoints, const char *domain);
 
 /* ---- Pods' ports (podports.c): the ones no DEL removed */
 
@@ -91,14 +93,15 @@ json_t *kube_pod_ports_stale(const json_t *ports, const json_t *pods);
 int kube_pod_port_remove(struct ovsdb *nb, const json_t *port, const char *ls, const char *pg,
 			 char *err, size_t errlen);
 
-/* ---- Joining (join.c): a worker holds no CA key. Its kubelet joins with the bootstrap token
- * (a client certificate kube-controller-manager approves and signs) and asks for its serving
- * certificate, which a control plane's cairnd approves when it matches the config. */
+/* ---- Joining (join.c): a worker holds no CA key. Its kubelet joins with its own bootstrap
+ * token (a client certificate a control plane's cairnd approves for that worker only and
+ * kube-controller-manager signs) and asks for its serving certificate, which a control plane's
+ * cairnd approves when it matches the config. */
 
 /* A control plane's part, kept between passes. */
 struct kube_join {
 	bool applied;             /* the join objects were written ... */
-	char token[32];           /* ... for this bootstrap token */
+	unsigned long long tokens;  /* ... for these bootstrap tokens' Secrets (a hash) */
 	long long objects_ms;     /* when (CLOCK_MONOTONIC) */
 	long long csrs_ms;        /* when the certificate requests were last looked at */
 	bool old_binding_gone;    /* the binding earlier Cairns made for the token is gone */
@@ -117,11 +120,13 @@ enum { KUBE_CSR_DENY = -1, KUBE_CSR_SKIP = 0, KUBE_CSR_APPROVE = 1 };
  *   kubernetes.nodes asks, for its own subject (CN system:node:NAME, O system:nodes), naming
  *   that node's name and address and nothing else, for server use only, with a valid
  *   signature; else DENY.
- * - A kubelet client certificate (kubernetes.io/kube-apiserver-client-kubelet) asked with the
+ * - A kubelet client certificate (kubernetes.io/kube-apiserver-client-kubelet) asked with a
  *   bootstrap token (by system:bootstrap:ID): APPROVE when its subject is a worker in
- *   kubernetes.nodes (CN system:node:NAME, not a control plane; O system:nodes), with no
- *   alternative names, for client use only, with a valid signature; else DENY. A node's
- *   renewal of its own is left to kube-controller-manager (SKIP). */
+ *   kubernetes.nodes (CN system:node:NAME, not a control plane; O system:nodes) and the token
+ *   is that worker's in kubernetes.bootstrapTokens (in an older config without them: the
+ *   cluster's one bootstrapToken), with no alternative names, for client use only, with a
+ *   valid signature; else DENY. A node's renewal of its own is left to
+ *   kube-controller-manager (SKIP). */
 int kube_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len);
 
 /* A worker whose kubelet has joined but has no serving certificate gets its kubelet restarted,

@@ -1,6 +1,6 @@
 /* fuzz_csr.c - libFuzzer harness for kube_csr_verdict() (services/kube/csr.c), which decides
- * certificate requests that whoever holds the bootstrap token, or any node, can send. The first
- * byte picks the signer and the requester, the rest is the PEM request (base64'd, as the API
+ * certificate requests that whoever holds a bootstrap token, or any node, can send. The first
+ * byte picks the signer, the requester and the config's tokens, the rest is the PEM request (base64'd, as the API
  * gives spec.request). Any bytes give one of the three verdicts with a terminated reason, and
  * no crash or leak. */
 #include <stddef.h>
@@ -38,6 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kube = json_pack("{s:{s:{s:s, s:b}, s:{s:s, s:b}}}", "nodes",
 			 "node-1", "address", "10.77.1.1", "controlPlane", 1,
 			 "node-2", "address", "10.77.1.2", "controlPlane", 0);
+	/* node-2's own token, or an older config's one token of the cluster */
+	if (data[0] & 8)
+		json_object_set_new(kube, "bootstrapToken", json_string("abcdef.0123456789abcdef"));
+	else
+		json_object_set_new(kube, "bootstrapTokens", json_pack("{s:s}", "node-2",
+								       "abcdef.0123456789abcdef"));
 	memset(why, 'x', sizeof why);
 	v = kube_csr_verdict(csr, kube, why, sizeof why);
 	if ((v != KUBE_CSR_DENY && v != KUBE_CSR_SKIP && v != KUBE_CSR_APPROVE) ||

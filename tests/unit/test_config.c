@@ -425,6 +425,52 @@ static void test_kubernetes_machine(void **state)
 		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.ca.key: is required on a node with role controlplane (it signs the cluster's certificates)\n");
 }
 
+#define KUBE_CP HEAD "spec:\n  role: controlplane\n  kubernetes:\n    address: 10.77.1.1\n" \
+	"    endpoint: 10.77.1.1\n    nodes:\n" \
+	"      node-1: {address: 10.77.1.1, podCIDR: 10.244.1.0/24, controlPlane: true}\n" \
+	"      node-2: {address: 10.77.1.2, podCIDR: 10.244.2.0/24}\n" \
+	"      node-3: {address: 10.77.1.3, podCIDR: 10.244.3.0/24}\n" KUBE_CA \
+	"    etcdCA:\n      cert: |\n" PEM("CERTIFICATE", "        ") "      key: |\n" PEM("PRIVATE KEY", "        ") \
+	"    serviceAccount:\n      key: |\n" PEM("PRIVATE KEY", "        ") "      public: |\n" PEM("PUBLIC KEY", "        ")
+
+/* kubernetes.bootstrapTokens: each node's own token, on a control plane only, for nodes of
+ * `nodes`, each with its own token ID; the tokens are never echoed. */
+static void test_kubernetes_tokens(void **state)
+{
+	(void)state;
+	assert_int_equal(decode(KUBE_CP
+		"    bootstrapToken: aaaaaa.0123456789abcdef\n"
+		"    bootstrapTokens:\n"
+		"      node-1: aaaaaa.0123456789abcdef\n"
+		"      node-2: bbbbbb.0123456789abcdef\n"), 0);
+	const json_t *kube = json_object_get(json_object_get(json_array_get(config, 0), "spec"),
+					     "kubernetes");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(kube,
+			    "bootstrapTokens"), "node-2")), "bbbbbb.0123456789abcdef");
+	json_decref(config);
+	config = NULL;
+	assert_errors(KUBE_CP
+		"    bootstrapTokens:\n"
+		"      node-1: aaaaaa.0123456789abcdef\n"
+		"      node-2: aaaaaa.fedcba9876543210\n"
+		"      node-3: not-a-token-of-node-3\n"
+		"      node-9: cccccc.0123456789abcdef\n",
+		"config.yaml:41: document 1 (MachineConfig): .spec.kubernetes.bootstrapTokens.node-2: has the token ID of node node-1's token (each node's token needs its own ID)\n"
+		"config.yaml:42: document 1 (MachineConfig): .spec.kubernetes.bootstrapTokens[\"node-3\"]: the value is not a bootstrap token (6 and 16 of a-z 0-9, joined by '.')\n"
+		"config.yaml:43: document 1 (MachineConfig): .spec.kubernetes.bootstrapTokens.node-9: names node node-9, which is not in nodes\n");
+	char *text = all_errors();
+	assert_null(strstr(text, "not-a-token-of-node-3"));
+	assert_null(strstr(text, "fedcba9876543210"));
+	free(text);
+	config_errors_free(&errs);
+	/* a worker holds its own token, never the others' */
+	assert_errors(KUBE_WORKER KUBE_CA_CERT
+		"    bootstrapToken: bbbbbb.0123456789abcdef\n"
+		"    bootstrapTokens:\n"
+		"      node-2: bbbbbb.0123456789abcdef\n",
+		"config.yaml:6: document 1 (MachineConfig): .spec.kubernetes.bootstrapTokens: is a control plane's (it makes each worker's token); a worker holds its own bootstrapToken only\n");
+}
+
 /* kubernetes.ovnNetwork: the pods' OVN Network holds podSubnet; its gateway and the VMs' static
  * addresses stay out of the nodes' podCIDRs; the node runs OVN. */
 #define KUBE_OVN(ovn, net) HEAD \
@@ -1610,6 +1656,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_error_interface_match, teardown),
 		cmocka_unit_test_teardown(test_ovn_machine, teardown),
 		cmocka_unit_test_teardown(test_kubernetes_machine, teardown),
+		cmocka_unit_test_teardown(test_kubernetes_tokens, teardown),
 		cmocka_unit_test_teardown(test_kubernetes_ovn_network, teardown),
 		cmocka_unit_test_teardown(test_error_identity, teardown),
 		cmocka_unit_test_teardown(test_error_documents, teardown),

@@ -337,8 +337,31 @@ static void test_gen_config_kubernetes(void **state)
 	assert_non_null(json_object_get(json_object_get(k1, "ca"), "key"));
 	assert_null(json_object_get(json_object_get(k2, "ca"), "key"));
 	assert_true(json_equal(json_object_get(k1, "nodes"), json_object_get(k2, "nodes")));
-	assert_string_equal(json_string_value(json_object_get(k1, "bootstrapToken")),
-			    json_string_value(json_object_get(k2, "bootstrapToken")));
+	/* each node has its own token, with its own ID; the control plane holds every node's
+	 * (it makes the workers' Secrets), the worker its own only */
+	const char *t1 = json_string_value(json_object_get(k1, "bootstrapToken"));
+	const char *t2 = json_string_value(json_object_get(k2, "bootstrapToken"));
+	const json_t *tokens = json_object_get(k1, "bootstrapTokens");
+	assert_non_null(t1);
+	assert_non_null(t2);
+	assert_int_not_equal(strncmp(t1, t2, 6), 0);
+	assert_int_equal(json_object_size(tokens), 2);
+	assert_string_equal(json_string_value(json_object_get(tokens, "n1")), t1);
+	assert_string_equal(json_string_value(json_object_get(tokens, "n2")), t2);
+	assert_null(json_object_get(k2, "bootstrapTokens"));
+	/* gen token: a new token, for a worker added later */
+	char token[64] = "";
+	assert_int_equal(run("gen", "token", NULL), 0);
+	strncat(token, out_text, sizeof token - 1);
+	assert_int_equal(strlen(token), 24);
+	assert_int_equal(strspn(token, "abcdefghijklmnopqrstuvwxyz0123456789"), 6);
+	assert_int_equal(token[6], '.');
+	assert_int_equal(strspn(token + 7, "abcdefghijklmnopqrstuvwxyz0123456789"), 16);
+	assert_string_equal(token + 23, "\n");
+	assert_int_equal(run("gen", "token", NULL), 0);
+	assert_string_not_equal(out_text, token);
+	assert_int_equal(run("gen", "token", "extra", NULL), 2);
+	assert_non_null(strstr(err_text, "unexpected argument 'extra'"));
 	assert_non_null(json_object_get(k1, "etcdCA"));
 	assert_non_null(json_object_get(k1, "serviceAccount"));
 	assert_null(json_object_get(k2, "etcdCA"));

@@ -93,24 +93,41 @@ static json_t *csr(const char *signer, const char *user, const char *request)
 	return csr_for(signer, user, request, "server auth");
 }
 
+/* A control plane's .spec.kubernetes: node-1 a control plane, node-2 and node-3 workers, each
+ * with its own bootstrap token (node-2's ID: abcdef). */
 static json_t *cluster(void)
 {
-	return json_pack("{s:{s:{s:s, s:s, s:b}, s:{s:s, s:s, s:b}}}", "nodes",
+	return json_pack("{s:{s:{s:s, s:s, s:b}, s:{s:s, s:s, s:b}, s:{s:s, s:s, s:b}}, "
+			 "s:{s:s, s:s, s:s}}", "nodes",
 			 "node-1", "address", "10.77.1.1", "podCIDR", "10.244.1.0/24", "controlPlane", 1,
-			 NODE, "address", ADDRESS, "podCIDR", "10.244.2.0/24", "controlPlane", 0);
+			 NODE, "address", ADDRESS, "podCIDR", "10.244.2.0/24", "controlPlane", 0,
+			 "node-3", "address", "10.77.1.3", "podCIDR", "10.244.3.0/24", "controlPlane", 0,
+			 "bootstrapTokens", "node-1", "aaaaaa.0123456789abcdef",
+			 NODE, "abcdef.0123456789abcdef", "node-3", "cccccc.0123456789abcdef");
 }
 
-/* The verdict on a request R by USER for SIGNER and USE; WHY gets the reason. */
-static int verdict_for(const char *signer, const struct req *r, const char *user,
-		       const char *use, char *why, size_t len)
+/* The verdict of a control plane whose .spec.kubernetes is KUBE on a request R by USER for
+ * SIGNER and USE; WHY gets the reason. */
+static int verdict_in(const json_t *kube, const char *signer, const struct req *r,
+		      const char *user, const char *use, char *why, size_t len)
 {
 	char *request = make_request(r);
-	json_t *c = csr_for(signer, user, request, use), *kube = cluster();
+	json_t *c = csr_for(signer, user, request, use);
 	int v = kube_csr_verdict(c, kube, why, len);
 
 	json_decref(c);
-	json_decref(kube);
 	free(request);
+	return v;
+}
+
+/* The verdict on a request R by USER for SIGNER and USE, in cluster(); WHY gets the reason. */
+static int verdict_for(const char *signer, const struct req *r, const char *user,
+		       const char *use, char *why, size_t len)
+{
+	json_t *kube = cluster();
+	int v = verdict_in(kube, signer, r, user, use, why, len);
+
+	json_decref(kube);
 	return v;
 }
 
@@ -167,22 +184,36 @@ static int client_verdict_of(const struct req *r, const char *use, char *why, si
 	return verdict_for(CLIENT, r, "system:bootstrap:abcdef", use, why, len);
 }
 
-/* What whoever holds the bootstrap token may get: a client certificate of a worker the config
- * names, and nothing else. */
+/* What whoever holds node-2's bootstrap token may get: node-2's client certificate, and nothing
+ * else. */
 static void test_client_request_with_the_token(void **state)
 {
+	static const struct req node3 = { .cn = "system:node:node-3", .org = { "system:nodes" } };
 	char why[256];
 	(void)state;
 
 	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:" NODE,
 			 .org = { "system:nodes" } }, "client auth", why, sizeof why),
 			 KUBE_CSR_APPROVE);
-	assert_string_equal(why, "the client certificate of worker node-2, asked with the "
+	assert_string_equal(why, "the client certificate of worker node-2, asked with its own "
 			    "bootstrap token");
+	/* another worker's identity, with node-2's token; node-3's with its own */
+	assert_int_equal(client_verdict_of(&node3, "client auth", why, sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "it asks for node node-3 with node node-2's bootstrap token");
+	assert_int_equal(verdict_for(CLIENT, &node3, "system:bootstrap:cccccc", "client auth", why,
+				     sizeof why), KUBE_CSR_APPROVE);
+	/* a token of no node's (one an administrator made, say), and a control plane's token */
+	assert_int_equal(verdict_for(CLIENT, &node3, "system:bootstrap:zzzzzz", "client auth", why,
+				     sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "asked with the token zzzzzz, which is no node's in "
+			    "kubernetes.bootstrapTokens");
+	assert_int_equal(verdict_for(CLIENT, &node3, "system:bootstrap:aaaaaa", "client auth", why,
+				     sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "it asks for node node-3 with node node-1's bootstrap token");
 	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:node-1",
 			 .org = { "system:nodes" } }, "client auth", why, sizeof why), KUBE_CSR_DENY);
 	assert_string_equal(why, "it asks for node node-1, a control plane, whose kubelet does not "
-			    "join with the token");
+			    "join with a token");
 	assert_int_equal(client_verdict_of(&(struct req){ .cn = "system:node:node-9",
 			 .org = { "system:nodes" } }, "client auth", why, sizeof why), KUBE_CSR_DENY);
 	assert_string_equal(why, "it asks for node node-9, which is not in kubernetes.nodes");
@@ -205,6 +236,30 @@ static void test_client_request_with_the_token(void **state)
 			 .org = { "system:nodes" } }, "server auth", why, sizeof why), KUBE_CSR_DENY);
 	assert_string_equal(why, "it asks for the usage server auth (a kubelet's client certificate "
 			    "is for client use only)");
+}
+
+/* An older config has no bootstrapTokens: its one bootstrapToken gives any worker's client
+ * certificate, and no other token gives one. */
+static void test_client_request_with_the_clusters_token(void **state)
+{
+	static const struct req node3 = { .cn = "system:node:node-3", .org = { "system:nodes" } };
+	json_t *kube = cluster();
+	char why[256];
+	(void)state;
+
+	json_object_del(kube, "bootstrapTokens");
+	json_object_set_new(kube, "bootstrapToken", json_string("abcdef.0123456789abcdef"));
+	assert_int_equal(verdict_in(kube, CLIENT, &node3, "system:bootstrap:abcdef", "client auth",
+				    why, sizeof why), KUBE_CSR_APPROVE);
+	assert_string_equal(why, "the client certificate of worker node-3, asked with the "
+			    "cluster's bootstrap token");
+	assert_int_equal(verdict_in(kube, CLIENT, &node3, "system:bootstrap:cccccc", "client auth",
+				    why, sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "asked with the token cccccc, not the cluster's bootstrap token");
+	assert_int_equal(verdict_in(kube, CLIENT, &node3, "system:bootstrap:abcdefg", "client auth",
+				    why, sizeof why), KUBE_CSR_DENY);
+	assert_string_equal(why, "asked by system:bootstrap:abcdefg, not with a bootstrap token");
+	json_decref(kube);
 }
 
 static void expect_denied(const struct req *r, const char *user, const char *reason)
@@ -317,7 +372,7 @@ static void test_dns_records_of_services(void **state)
 				 service("default", "kubernetes", "10.96.0.1"),
 				 service("kube-system", "db", "None"),          /* headless */
 				 service("shop", "cart", "10.96.7.3"));
-	char *hosts = kube_dns_hosts(list, "cluster.local");
+	char *hosts = kube_dns_hosts(list, NULL, "cluster.local");
 	(void)state;
 
 	/* sorted, so the same Services give the same file (written only when it changes) */
@@ -327,7 +382,7 @@ static void test_dns_records_of_services(void **state)
 	free(hosts);
 	json_decref(list);
 	list = json_pack("{s:[]}", "items");
-	hosts = kube_dns_hosts(list, "cluster.local");
+	hosts = kube_dns_hosts(list, NULL, "cluster.local");
 	assert_string_equal(hosts, "");
 	free(hosts);
 	json_decref(list);
@@ -344,12 +399,58 @@ static void test_dns_leaves_out_what_is_not_a_record(void **state)
 				 service("default", "v6", "fd00::1"),
 				 service("default", "noip", ""),
 				 service("default", "ok", "10.96.0.23"));
-	char *hosts = kube_dns_hosts(list, "cluster.local");
+	char *hosts = kube_dns_hosts(list, NULL, "cluster.local");
 	(void)state;
 
 	assert_string_equal(hosts, "10.96.0.23 ok.default.svc.cluster.local\n");
 	free(hosts);
 	json_decref(list);
+}
+
+/* A headless Service's names are its ready endpoints' addresses, and a StatefulSet pod's
+ * hostname names its own; what is not a record is left out. */
+static void test_dns_records_of_headless_services(void **state)
+{
+	json_t *services = json_pack("{s:[o, o, o, o]}", "items",
+				     service("default", "web", "10.96.0.20"),
+				     service("default", "db", "None"),
+				     service("default", "nobody", "None"),   /* no Endpoints */
+				     service("shop", "db", "None"));
+	json_t *endpoints = json_pack(
+		"{s:[{s:{s:s, s:s}, s:[{s:[{s:s, s:s}, {s:s}, {s:s, s:s}, {s:s, s:s}], "
+		"s:[{s:s}]}, {s:[{s:s, s:s}]}]}, "
+		"{s:{s:s, s:s}, s:[{s:[{s:s}]}]}, "
+		"{s:{s:s, s:s}, s:[{s:[{s:s}]}]}]}",
+		"items",
+		"metadata", "name", "db", "namespace", "default",
+		"subsets", "addresses", "ip", "10.244.1.5", "hostname", "db-0",
+		"ip", "10.244.2.7",
+		"ip", "fd00::7", "hostname", "v6",                 /* not IPv4 */
+		"ip", "10.244.2.8", "hostname", "Evil\nname",      /* not a label */
+		"notReadyAddresses", "ip", "10.244.3.9",           /* not ready */
+		"addresses", "ip", "10.244.1.5", "hostname", "db-0",   /* another port set */
+		"metadata", "name", "db", "namespace", "shop",
+		"subsets", "addresses", "ip", "10.244.3.3",
+		"metadata", "name", "web", "namespace", "default",   /* not headless */
+		"subsets", "addresses", "ip", "10.244.1.2");
+	char *hosts;
+	(void)state;
+
+	assert_non_null(endpoints);
+	hosts = kube_dns_hosts(services, endpoints, "cluster.local");
+	assert_string_equal(hosts, "10.244.1.5 db-0.db.default.svc.cluster.local\n"
+				   "10.244.1.5 db.default.svc.cluster.local\n"
+				   "10.244.2.7 db.default.svc.cluster.local\n"
+				   "10.244.2.8 db.default.svc.cluster.local\n"
+				   "10.244.3.3 db.shop.svc.cluster.local\n"
+				   "10.96.0.20 web.default.svc.cluster.local\n");
+	free(hosts);
+	/* no Endpoints listed: the headless Services have no records yet */
+	hosts = kube_dns_hosts(services, NULL, "cluster.local");
+	assert_string_equal(hosts, "10.96.0.20 web.default.svc.cluster.local\n");
+	free(hosts);
+	json_decref(services);
+	json_decref(endpoints);
 }
 
 /* The kubelet of a worker without a serving certificate is restarted after growing waits, and
@@ -382,11 +483,13 @@ int main(void)
 		cmocka_unit_test(test_approves_the_kubelets_request),
 		cmocka_unit_test(test_skips_other_signers_and_decided_requests),
 		cmocka_unit_test(test_client_request_with_the_token),
+		cmocka_unit_test(test_client_request_with_the_clusters_token),
 		cmocka_unit_test(test_denies_what_the_config_does_not_say),
 		cmocka_unit_test(test_denies_a_client_usage_and_a_bad_request),
 		cmocka_unit_test(test_denies_a_forged_signature),
 		cmocka_unit_test(test_dns_records_of_services),
 		cmocka_unit_test(test_dns_leaves_out_what_is_not_a_record),
+		cmocka_unit_test(test_dns_records_of_headless_services),
 		cmocka_unit_test(test_serving_restarts_back_off_and_count_is_read_back),
 	};
 

@@ -52,6 +52,10 @@ def pod(name, node, args):
 SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
            "spec": {"selector": {"app": "web"},
                     "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
+# headless: its name is the web pod's own address (cluster DNS from its Endpoints)
+HEADLESS = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-pods"},
+            "spec": {"clusterIP": "None", "selector": {"app": "web"},
+                     "ports": [{"port": 8080, "protocol": "TCP"}]}}
 
 
 def apply(c, *docs):
@@ -72,18 +76,24 @@ with Scenario("kube") as s:
     c.gen_config()
     with open(os.path.join(c.folder, "node-1.yaml")) as f:
         text = f.read()
-    s.check("gen config --kubernetes: the cluster's CAs, service-account key and bootstrap token "
-            "in the control plane's config", all(x in text for x in (
-                "etcdCA:", "serviceAccount:", "bootstrapToken:", "BEGIN PUBLIC KEY")), text[:200])
+    s.check("gen config --kubernetes: the cluster's CAs, service-account key and every node's "
+            "bootstrap token in the control plane's config", all(x in text for x in (
+                "etcdCA:", "serviceAccount:", "bootstrapTokens:", "BEGIN PUBLIC KEY")), text[:200])
+    import yaml
+    ckube = next(d for d in yaml.safe_load_all(text)
+                 if d and d.get("kind") == "MachineConfig")["spec"]["kubernetes"]
     with open(os.path.join(c.folder, "node-2.yaml")) as f:
         text = f.read()
     s.check("a worker's config has the cluster CA but not etcd's CA nor the service-account key",
             "ca:" in text and "etcdCA:" not in text and "serviceAccount:" not in text)
-    import yaml
     wkube = next(d for d in yaml.safe_load_all(text) if d and d.get("kind") == "MachineConfig")[
         "spec"]["kubernetes"]
-    s.check("a worker's config has the CA's certificate and the bootstrap token, not the CA's key",
-            set(wkube["ca"]) == {"cert"} and "bootstrapToken" in wkube, str(wkube["ca"].keys()))
+    s.check("a worker's config has the CA's certificate and its own bootstrap token, not the CA's "
+            "key nor the other nodes' tokens",
+            set(wkube["ca"]) == {"cert"} and "bootstrapTokens" not in wkube and
+            wkube.get("bootstrapToken") == ckube["bootstrapTokens"].get("node-2") and
+            wkube["bootstrapToken"] != ckube["bootstrapTokens"].get("node-1"),
+            f"{list(wkube)} {list(wkube['ca'])}")
     c.configure()
     applied = time.monotonic()
     s.must("node-1 in secure mode", c.nodes[0].wait_for, r"serving in secure mode", 120)
@@ -117,16 +127,30 @@ with Scenario("kube") as s:
            wait_until, "client CSR",
            lambda: decided("kubernetes.io/kube-apiserver-client-kubelet",
                            f"system:bootstrap:{token_id}", "CairnApproved"), 120, 5)
-    # whoever holds the token (any worker's config) cannot get a control plane's identity: a
+    # node-1 made the Secret of node-2's token, and of no other: a control plane's token is
+    # made only once its node is a worker
+    p = c.kubectl("-n", "kube-system", "get", "secrets", "-l", "cairn.dev/bootstrap-token",
+                  "-o", "jsonpath={.items[*].metadata.name}")
+    s.check("node-1 made the Secret of node-2's bootstrap token, and no other",
+            p.stdout.split() == [f"bootstrap-token-{token_id}"], p.stdout + p.stderr)
+
+    def token_kubeconfig(token, name):
+        with open(c.kubeconfig) as f:
+            admin = yaml.safe_load(f)
+        admin["users"] = [{"name": "token", "user": {"token": token}}]
+        for ctx in admin["contexts"]:
+            ctx["context"]["user"] = "token"
+        path = os.path.join(c.folder, name)
+        with open(path, "w") as f:
+            yaml.safe_dump(admin, f)
+        return path
+    p = c.kubectl("get", "csr", kubeconfig=token_kubeconfig(ckube["bootstrapTokens"]["node-1"],
+                                                            "cp-token.kubeconfig"))
+    s.check("node-1's own token (a control plane's) is no login", p.returncode != 0 and
+            "Unauthorized" in p.stderr, p.stdout + p.stderr)
+    # whoever holds node-2's token (node-2's config) cannot get a control plane's identity: a
     # request for system:node:node-1 made with it is denied, and no certificate issued
-    with open(c.kubeconfig) as f:
-        admin = yaml.safe_load(f)
-    admin["users"] = [{"name": "token", "user": {"token": wkube["bootstrapToken"]}}]
-    for ctx in admin["contexts"]:
-        ctx["context"]["user"] = "token"
-    token_kc = os.path.join(c.folder, "token.kubeconfig")
-    with open(token_kc, "w") as f:
-        yaml.safe_dump(admin, f)
+    token_kc = token_kubeconfig(wkube["bootstrapToken"], "token.kubeconfig")
     key = os.path.join(c.folder, "thief.key")
     template = os.path.join(c.folder, "thief.cfg")
     with open(template, "w") as f:
@@ -201,11 +225,12 @@ with Scenario("kube") as s:
         p = cairnctl("-n", c.name(k), "image", "import", HELLO_TAR, config=c.cc, timeout=300)
         s.check(f"cairnctl image import on {c.name(k)}", p.returncode == 0 and
                 "cairn.local/hello:1" in p.stdout, p.stdout + p.stderr)
-    p = apply(c, pod("web", "node-1", ["serve", "8080"]), SERVICE,
+    p = apply(c, pod("web", "node-1", ["serve", "8080"]), SERVICE, HEADLESS,
               # by the Service's name: cluster DNS (node-2's dnsmasq) and the search domains
-              pod("client", "node-2", ["get-loop", "web", "80"]))
-    s.check("kubectl apply: a pod, a Service, a client pod on the other node", p.returncode == 0,
-            p.stdout + p.stderr)
+              pod("client", "node-2", ["get-loop", "web", "80"]),
+              pod("peer", "node-2", ["get-loop", "web-pods", "8080"]))
+    s.check("kubectl apply: a pod, a Service, a headless Service, two client pods on the other "
+            "node", p.returncode == 0, p.stdout + p.stderr)
 
     def pod_running(name):
         doc = c.kubectl_json("get", "pod", name)
@@ -214,8 +239,8 @@ with Scenario("kube") as s:
            600, 5)
     s.must("kubectl logs web shows its output", wait_until, "web's log",
            lambda: "cairn-hello: serving on 8080" in c.kubectl("logs", "web").stdout, 120, 3)
-    s.must("the client pod runs on node-2", wait_until, "client Running",
-           lambda: pod_running("client"), 600, 5)
+    s.must("the client pods run on node-2", wait_until, "client, peer Running",
+           lambda: pod_running("client") and pod_running("peer"), 600, 5)
     pod_ips = {n: c.kubectl("get", "pod", n, "-o", "jsonpath={.status.podIP}").stdout.strip()
                for n in ("web", "client")}
     s.check("the pods' addresses come from their nodes' podCIDRs on the pods' Network",
@@ -236,6 +261,14 @@ with Scenario("kube") as s:
                c.kubectl("logs", "client", "--tail", "5").stdout, 180, 5)
     except BaseException:
         print(c.kubectl("logs", "client", "--tail", "20").stdout)
+        raise
+    try:
+        s.must("a pod on node-2 reaches the web pod by the headless Service's name (cluster DNS "
+               "from the Endpoints: the pod's own address)", wait_until, "hello by web-pods",
+               lambda: "hello from web" in c.kubectl("logs", "peer", "--tail", "5").stdout,
+               180, 5)
+    except BaseException:
+        print(c.kubectl("logs", "peer", "--tail", "20").stdout)
         raise
 
     # a pod deleted while its node's kubelet is down gets no CNI DEL: node-1's cairnd removes

@@ -75,7 +75,7 @@ with Scenario("kube-members") as s:
     m2 = machine(c.machines[1])
     m2["role"] = "worker"
     m2["kubernetes"]["nodes"]["node-2"]["controlPlane"] = False
-    for key in ("etcdCA", "serviceAccount"):
+    for key in ("etcdCA", "serviceAccount", "bootstrapTokens"):
         m2["kubernetes"].pop(key, None)
     c.apply(1)
     s.must("node-2's control plane services are gone", wait_until, "no etcd on node-2",
