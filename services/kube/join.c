@@ -4,11 +4,11 @@
  * - The cluster objects TLS bootstrapping needs: each worker's bootstrap token's Secret (from
  *   kubernetes.bootstrapTokens; the API server authenticates a token as system:bootstrap:ID,
  *   a member of system:bootstrappers) and the bindings that let a bootstrapper ask for a
- *   kubelet client certificate, a node renew its own (kube-controller-manager approves the renewals), and a
- *   node's identity run kube-proxy (system:node-proxier). Written when they change, and again
- *   every JOIN_OBJECTS_EVERY_MS in case someone removed one. Bootstrap-token Secrets this node
- *   made earlier (label JOIN_TOKEN_LABEL) under another name are deleted: a replaced token, or
- *   that of a worker gone from the config, stops working.
+ *   kubelet client certificate, a node renew its own (kube-controller-manager approves the
+ *   renewals), and a node's identity run kube-proxy (system:node-proxier). Written when they
+ *   change, and again every JOIN_OBJECTS_EVERY_MS in case someone removed one. Bootstrap-token
+ *   Secrets this node made earlier (label JOIN_TOKEN_LABEL) under another name are deleted: a
+ *   replaced token, or that of a worker gone from the config, stops working.
  * - The certificate requests, decided by kube_csr_verdict() (csr.c):
  *   - a client certificate asked with a token is approved only for the worker whose token it
  *     is. kube-controller-manager would approve any node name for whoever holds a token
