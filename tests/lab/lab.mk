@@ -7,6 +7,7 @@
 #   make lab N=2 KUBE=1             Kubernetes: node-1 the control plane (README, "Your first Kubernetes cluster")
 #   make lab N=2 KUBE=1 KUBE_CP=2   the same with node-1 .. node-KUBE_CP control planes (etcd members)
 #   make lab N=2 KUBE=1 KUBE_CNI=bridge   pods on Debian's bridge plugin instead of the OVN Network "pods"
+#   make lab N=2 KUBE=1 KUBE_CP_MEM=1536 KUBE_WORKER_MEM=1024   the nodes' RAM in MiB (default 2560, 1536)
 #   make bench                      boot-time and memory figures, also into $(BUILD)/bench.txt
 # LAB_ACCEL=kvm|tcg skips the KVM probe; LAB_CPUS, LAB_MEM size the nodes.
 
@@ -20,6 +21,8 @@ STORAGE  ?=
 KUBE     ?=
 KUBE_CP  ?= 1
 KUBE_CNI ?= ovn
+KUBE_CP_MEM ?=
+KUBE_WORKER_MEM ?=
 
 .PHONY: lab-test run lab lab-down bench lab-probe
 
@@ -39,7 +42,8 @@ run:
 	@$(LAB_ENV) $(LAB_PY) run
 
 lab:
-	@$(LAB_ENV) OVN=$(OVN) STORAGE=$(STORAGE) KUBE=$(KUBE) KUBE_CP=$(KUBE_CP) KUBE_CNI=$(KUBE_CNI) $(LAB_PY) up $(N)
+	@$(LAB_ENV) OVN=$(OVN) STORAGE=$(STORAGE) KUBE=$(KUBE) KUBE_CP=$(KUBE_CP) KUBE_CNI=$(KUBE_CNI) \
+		KUBE_CP_MEM=$(KUBE_CP_MEM) KUBE_WORKER_MEM=$(KUBE_WORKER_MEM) $(LAB_PY) up $(N)
 
 lab-down:
 	@$(LAB_ENV) $(LAB_PY) down

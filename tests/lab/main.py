@@ -8,7 +8,8 @@
                            STORAGE=1: N=2 nodes with pools for Volumes: lab/drbd.py;
                            KUBE=1: Kubernetes, node-1 the control plane: lab/kube.py;
                            KUBE_CP=C: node-1 .. node-C control planes; KUBE_CNI=ovn (the
-                           default: the pods on the OVN Network "pods") or bridge)
+                           default: the pods on the OVN Network "pods") or bridge;
+                           KUBE_CP_MEM, KUBE_WORKER_MEM: the nodes' RAM in MiB)
   main.py down             stop the nodes of `up` (QMP quit, then kill) and the switch
   main.py test [NAME]      run the scenarios (all, or those whose file name contains NAME)
   main.py bench            boot-time and memory figures (see bench.py)
@@ -122,7 +123,15 @@ def cmd_up_kube(count):
     cni = os.environ.get("KUBE_CNI") or "ovn"
     if cni not in ("ovn", "bridge"):
         raise lab.LabError(f"KUBE_CNI={cni}: ovn or bridge")
-    c = KubeCluster(_Detached(), count, detached=True, control_planes=cps, ovn=cni == "ovn")
+    mem = {}
+    for var, key in (("KUBE_CP_MEM", "cp_mem"), ("KUBE_WORKER_MEM", "worker_mem")):
+        value = os.environ.get(var)
+        if value:
+            if not value.isdigit() or not 256 <= int(value) <= 65536:
+                raise lab.LabError(f"{var}={value}: MiB of RAM, 256 to 65536")
+            mem[key] = int(value)
+    c = KubeCluster(_Detached(), count, detached=True, control_planes=cps, ovn=cni == "ovn",
+                    **mem)
     c.gen_config()
     print(f"lab: {count} node(s) with Kubernetes ({cps} control plane(s), pods on "
           f"{'the OVN Network pods' if cni == 'ovn' else 'the bridge plugin'}), "
