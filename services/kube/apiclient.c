@@ -20,11 +20,6 @@ const struct kube_api_creds kube_local_admin = {
 	.cert = KUBE_PKI "/admin.crt", .key = KUBE_PKI "/admin.key",
 };
 
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 struct reply {
 	char *data;
 	size_t len;
@@ -97,7 +92,7 @@ long kube_api(const struct kube_api_creds *creds, const char *method, const char
 	if (status >= 300) {     /* Kubernetes' Status object says why */
 		json_t *st = json_loads(r.data ? r.data : "", 0, NULL);
 		snprintf(err, errlen, "%s %s: HTTP %ld: %.300s", method, path, status,
-			 str(st, "message") ? str(st, "message") : "no message");
+			 kube_str(st, "message") ? kube_str(st, "message") : "no message");
 		json_decref(st);
 	}
 	curl_slist_free_all(headers);

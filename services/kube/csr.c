@@ -14,11 +14,6 @@
 
 #include "kube.h"
 
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static int deny(char *why, size_t len, const char *f, ...) __attribute__((format(printf, 3, 4)));
 static int deny(char *why, size_t len, const char *f, ...)
 {
@@ -135,9 +130,9 @@ static int serving_verdict(gnutls_x509_crq_t crq, const char *user, const char *
 		return deny(why, len, "its subject's CN is not %s", user);
 	if (check_node_org(crq, why, len) < 0)
 		return KUBE_CSR_DENY;
-	if (check_sans(crq, name, str(node, "address") ? str(node, "address") : "", why, len) < 0)
+	if (check_sans(crq, name, kube_str(node, "address") ? kube_str(node, "address") : "", why, len) < 0)
 		return KUBE_CSR_DENY;
-	snprintf(why, len, "the serving certificate of node %s at %s", name, str(node, "address"));
+	snprintf(why, len, "the serving certificate of node %s at %s", name, kube_str(node, "address"));
 	return KUBE_CSR_APPROVE;
 }
 
@@ -153,7 +148,7 @@ static int check_token(const json_t *kube, const char *user, const char *name, c
 	if (strlen(id) != 6)
 		return deny(why, len, "asked by %.80s, not with a bootstrap token", user);
 	if (!tokens) {
-		token = str(kube, "bootstrapToken");
+		token = kube_str(kube, "bootstrapToken");
 		if (token && strncmp(token, id, 6) == 0)
 			return 0;
 		return deny(why, len, "asked with the token %s, not the cluster's bootstrap token", id);
@@ -205,8 +200,8 @@ static int client_verdict(gnutls_x509_crq_t crq, const char *user, const json_t 
 int kube_csr_verdict(const json_t *csr, const json_t *kube, char *why, size_t len)
 {
 	const json_t *spec = json_object_get(csr, "spec"), *node = NULL;
-	const char *signer = str(spec, "signerName"), *user = str(spec, "username");
-	const char *request = str(spec, "request"), *name = NULL;
+	const char *signer = kube_str(spec, "signerName"), *user = kube_str(spec, "username");
+	const char *request = kube_str(spec, "request"), *name = NULL;
 	gnutls_datum_t pem = { NULL, 0 };
 	gnutls_x509_crq_t crq = NULL;
 	bool serving;

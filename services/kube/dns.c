@@ -19,11 +19,6 @@ static bool dns_label(const char *s)
 	       s[0] != '-' && s[n - 1] != '-';
 }
 
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static bool ipv4(const char *s)
 {
 	struct in_addr a;
@@ -79,7 +74,7 @@ static void add_headless(struct lines *l, const json_t *endpoints, const char *n
 
 	json_array_foreach(json_object_get(endpoints, "subsets"), i, subset)
 		json_array_foreach(json_object_get(subset, "addresses"), j, address) {
-			const char *ip = str(address, "ip"), *host = str(address, "hostname");
+			const char *ip = kube_str(address, "ip"), *host = kube_str(address, "hostname");
 			if (!ipv4(ip))
 				continue;
 			snprintf(fqdn, sizeof fqdn, "%s.%s", name, ns);
@@ -101,7 +96,7 @@ static json_t *index_endpoints(const json_t *endpoints)
 
 	json_array_foreach(json_object_get(endpoints, "items"), i, item) {
 		const json_t *meta = json_object_get(item, "metadata");
-		const char *name = str(meta, "name"), *ns = str(meta, "namespace");
+		const char *name = kube_str(meta, "name"), *ns = kube_str(meta, "namespace");
 		if (!index || !dns_label(name) || !dns_label(ns))
 			continue;
 		snprintf(key, sizeof key, "%s/%s", ns, name);
@@ -110,24 +105,43 @@ static json_t *index_endpoints(const json_t *endpoints)
 	return index;
 }
 
+/* A headless Service: no address of its own, its name is its endpoints'. */
+static bool headless(const json_t *svc)
+{
+	const char *ip = kube_str(json_object_get(svc, "spec"), "clusterIP");
+
+	return ip && strcmp(ip, "None") == 0;
+}
+
+bool kube_dns_needs_endpoints(const json_t *services)
+{
+	const json_t *svc;
+	size_t i;
+
+	json_array_foreach(json_object_get(services, "items"), i, svc)
+		if (headless(svc))
+			return true;
+	return false;
+}
+
 char *kube_dns_hosts(const json_t *services, const json_t *endpoints, const char *domain)
 {
 	const json_t *svc;
 	json_t *index = index_endpoints(endpoints);
 	struct lines l = { 0 };
-	size_t i, kept = 0;
+	size_t i;
 	char *text = NULL, *at, fqdn[160];
 
 	l.oom = !index;
 	json_array_foreach(json_object_get(services, "items"), i, svc) {
 		const json_t *meta = json_object_get(svc, "metadata");
-		const char *name = str(meta, "name"), *ns = str(meta, "namespace");
-		const char *ip = str(json_object_get(svc, "spec"), "clusterIP");
+		const char *name = kube_str(meta, "name"), *ns = kube_str(meta, "namespace");
+		const char *ip = kube_str(json_object_get(svc, "spec"), "clusterIP");
 		/* anything the API would never give is left out rather than written into the file */
-		if (!dns_label(name) || !dns_label(ns) || !ip)
+		if (!dns_label(name) || !dns_label(ns))
 			continue;
 		snprintf(fqdn, sizeof fqdn, "%s/%s", ns, name);
-		if (strcmp(ip, "None") == 0)
+		if (headless(svc))
 			add_headless(&l, json_object_get(index, fqdn), ns, name, domain);
 		else if (ipv4(ip)) {
 			snprintf(fqdn, sizeof fqdn, "%s.%s", name, ns);
@@ -139,15 +153,11 @@ char *kube_dns_hosts(const json_t *services, const json_t *endpoints, const char
 	text = l.oom ? NULL : malloc(l.len + 1);
 	/* sorted, without repeats: an address in two subsets (two port sets) is one record */
 	for (i = 0, at = text; text && i < l.count; i++)
-		if (!kept || strcmp(l.items[i], l.items[kept - 1]) != 0) {
+		if (i == 0 || strcmp(l.items[i], l.items[i - 1]) != 0)
 			at = stpcpy(at, l.items[i]);
-			l.items[kept++] = l.items[i];
-		} else {
-			free(l.items[i]);
-		}
 	if (text)
 		*at = '\0';
-	for (i = 0; i < (text ? kept : l.count); i++)
+	for (i = 0; i < l.count; i++)
 		free(l.items[i]);
 	free(l.items);
 	json_decref(index);

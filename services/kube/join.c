@@ -31,11 +31,6 @@
 #define JOIN_CSRS_EVERY_MS 10000
 #define JOIN_TOKEN_LABEL "cairn.dev/bootstrap-token"
 
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -59,7 +54,7 @@ static bool ok(long status)
  * status (0: no answer; ERR says why when not ok()). */
 static long put_object(const char *collection, const json_t *object, char *err, size_t errlen)
 {
-	const char *name = str(json_object_get(object, "metadata"), "name");
+	const char *name = kube_str(json_object_get(object, "metadata"), "name");
 	long status = api("POST", collection, object, NULL, err, errlen);
 	char path[384];
 
@@ -99,11 +94,11 @@ static long delete_other_tokens(const json_t *keep, struct ctrl_report *report, 
 		return rc;
 	}
 	json_array_foreach(json_object_get(list, "items"), i, item) {
-		const char *name = str(json_object_get(item, "metadata"), "name");
+		const char *name = kube_str(json_object_get(item, "metadata"), "name");
 		bool kept = false;
 		char path[256];
 		json_array_foreach(keep, n, k)
-			kept = kept || (name && strcmp(name, str(json_object_get(k, "metadata"),
+			kept = kept || (name && strcmp(name, kube_str(json_object_get(k, "metadata"),
 								     "name")) == 0);
 		if (!name || kept)
 			continue;
@@ -151,8 +146,8 @@ static json_t *token_secrets(const json_t *kube)
 	json_t *secrets = json_array();
 	const char *name;
 
-	if (!tokens && str(kube, "bootstrapToken"))
-		json_array_append_new(secrets, token_secret(str(kube, "bootstrapToken"), NULL));
+	if (!tokens && kube_str(kube, "bootstrapToken"))
+		json_array_append_new(secrets, token_secret(kube_str(kube, "bootstrapToken"), NULL));
 	json_object_foreach((json_t *)tokens, name, t) {
 		const json_t *node = json_object_get(nodes, name);
 		if (node && !json_is_true(json_object_get(node, "controlPlane")) &&
@@ -251,7 +246,7 @@ static int reconcile_csrs(struct kube_join *j, struct ctrl_report *report, const
 		return -1;
 	}
 	json_array_foreach(json_object_get(list, "items"), i, item) {
-		const char *name = str(json_object_get(item, "metadata"), "name");
+		const char *name = kube_str(json_object_get(item, "metadata"), "name");
 		char why[256], path[384];
 		int verdict = kube_csr_verdict(item, kube, why, sizeof why);
 		json_t *done;

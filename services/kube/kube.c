@@ -125,11 +125,6 @@ static char *fmt(const char *f, ...)
 	return s;
 }
 
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 static bool user_ids(const char *user, uid_t *uid, gid_t *gid)
 {
 	const struct passwd *pw = getpwnam(user);
@@ -201,7 +196,7 @@ static int issuer_load(struct issuer *is, const json_t *ca_json, const char *wha
 {
 	char err[PKI_ERROR_MAX];
 
-	if (pki_ca_import(str(ca_json, "cert"), str(ca_json, "key"), &is->ca, err) < 0) {
+	if (pki_ca_import(kube_str(ca_json, "cert"), kube_str(ca_json, "key"), &is->ca, err) < 0) {
 		ctrl_fail(is->report, what, "%s", err);
 		return -1;
 	}
@@ -314,7 +309,7 @@ static char *kubeconfig(const char *server, const char *user, const char *certna
 static int render_pki(struct kube_state *s, struct ctrl_report *report, const json_t *kube,
 		      const char *name, bool cp)
 {
-	const char *address = str(kube, "address"), *endpoint = str(kube, "endpoint");
+	const char *address = kube_str(kube, "address"), *endpoint = kube_str(kube, "endpoint");
 	struct issuer kca = { .report = report }, eca = { .report = report };
 	uid_t kuid = 0, euid = 0;
 	gid_t kgid = 0, egid = 0;
@@ -344,12 +339,12 @@ static int render_pki(struct kube_state *s, struct ctrl_report *report, const js
 			  "run as root; not starting it", KUBE_USER, ETCD_USER);
 		return -1;
 	}
-	if (!config_ipv4_cidr_parse(str(kube, "serviceSubnet"), &svc_net, &svc_prefix)) {
+	if (!config_ipv4_cidr_parse(kube_str(kube, "serviceSubnet"), &svc_net, &svc_prefix)) {
 		ctrl_fail(report, "serviceSubnet", "not an IPv4 CIDR");
 		return -1;
 	}
 	config_ipv4_format(svc_net + 1, first_service_ip);
-	if (put(report, KUBE_PKI "/ca.crt", str(json_object_get(kube, "ca"), "cert"), 0644, 0, 0) < 0)
+	if (put(report, KUBE_PKI "/ca.crt", kube_str(json_object_get(kube, "ca"), "cert"), 0644, 0, 0) < 0)
 		goto out;
 	if (!cp) {
 		/* a worker issues nothing: its kubelet joins with the bootstrap token (join.c), and
@@ -378,12 +373,12 @@ static int render_pki(struct kube_state *s, struct ctrl_report *report, const js
 			address, endpoint, name, NULL };
 		const char *etcd_sans[] = { name, "localhost", "127.0.0.1", address, NULL };
 		if (issuer_load(&eca, json_object_get(kube, "etcdCA"), "etcdCA") < 0 ||
-		    put(report, KUBE_PKI "/etcd-ca.crt", str(json_object_get(kube, "etcdCA"), "cert"),
+		    put(report, KUBE_PKI "/etcd-ca.crt", kube_str(json_object_get(kube, "etcdCA"), "cert"),
 			0644, 0, 0) < 0 ||
-		    put(report, KUBE_PKI "/ca.key", str(json_object_get(kube, "ca"), "key"), 0600,
+		    put(report, KUBE_PKI "/ca.key", kube_str(json_object_get(kube, "ca"), "key"), 0600,
 			kuid, kgid) < 0 ||
-		    put(report, KUBE_PKI "/sa.key", str(sa, "key"), 0600, kuid, kgid) < 0 ||
-		    put(report, KUBE_PKI "/sa.pub", str(sa, "public"), 0644, 0, 0) < 0 ||
+		    put(report, KUBE_PKI "/sa.key", kube_str(sa, "key"), 0600, kuid, kgid) < 0 ||
+		    put(report, KUBE_PKI "/sa.pub", kube_str(sa, "public"), 0644, 0, 0) < 0 ||
 		    issue(&eca, "etcd-server", &(struct pki_request){ .common_name = name,
 			    .sans = etcd_sans, .server = true, .client = true, .days = CERT_DAYS },
 			  euid, egid) < 0 ||
@@ -431,14 +426,14 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 			   bool cp, const char *pod_cidr, const char *dns_address,
 			   const struct pods *pods)
 {
-	const char *endpoint = str(kube, "endpoint");
+	const char *endpoint = kube_str(kube, "endpoint");
 	char *server = fmt("https://%s:%d", endpoint, KUBE_APISERVER_PORT);
 	char *local = fmt("https://127.0.0.1:%d", KUBE_APISERVER_PORT);
 	char *node_user = fmt("system:node:%s", name);
 	/* a control plane's kubelet and kube-proxy have certificates issued here; a worker's
 	 * kubelet joins with the bootstrap token and keeps the certificates it gets in
 	 * KUBELET_CERT_DIR, and its kube-proxy uses the kubelet's (bound to system:node-proxier) */
-	char *token = fmt("    token: %s\n", str(kube, "bootstrapToken") ?: "");
+	char *token = fmt("    token: %s\n", kube_str(kube, "bootstrapToken") ?: "");
 	char *kubelet_kc = cp ? kubeconfig(server, node_user, "kubelet") :
 			   kubeconfig_as(server, "kubelet-bootstrap", token);
 	char *joined = fmt("    client-certificate: " KUBELET_CERT_DIR "/kubelet-client-current.pem\n"
@@ -490,7 +485,7 @@ static int render_settings(struct ctrl_report *report, const json_t *kube, const
 		/* on OVN a pod's Service traffic comes in through PODS_LINK, and the answer of an
 		 * endpoint on the Network would go back to the pod directly, past this node's
 		 * conntrack: masquerading makes it come back here */
-		"%s", str(kube, "podSubnet"), name,
+		"%s", kube_str(kube, "podSubnet"), name,
 		pods->network ? "iptables: {masqueradeAll: true}\n" : "");
 	char *containerd = fmt(
 		"# rendered by cairnd\n"
@@ -599,7 +594,7 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 			  bool cp, const char *etcd_state, const char *etcd_initial,
 			  const char *etcd_data, const char *dns_address, unsigned serving_asks)
 {
-	const char *address = str(kube, "address"), *modprobe = ctrl_env(report)->modprobe;
+	const char *address = kube_str(kube, "address"), *modprobe = ctrl_env(report)->modprobe;
 	char *members = NULL, *etcd_servers = NULL, *defs[KUBE_SERVICES] = { 0 };
 	char asks_again[96] = "";
 	const json_t *m;
@@ -614,11 +609,11 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 		if (!json_is_true(json_object_get(m, "controlPlane")))
 			continue;
 		grown = fmt("%s%s%s=https://%s:2380", members ? members : "", members ? "," : "",
-			    n, str(m, "address"));
+			    n, kube_str(m, "address"));
 		free(members);
 		members = grown;
 		grown = fmt("%s%shttps://%s:2379", etcd_servers ? etcd_servers : "",
-			    etcd_servers ? "," : "", str(m, "address"));
+			    etcd_servers ? "," : "", kube_str(m, "address"));
 		free(etcd_servers);
 		etcd_servers = grown;
 	}
@@ -718,7 +713,7 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 			"ready = exec:/usr/bin/kubectl --kubeconfig=" KUBE_DIR "/controller-manager.kubeconfig"
 			" --request-timeout=3s get --raw /readyz\n"
 			UNPRIVILEGED(KUBE_USER) RESTART "stop_timeout = 20s\n",
-			address, KUBE_APISERVER_PORT, etcd_servers, str(kube, "serviceSubnet"));
+			address, KUBE_APISERVER_PORT, etcd_servers, kube_str(kube, "serviceSubnet"));
 		defs[6] = fmt(
 			"# rendered by cairnd: the controllers of Kubernetes\n"
 			"command = /usr/bin/kube-controller-manager"
@@ -734,7 +729,7 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 			"needs = kube-apiserver\n"
 			"ready = tcp:127.0.0.1:10257\n"
 			UNPRIVILEGED(KUBE_USER) RESTART "stop_timeout = 10s\n",
-			str(kube, "podSubnet"), str(kube, "serviceSubnet"));
+			kube_str(kube, "podSubnet"), kube_str(kube, "serviceSubnet"));
 		defs[7] = fmt(
 			"# rendered by cairnd: the scheduler of Kubernetes\n"
 			"command = /usr/bin/kube-scheduler --kubeconfig=" KUBE_DIR "/scheduler.kubeconfig"
@@ -774,18 +769,18 @@ static int pods_settings(const json_t *config, const json_t *spec, const json_t 
 			 const char *gateway, const char *name, struct pods *pods,
 			 struct ctrl_report *report)
 {
-	const char *network = str(kube, "ovnNetwork");
+	const char *network = kube_str(kube, "ovnNetwork");
 	const json_t *ovn = json_object_get(spec, "ovn");
 	const json_t *net = network ? json_object_get(config_find(config, "Network", network),
 						      "spec") : NULL;
-	const char *central = json_is_true(json_object_get(ovn, "central")) ? str(ovn, "address") :
-			      str(ovn, "centralAddress");
+	const char *central = json_is_true(json_object_get(ovn, "central")) ? kube_str(ovn, "address") :
+			      kube_str(ovn, "centralAddress");
 	uint32_t nbase;
 
 	memset(pods, 0, sizeof *pods);
 	if (!network)
 		return 0;
-	if (!net || !central || !config_ipv4_cidr_parse(str(net, "cidr"), &nbase, &pods->prefix)) {
+	if (!net || !central || !config_ipv4_cidr_parse(kube_str(net, "cidr"), &nbase, &pods->prefix)) {
 		ctrl_fail(report, "kubernetes.ovnNetwork", "Network %s, or this node's ovn section, "
 			  "is missing", network);
 		return -1;
@@ -911,14 +906,14 @@ static int ip_route(struct ctrl_report *report, const char *verb, const char *to
 static int reconcile_routes(struct kube_state *s, struct ctrl_report *report, const json_t *kube,
 			    bool ovn)
 {
-	const char *self = str(kube, "address"), *n, *cidr;
+	const char *self = kube_str(kube, "address"), *n, *cidr;
 	json_t *want = json_object(), *via;
 	const json_t *m;
 	int rc = 0;
 
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
-		if (kube && !ovn && strcmp(str(m, "address"), self) != 0)
-			json_object_set_new(want, str(m, "podCIDR"), json_string(str(m, "address")));
+		if (kube && !ovn && strcmp(kube_str(m, "address"), self) != 0)
+			json_object_set_new(want, kube_str(m, "podCIDR"), json_string(kube_str(m, "address")));
 	json_object_foreach(s->routes, cidr, via) {
 		const json_t *w = json_object_get(want, cidr);
 		if (!w || strcmp(json_string_value(w), json_string_value(via)) != 0)
@@ -991,7 +986,7 @@ static bool other_etcd_listens(const json_t *kube, const char *self)
 
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
 		if (json_is_true(json_object_get(m, "controlPlane")) && strcmp(n, self) != 0 &&
-		    str(m, "address") && tcp_listens(str(m, "address"), "2379", 2000))
+		    kube_str(m, "address") && tcp_listens(kube_str(m, "address"), "2379", 2000))
 			return true;
 	return false;
 }
@@ -1031,7 +1026,7 @@ static char *other_endpoints(const json_t *kube, const char *self)
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m) {
 		if (!json_is_true(json_object_get(m, "controlPlane")) || strcmp(n, self) == 0)
 			continue;
-		grown = fmt("%s%shttps://%s:2379", list, *list ? "," : "", str(m, "address"));
+		grown = fmt("%s%shttps://%s:2379", list, *list ? "," : "", kube_str(m, "address"));
 		free(list);
 		list = grown;
 	}
@@ -1050,7 +1045,7 @@ static char *initial_from_members(const json_t *kube, const json_t *members, con
 	size_t i;
 
 	json_array_foreach(members, i, m) {
-		const char *mname = str(m, "name"), *url;
+		const char *mname = kube_str(m, "name"), *url;
 		char *guess = NULL;
 
 		url = json_string_value(json_array_get(json_object_get(m, "peerURLs"), 0));
@@ -1058,7 +1053,7 @@ static char *initial_from_members(const json_t *kube, const json_t *members, con
 			continue;
 		if (!mname || !*mname) {
 			json_object_foreach((json_t *)json_object_get(kube, "nodes"), node, n) {
-				char *theirs = fmt("https://%s:2380", str(n, "address"));
+				char *theirs = fmt("https://%s:2380", kube_str(n, "address"));
 				bool same = strcmp(theirs, url) == 0;
 				free(theirs);
 				if (same) {
@@ -1125,9 +1120,9 @@ static const char *etcd_start_state(struct kube_state *s, struct ctrl_report *re
 		free(others);
 		return NULL;
 	}
-	peer = fmt("https://%s:2380", str(kube, "address"));
+	peer = fmt("https://%s:2380", kube_str(kube, "address"));
 	json_array_foreach(members, i, m) {
-		const char *mname = str(m, "name");
+		const char *mname = kube_str(m, "name");
 		const json_t *urls = json_object_get(m, "peerURLs");
 		bool mine = (mname && strcmp(mname, name) == 0) ||
 			    (json_array_size(urls) && strcmp(json_string_value(json_array_get(urls, 0)),
@@ -1206,7 +1201,7 @@ static void reconcile_members(struct kube_state *s, struct ctrl_report *report,
 	s->member_nodes = json_deep_copy(json_object_get(kube, "nodes"));
 	members = member_list("https://127.0.0.1:2379");
 	json_array_foreach(members, i, m) {
-		const char *name = str(m, "name"), *id = member_id(m);
+		const char *name = kube_str(m, "name"), *id = member_id(m);
 		const json_t *node = name ? json_object_get(json_object_get(kube, "nodes"), name) : NULL;
 		bool wanted = !name || !*name ||   /* added, not started yet */
 			      (node && json_is_true(json_object_get(node, "controlPlane")));
@@ -1350,20 +1345,6 @@ static void watch_serving_cert(struct kube_state *s, struct ctrl_report *report)
 
 /* ---- cluster DNS ------------------------------------------------------------------------ */
 
-/* Whether SERVICES (a ServiceList) has a headless Service. */
-static bool any_headless(const json_t *services)
-{
-	const json_t *svc;
-	size_t i;
-
-	json_array_foreach(json_object_get(services, "items"), i, svc) {
-		const char *ip = str(json_object_get(svc, "spec"), "clusterIP");
-		if (ip && strcmp(ip, "None") == 0)
-			return true;
-	}
-	return false;
-}
-
 /* The Services' records for this node's dnsmasq (dns.c), from the API every DNS_EVERY_MS: on a
  * control plane through the local API server as cairn-admin, on a worker through the endpoint
  * with the kubelet's certificate (system:nodes may list Services and Endpoints: join.c's
@@ -1390,10 +1371,10 @@ static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const
 	if (stat(creds->cert, &st) != 0)
 		return 0;     /* a worker that has not joined yet */
 	s->dns_ms = now_ms();
-	snprintf(server, sizeof server, "https://%s:%d", str(kube, "endpoint"), KUBE_APISERVER_PORT);
+	snprintf(server, sizeof server, "https://%s:%d", kube_str(kube, "endpoint"), KUBE_APISERVER_PORT);
 	status = kube_api(creds, "GET", "/api/v1/services", NULL, &list, err, sizeof err);
 	what = "the Services";
-	if (status == 200 && any_headless(list)) {
+	if (status == 200 && kube_dns_needs_endpoints(list)) {
 		/* a headless Service's names are its endpoints' addresses */
 		status = kube_api(creds, "GET", "/api/v1/endpoints", NULL, &endpoints, err,
 				  sizeof err);
@@ -1510,9 +1491,9 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 		int routes = reconcile_routes(s, report, NULL, false);
 		return routes < 0 || reconcile_pods_link(report, &none) < 0 ? -1 : 0;
 	}
-	cp = strcmp(str(spec, "role"), "controlplane") == 0;
+	cp = strcmp(kube_str(spec, "role"), "controlplane") == 0;
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
-		if (strcmp(str(m, "address"), str(kube, "address")) == 0)
+		if (strcmp(kube_str(m, "address"), kube_str(kube, "address")) == 0)
 			self = m;
 	if (!self || !name) {
 		ctrl_fail(report, "kubernetes", "this node's address is not in kubernetes.nodes");
@@ -1522,14 +1503,14 @@ int kube_reconcile(void *state, const json_t *config, struct ctrl_report *report
 	char gateway[16];     /* the pods' gateway (their DNS too): the podCIDR's first address */
 	uint32_t pod_net;
 	unsigned pod_prefix;
-	if (!config_ipv4_cidr_parse(str(self, "podCIDR"), &pod_net, &pod_prefix)) {
+	if (!config_ipv4_cidr_parse(kube_str(self, "podCIDR"), &pod_net, &pod_prefix)) {
 		ctrl_fail(report, "kubernetes.nodes", "this node's podCIDR is not an IPv4 CIDR");
 		return -1;
 	}
 	config_ipv4_format(pod_net + 1, gateway);
 	if (pods_settings(config, spec, kube, gateway, name, &pods, report) < 0 ||
 	    render_pki(s, report, kube, name, cp) < 0 ||
-	    render_settings(report, kube, name, cp, str(self, "podCIDR"), gateway, &pods) < 0)
+	    render_settings(report, kube, name, cp, kube_str(self, "podCIDR"), gateway, &pods) < 0)
 		return -1;
 	const char *data = kube_etcd_data_dir(spec);
 	if (cp && strcmp(data, KUBE_ETCD_STATE_DATA) == 0 && !fileio_is_mount_point(KUBE_STATE_DIR)) {

@@ -12,6 +12,12 @@
 
 #include "controller.h"
 
+/* The string at KEY of O, or NULL (not a string, no such key, no object). */
+static inline const char *kube_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
 #define KUBE_DIR "/var/lib/cairn/kube"          /* certificates, kubeconfigs, settings */
 #define KUBE_PKI KUBE_DIR "/pki"
 #define KUBE_ETCD_DATA "/var/lib/cairn/etcd"     /* without a pool: RAM on a PXE or ISO node */
@@ -78,6 +84,9 @@ extern const struct kube_api_creds kube_local_admin;
  * address with a hostname (a StatefulSet's pod). Sorted, without repeats; names that are not
  * DNS labels are left out. malloc()ed ("" for none); NULL when out of memory. */
 char *kube_dns_hosts(const json_t *services, const json_t *endpoints, const char *domain);
+/* Whether SERVICES (a ServiceList) has a headless Service, whose records kube_dns_hosts() takes
+ * from the Endpoints. */
+bool kube_dns_needs_endpoints(const json_t *services);
 
 /* ---- Pods' ports (podports.c): the ones no DEL removed */
 

@@ -15,16 +15,11 @@
 #include "kube.h"
 #include "pki.h"
 
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 const char *kube_node_name(const json_t *machine)
 {
-	const char *h = str(json_object_get(machine, "spec"), "hostname");
+	const char *h = kube_str(json_object_get(machine, "spec"), "hostname");
 
-	return h ? h : str(json_object_get(machine, "metadata"), "name");
+	return h ? h : kube_str(json_object_get(machine, "metadata"), "name");
 }
 
 const char *kube_etcd_data_dir(const json_t *spec)
@@ -68,12 +63,12 @@ char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned d
 		snprintf(err, errlen, "this node's MachineConfig has no kubernetes section");
 		return NULL;
 	}
-	if (!str(ca, "key")) {
+	if (!kube_str(ca, "key")) {
 		snprintf(err, errlen, "this node holds no Kubernetes CA key (a worker's kubelet joins "
 			 "with the bootstrap token): ask a control-plane node (-n)");
 		return NULL;
 	}
-	if (pki_ca_import(str(ca, "cert"), str(ca, "key"), &pca, perr) < 0) {
+	if (pki_ca_import(kube_str(ca, "cert"), kube_str(ca, "key"), &pca, perr) < 0) {
 		snprintf(err, errlen, "kubernetes.ca: %s", perr);
 		return NULL;
 	}
@@ -83,7 +78,7 @@ char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned d
 		snprintf(err, errlen, "issuing the admin certificate: %s", perr);
 		goto out;
 	}
-	b[0] = kube_base64(str(ca, "cert"), strlen(str(ca, "cert")));
+	b[0] = kube_base64(kube_str(ca, "cert"), strlen(kube_str(ca, "cert")));
 	b[1] = kube_base64(cert, strlen(cert));
 	b[2] = kube_base64(key, strlen(key));
 	if (!b[0] || !b[1] || !b[2]) {
@@ -92,7 +87,7 @@ char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned d
 	}
 	if (server)
 		url = strdup(server);
-	else if (asprintf(&url, "https://%s:%d", str(kube, "endpoint"), KUBE_APISERVER_PORT) < 0)
+	else if (asprintf(&url, "https://%s:%d", kube_str(kube, "endpoint"), KUBE_APISERVER_PORT) < 0)
 		url = NULL;
 	if (!url || asprintf(&yaml, "apiVersion: v1\nkind: Config\n"
 		   "clusters:\n- name: cairn\n  cluster:\n    server: %s\n"

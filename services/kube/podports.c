@@ -16,11 +16,6 @@
 #define NB_DB "OVN_Northbound"
 #define NB_TIMEOUT_MS 10000
 
-static const char *str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
 json_t *kube_pod_ports(struct ovsdb *nb, char *err, size_t errlen)
 {
 	struct ovsdb_txn *t = ovsdb_txn_new(NB_DB);
@@ -50,7 +45,7 @@ json_t *kube_pod_ports(struct ovsdb *nb, char *err, size_t errlen)
 		if (!uuid || !ns || !pod || !container)
 			continue;    /* not a pod's (a port the plugin made without the pod's names) */
 		json_array_append_new(ports, json_pack("{s:s, s:s, s:s, s:s, s:s}", "uuid", uuid,
-			"name", str(row, "name") ? str(row, "name") : "", "namespace", ns, "pod", pod,
+			"name", kube_str(row, "name") ? kube_str(row, "name") : "", "namespace", ns, "pod", pod,
 			"container", container));
 	}
 	ovsdb_txn_free(t);
@@ -66,14 +61,14 @@ json_t *kube_pod_ports_stale(const json_t *ports, const json_t *pods)
 	json_array_foreach(json_object_get(pods, "items"), i, p) {
 		const json_t *meta = json_object_get(p, "metadata");
 		char key[600];
-		if (!str(meta, "namespace") || !str(meta, "name"))
+		if (!kube_str(meta, "namespace") || !kube_str(meta, "name"))
 			continue;
-		snprintf(key, sizeof key, "%s/%s", str(meta, "namespace"), str(meta, "name"));
+		snprintf(key, sizeof key, "%s/%s", kube_str(meta, "namespace"), kube_str(meta, "name"));
 		json_object_set_new(live, key, json_true());
 	}
 	json_array_foreach(ports, i, p) {
 		char key[600];
-		snprintf(key, sizeof key, "%s/%s", str(p, "namespace"), str(p, "pod"));
+		snprintf(key, sizeof key, "%s/%s", kube_str(p, "namespace"), kube_str(p, "pod"));
 		if (!json_object_get(live, key))
 			json_array_append(stale, (json_t *)p);
 	}
@@ -84,7 +79,7 @@ json_t *kube_pod_ports_stale(const json_t *ports, const json_t *pods)
 int kube_pod_port_remove(struct ovsdb *nb, const json_t *port, const char *ls, const char *pg,
 			 char *err, size_t errlen)
 {
-	const char *uuid = str(port, "uuid");
+	const char *uuid = kube_str(port, "uuid");
 	struct ovsdb_txn *t = ovsdb_txn_new(NB_DB);
 	struct ovsdb_error e;
 	int rc;
@@ -93,7 +88,7 @@ int kube_pod_port_remove(struct ovsdb *nb, const json_t *port, const char *ls, c
 	ovsdb_txn_wait(t, "Logical_Switch_Port", json_pack("[o, o]",
 		       ovsdb_cond("_uuid", "==", ovsdb_uuid(uuid)),
 		       ovsdb_cond("external_ids", "includes", ovsdb_string_map(KUBE_CNI_CONTAINER_KEY,
-				  str(port, "container"), NULL))),
+				  kube_str(port, "container"), NULL))),
 		       json_pack("[s]", "_uuid"), "==",
 		       json_pack("[{s:o}]", "_uuid", ovsdb_uuid(uuid)), 0);
 	/* the port is referenced by the switch and the port group only: without them the

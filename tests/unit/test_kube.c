@@ -381,6 +381,10 @@ static void test_dns_records_of_services(void **state)
 				   "10.96.7.3 cart.shop.svc.cluster.local\n");
 	free(hosts);
 	json_decref(list);
+	list = json_pack("{s:[o, o]}", "items", service("default", "web", "10.96.0.20"),
+			 service("default", "noip", ""));
+	assert_false(kube_dns_needs_endpoints(list));   /* no Endpoints listed for nothing */
+	json_decref(list);
 	list = json_pack("{s:[]}", "items");
 	hosts = kube_dns_hosts(list, NULL, "cluster.local");
 	assert_string_equal(hosts, "");
@@ -437,6 +441,7 @@ static void test_dns_records_of_headless_services(void **state)
 	(void)state;
 
 	assert_non_null(endpoints);
+	assert_true(kube_dns_needs_endpoints(services));
 	hosts = kube_dns_hosts(services, endpoints, "cluster.local");
 	assert_string_equal(hosts, "10.244.1.5 db-0.db.default.svc.cluster.local\n"
 				   "10.244.1.5 db.default.svc.cluster.local\n"
