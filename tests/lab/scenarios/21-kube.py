@@ -59,8 +59,12 @@ HEADLESS = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-pod
 
 
 def apply(c, *docs):
+    """kubectl apply of DOCS: a GET and a write for each, after the API's discovery; each
+    request has its own 20 s limit, the whole up to 60 s per document (a busy TCG API server
+    took over 60 s for five)."""
     import json
-    return c.kubectl("apply", "-f", "-", input="\n".join(json.dumps(d) for d in docs))
+    return c.kubectl("apply", "-f", "-", input="\n".join(json.dumps(d) for d in docs),
+                     timeout=60 * len(docs))
 
 
 with Scenario("kube") as s:
