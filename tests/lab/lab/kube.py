@@ -161,9 +161,18 @@ class KubeCluster:
         return ready_s, time.monotonic() - started
 
     def kubectl(self, *args, timeout=60, input=None, kubeconfig=None):
-        return subprocess.run([KUBECTL, "--kubeconfig", kubeconfig or self.kubeconfig,
-                               "--request-timeout", "20s", *args],
-                              capture_output=True, text=True, timeout=timeout, input=input)
+        """kubectl ARGS; a CompletedProcess with text output. One that runs past TIMEOUT (its
+        discovery and retries add up past --request-timeout) is exit 124, like cairnctl()'s,
+        so a probe inside wait_until asks again instead of ending the scenario."""
+        argv = [KUBECTL, "--kubeconfig", kubeconfig or self.kubeconfig, "--request-timeout",
+                "20s", *args]
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                  input=input)
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout
+            return subprocess.CompletedProcess(argv, 124, out or "",
+                                               f"kubectl timed out after {timeout} s")
 
     def kubectl_json(self, *args):
         p = self.kubectl(*args, "-o", "json")
