@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
-"""Kubernetes on two lab nodes, only through cairnctl and kubectl (the one the build made):
-node-1 is the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)
-and both run containerd, kubelet and kube-proxy; `gen config --kubernetes` made the cluster's
-secrets. Both nodes run OVN too, and the pods are on the OVN Network "pods" (the cairn-ovn CNI
-plugin, kubernetes.ovnNetwork). `cairnctl kubeconfig` gives an admin kubeconfig, and `kubectl
-get nodes` shows both nodes Ready; node-2 joined with the bootstrap token (its requests approved
-by node-1's cairnd), and a request made with the token for node-1's identity is denied. The lab's test image (build/lab-images/hello.tar, no
-registry) goes to both nodes with `cairnctl image import`; a pod of it serves HTTP on node-1,
-`kubectl logs` shows its output, and a pod on node-2 reaches it through a Service (kube-proxy,
-Geneve between the nodes); `get ports` shows each pod's OVN port up on its node. Then a VM
-starts on node-1 with its NIC on the same Network and pings the web pod, and etcd is killed
-(SIGKILL, as a crash; kube-apiserver too with LAB_KUBE_FULL=1): it is restarted, the cluster
-answers again, the pods are still there, and the VM ran throughout (same QEMU pid, its console
-answers). Last, `get members`, an etcd snapshot, an object deleted, a file that is not a
-snapshot refused (and nothing stopped); with LAB_KUBE_FULL=1 also the snapshot restored (the
-control plane stops and starts on it) and the object back, then node-1 rebooted: etcd's data
-is on the state volume of node-1's pool (LVM on a virtio data disk; a file pool in RAM without
-LAB_KUBE_FULL), so the object is still there."""
+"""Kubernetes on two lab nodes, only through cairnctl and kubectl (the one the build made): node-1
+is the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and both
+run containerd, kubelet and kube-proxy; `gen config --kubernetes` made the cluster's secrets.
+Both nodes run OVN too, and the pods are on the OVN Network "pods" (the cairn-ovn CNI plugin,
+kubernetes.ovnNetwork). `cairnctl kubeconfig` gives an admin kubeconfig, and `kubectl get nodes`
+shows both nodes Ready; node-2 joined with its own bootstrap token (its requests approved by
+node-1's cairnd), and a request made with the token for node-1's identity is denied. The lab's
+test image (build/lab-images/hello.tar, no registry) goes to both nodes with `cairnctl image
+import`; a pod of it serves HTTP on node-1, `kubectl logs` shows its output, and a pod on node-2
+reaches it through a Service (kube-proxy, Geneve between the nodes); `get ports` shows each
+pod's OVN port up on its node. Then a VM starts on node-1 with its NIC on the same Network, and
+once its guest has booted etcd is killed (SIGKILL, as a crash; kube-apiserver too with
+LAB_KUBE_FULL=1): it is restarted, the cluster answers again, the pods are still there, and the
+VM ran throughout (same QEMU pid, its console answers, it pings the web pod). Last, `get
+members`, an etcd snapshot, an object deleted, a file that is not a snapshot refused (and
+nothing stopped); with LAB_KUBE_FULL=1 also the snapshot restored (the control plane stops and
+starts on it) and the object back, then node-1 rebooted: etcd's data is on the state volume of
+node-1's pool (LVM on a virtio data disk; a file pool in RAM without LAB_KUBE_FULL), so the
+object is still there."""
 import base64, json, os, subprocess, sys, time
 
 import yaml
