@@ -50,6 +50,19 @@ static bool ok(long status)
 	return status >= 200 && status < 300;
 }
 
+/* True when a failed request's answer may only mean that the API server is still starting: it
+ * answers before its /readyz does, and meanwhile refuses what it will allow a moment later (a
+ * 404 for the kube-system namespace it has not made yet, a 403 for cairn-admin approving a
+ * certificate request while its RBAC rules are not loaded). Such a failure is waited for, not
+ * reported; asked only after a failure, so a ready cluster costs no further request. */
+static bool still_starting(long status)
+{
+	char err[256];
+
+	return status == 0 || ((status == 403 || status == 404) &&
+			       api("GET", "/readyz", NULL, NULL, err, sizeof err) != 200);
+}
+
 /* OBJECT created at COLLECTION, or replaced at COLLECTION/NAME when it exists: the last HTTP
  * status (0: no answer; ERR says why when not ok()). */
 static long put_object(const char *collection, const json_t *object, char *err, size_t errlen)
@@ -209,8 +222,8 @@ static int reconcile_objects(struct kube_join *j, struct ctrl_report *report, co
 	for (i = 0; i < 3; i++)
 		json_decref(bindings[i]);
 	json_decref(secrets);
-	if (status == 0)
-		return 0;     /* the API server not answering yet is waited for, quietly */
+	if (!ok(status) && still_starting(status))
+		return 0;     /* waited for, quietly (the next pass asks again) */
 	if (!ok(status)) {
 		ctrl_fail(report, "join", "the workers' join objects: %s", err);
 		return -1;
@@ -240,8 +253,8 @@ static int reconcile_csrs(struct kube_join *j, struct ctrl_report *report, const
 			  &list, err, sizeof err);
 	if (status != 200) {
 		json_decref(list);
-		if (!status)
-			return 0;    /* not answering yet */
+		if (still_starting(status))
+			return 0;
 		ctrl_fail(report, "join", "listing the certificate requests: %s", err);
 		return -1;
 	}
@@ -265,6 +278,8 @@ static int reconcile_csrs(struct kube_join *j, struct ctrl_report *report, const
 		json_decref(done);
 		if (status == 409)    /* another control plane decided first */
 			continue;
+		if (status != 200 && still_starting(status))
+			break;       /* asked again JOIN_CSRS_EVERY_MS later */
 		if (status != 200) {
 			ctrl_fail(report, name, "deciding the certificate request: %s", err);
 			rc = -1;
