@@ -321,11 +321,19 @@ with Scenario("kube") as s:
     s.must("vm1 runs on node-1", wait_until, "vm1 running",
            lambda: vm1().get("state") == "running" and vm1(), 180, 3)
 
+    def vm1_console(line):
+        """What vm1's console prints after LINE ("" when cairnctl runs past 90 s: inside
+        wait_until that is "not yet", not the scenario's end)."""
+        try:
+            return subprocess.run([out("cairnctl"), "--cairnconfig", c.cc, "-n", "node-1", "vm",
+                                   "console", "vm1", "--timeout", "4s"], input=line + "\n",
+                                  capture_output=True, text=True, timeout=90).stdout
+        except subprocess.TimeoutExpired:
+            return ""
+
     def console():
-        p = subprocess.run([out("cairnctl"), "--cairnconfig", c.cc, "-n", "node-1", "vm",
-                            "console", "vm1", "--timeout", "4s"], input="echo still-here\n",
-                           capture_output=True, text=True, timeout=90)
-        return "still-here" in p.stdout
+        return "still-here" in vm1_console("echo still-here")
+
     # The crash comes once the guest has booted: its boot (TCG inside a TCG node) beside
     # etcd's restart made that restart take 194 s and the API answer 103 s later (2026-12-06),
     # against 41-66 s and 8-15 s beside a booted guest.
@@ -375,10 +383,7 @@ with Scenario("kube") as s:
            180, 5)
 
     def vm_status():
-        p = subprocess.run([out("cairnctl"), "--cairnconfig", c.cc, "-n", "node-1", "vm",
-                            "console", "vm1", "--timeout", "4s"], input="status\n",
-                           capture_output=True, text=True, timeout=90)
-        return p.stdout
+        return vm1_console("status")
     lease = s.must("vm1 gets an address on the pods' Network from OVN's DHCP", wait_until,
                    "vm1 lease", lambda: ETH0.search(vm_status()), 300, 10)
     s.check("vm1's address is on 10.244.0.0/16 outside both nodes' podCIDRs",
