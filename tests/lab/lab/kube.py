@@ -26,6 +26,9 @@ from .nodes import Node, Switch
 from .scenarios import cairnctl, cairnctl_json, items, wait_until
 
 KUBECTL = os.path.join(REPO, "build", "image", "kube", "bin", "kubectl")
+# what kubectl says when the API server gave no answer at all (kubectl(attempts=))
+NO_ANSWER = ("context deadline exceeded", "Client.Timeout exceeded",
+             "Unable to connect to the server", "TLS handshake timeout", "kubectl timed out after")
 HELLO_TAR = os.path.join(REPO, "build", "lab-images", "hello.tar")
 API_PORT = 6443
 POD_NETWORK = {"apiVersion": "cairn.dev/v1alpha1", "kind": "Network", "metadata": {"name": "pods"},
@@ -160,19 +163,33 @@ class KubeCluster:
             "get", "serviceaccount", "default").returncode == 0, 600, 5)
         return ready_s, time.monotonic() - started
 
-    def kubectl(self, *args, timeout=60, input=None, kubeconfig=None):
+    def kubectl(self, *args, timeout=60, input=None, kubeconfig=None, attempts=1):
         """kubectl ARGS; a CompletedProcess with text output. One that runs past TIMEOUT (its
         discovery and retries add up past --request-timeout) is exit 124, like cairnctl()'s,
-        so a probe inside wait_until asks again instead of ending the scenario."""
+        so a probe inside wait_until asks again instead of ending the scenario.
+
+        With ATTEMPTS > 1, a run that got no answer from the API server (NO_ANSWER: a request
+        past its 20 s, no connection) is run again 5 s later, up to ATTEMPTS runs in all: a TCG
+        API server just started, or slow after etcd's restart, sometimes takes longer than that
+        for one request (seen 2026-12-06). Only for what may be repeated: get, apply, a delete
+        with --ignore-not-found. A refusal by the API server is returned at once."""
         argv = [KUBECTL, "--kubeconfig", kubeconfig or self.kubeconfig, "--request-timeout",
                 "20s", *args]
-        try:
-            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                                  input=input)
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout
-            return subprocess.CompletedProcess(argv, 124, out or "",
-                                               f"kubectl timed out after {timeout} s")
+        for attempt in range(1, attempts + 1):
+            try:
+                p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                                   input=input)
+            except subprocess.TimeoutExpired as e:
+                out = (e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes)
+                       else e.stdout)
+                p = subprocess.CompletedProcess(argv, 124, out or "",
+                                                f"kubectl timed out after {timeout} s")
+            if p.returncode == 0 or attempt == attempts or \
+                    not any(x in p.stderr for x in NO_ANSWER):
+                return p
+            print(f"kube: kubectl {' '.join(args[:2])}: no answer, asking again: "
+                  f"{p.stderr.strip()[-200:]}", flush=True)
+            time.sleep(5)
 
     def kubectl_json(self, *args):
         p = self.kubectl(*args, "-o", "json")

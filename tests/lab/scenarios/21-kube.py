@@ -62,17 +62,10 @@ HEADLESS = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-pod
 def apply(c, *docs):
     """kubectl apply of DOCS: a GET and a write for each, after the API's discovery; each
     request has its own 20 s limit, the whole up to 60 s per document (a busy TCG API server
-    took over 60 s for five). An API server that has just started can take more than 20 s for
-    one request, which fails that document alone (seen 2026-12-06): apply is idempotent, so
-    it is asked again, three times at most. The last attempt's CompletedProcess."""
-    text = "\n".join(json.dumps(d) for d in docs)
-    for _ in range(3):
-        p = c.kubectl("apply", "-f", "-", input=text, timeout=60 * len(docs))
-        if p.returncode == 0:
-            break
-        print(f"kube: kubectl apply failed, asking again: {(p.stderr or p.stdout).strip()[-300:]}")
-        time.sleep(5)
-    return p
+    took over 60 s for five). Apply may be repeated, so a run without an answer is asked
+    again (three runs at most)."""
+    return c.kubectl("apply", "-f", "-", input="\n".join(json.dumps(d) for d in docs),
+                     timeout=60 * len(docs), attempts=3)
 
 
 with Scenario("kube") as s:
@@ -296,10 +289,11 @@ with Scenario("kube") as s:
                300, 5)
         p = cairnctl("-n", "node-2", "service", "kubelet", "stop", config=c.cc)
         s.check("node-2's kubelet stopped", p.returncode == 0, p.stdout + p.stderr)
-        p = c.kubectl("delete", "pod", "orphan", "--force", "--grace-period=0")
+        p = c.kubectl("delete", "pod", "orphan", "--force", "--grace-period=0",
+                      "--ignore-not-found", attempts=3)
+        gone = c.kubectl("get", "pod", "orphan", attempts=3)
         s.check("orphan deleted from the API while its node's kubelet is down (no DEL can run)",
-                p.returncode == 0 and c.kubectl("get", "pod", "orphan").returncode != 0,
-                p.stdout + p.stderr)
+                p.returncode == 0 and "NotFound" in gone.stderr, p.stdout + p.stderr + gone.stderr)
         gone_at = time.monotonic()
         s.must("node-1's cairnd removed orphan's OVN port (no DEL came)", wait_until,
                "orphan's port gone", lambda: "default/orphan" not in pod_ports(), 180, 5)
@@ -404,23 +398,17 @@ with Scenario("kube") as s:
             "of its pool", [m.get("name") for m in members] == ["node-1"] and
             members[0].get("peer_urls") == ["https://10.77.1.1:2380"] and
             members[0].get("data") == "/var/lib/cairn/state/etcd", str(members))
-    # an API server slow after etcd's restart can run past one request's 20 s (seen
-    # 2026-12-06): asked again, three times at most; AlreadyExists means an earlier try made it
-    for _ in range(3):
-        p = c.kubectl("create", "configmap", "kept", "--from-literal=answer=42")
-        if p.returncode == 0 or "AlreadyExists" in p.stderr:
-            break
-        print(f"kube: kubectl create configmap failed, asking again: {p.stderr.strip()[-200:]}")
-        time.sleep(5)
-    s.check("kubectl create configmap kept", p.returncode == 0 or "AlreadyExists" in p.stderr,
-            p.stdout + p.stderr)
+    p = apply(c, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kept"},
+                  "data": {"answer": "42"}})
+    s.check("kubectl apply: configmap kept", p.returncode == 0, p.stdout + p.stderr)
     snap = os.path.join(s.dir, "etcd.snapshot")
     p = cairnctl("-n", "node-1", "etcd", "snapshot", snap, config=c.cc, timeout=180)
     s.check("cairnctl etcd snapshot writes the member's data", p.returncode == 0 and
             os.path.getsize(snap) > 100000, p.stdout + p.stderr)
-    p = c.kubectl("delete", "configmap", "kept")
+    p = c.kubectl("delete", "configmap", "kept", "--ignore-not-found", attempts=3)
+    gone = c.kubectl("get", "configmap", "kept", attempts=3)
     s.check("the configmap is deleted after the snapshot", p.returncode == 0 and
-            c.kubectl("get", "configmap", "kept").returncode != 0, p.stdout + p.stderr)
+            "NotFound" in gone.stderr, p.stdout + p.stderr + gone.stderr)
     with open(os.path.join(s.dir, "not-a-snapshot"), "wb") as f:
         f.write(os.urandom(4096))
     p = cairnctl("-n", "node-1", "etcd", "restore", os.path.join(s.dir, "not-a-snapshot"),
