@@ -130,9 +130,10 @@ static int serving_verdict(gnutls_x509_crq_t crq, const char *user, const char *
 		return deny(why, len, "its subject's CN is not %s", user);
 	if (check_node_org(crq, why, len) < 0)
 		return KUBE_CSR_DENY;
-	if (check_sans(crq, name, kube_str(node, "address") ? kube_str(node, "address") : "", why, len) < 0)
+	if (check_sans(crq, name, kube_str(node, "address") ?: "", why, len) < 0)
 		return KUBE_CSR_DENY;
-	snprintf(why, len, "the serving certificate of node %s at %s", name, kube_str(node, "address"));
+	snprintf(why, len, "the serving certificate of node %s at %s", name,
+		 kube_str(node, "address"));
 	return KUBE_CSR_APPROVE;
 }
 

@@ -74,7 +74,8 @@ static void add_headless(struct lines *l, const json_t *endpoints, const char *n
 
 	json_array_foreach(json_object_get(endpoints, "subsets"), i, subset)
 		json_array_foreach(json_object_get(subset, "addresses"), j, address) {
-			const char *ip = kube_str(address, "ip"), *host = kube_str(address, "hostname");
+			const char *ip = kube_str(address, "ip");
+			const char *host = kube_str(address, "hostname");
 			if (!ipv4(ip))
 				continue;
 			snprintf(fqdn, sizeof fqdn, "%s.%s", name, ns);

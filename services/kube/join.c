@@ -110,9 +110,10 @@ static long delete_other_tokens(const json_t *keep, struct ctrl_report *report, 
 		const char *name = kube_str(json_object_get(item, "metadata"), "name");
 		bool kept = false;
 		char path[256];
-		json_array_foreach(keep, n, k)
-			kept = kept || (name && strcmp(name, kube_str(json_object_get(k, "metadata"),
-								     "name")) == 0);
+		json_array_foreach(keep, n, k) {
+			const char *keep_name = kube_str(json_object_get(k, "metadata"), "name");
+			kept = kept || (name && keep_name && strcmp(name, keep_name) == 0);
+		}
 		if (!name || kept)
 			continue;
 		snprintf(path, sizeof path, SECRETS "/%s", name);
@@ -160,7 +161,8 @@ static json_t *token_secrets(const json_t *kube)
 	const char *name;
 
 	if (!tokens && kube_str(kube, "bootstrapToken"))
-		json_array_append_new(secrets, token_secret(kube_str(kube, "bootstrapToken"), NULL));
+		json_array_append_new(secrets,
+				      token_secret(kube_str(kube, "bootstrapToken"), NULL));
 	json_object_foreach((json_t *)tokens, name, t) {
 		const json_t *node = json_object_get(nodes, name);
 		if (node && !json_is_true(json_object_get(node, "controlPlane")) &&

@@ -344,7 +344,8 @@ static int render_pki(struct kube_state *s, struct ctrl_report *report, const js
 		return -1;
 	}
 	config_ipv4_format(svc_net + 1, first_service_ip);
-	if (put(report, KUBE_PKI "/ca.crt", kube_str(json_object_get(kube, "ca"), "cert"), 0644, 0, 0) < 0)
+	if (put(report, KUBE_PKI "/ca.crt", kube_str(json_object_get(kube, "ca"), "cert"), 0644,
+		0, 0) < 0)
 		goto out;
 	if (!cp) {
 		/* a worker issues nothing: its kubelet joins with the bootstrap token (join.c), and
@@ -373,10 +374,10 @@ static int render_pki(struct kube_state *s, struct ctrl_report *report, const js
 			address, endpoint, name, NULL };
 		const char *etcd_sans[] = { name, "localhost", "127.0.0.1", address, NULL };
 		if (issuer_load(&eca, json_object_get(kube, "etcdCA"), "etcdCA") < 0 ||
-		    put(report, KUBE_PKI "/etcd-ca.crt", kube_str(json_object_get(kube, "etcdCA"), "cert"),
-			0644, 0, 0) < 0 ||
-		    put(report, KUBE_PKI "/ca.key", kube_str(json_object_get(kube, "ca"), "key"), 0600,
-			kuid, kgid) < 0 ||
+		    put(report, KUBE_PKI "/etcd-ca.crt",
+			kube_str(json_object_get(kube, "etcdCA"), "cert"), 0644, 0, 0) < 0 ||
+		    put(report, KUBE_PKI "/ca.key", kube_str(json_object_get(kube, "ca"), "key"),
+			0600, kuid, kgid) < 0 ||
 		    put(report, KUBE_PKI "/sa.key", kube_str(sa, "key"), 0600, kuid, kgid) < 0 ||
 		    put(report, KUBE_PKI "/sa.pub", kube_str(sa, "public"), 0644, 0, 0) < 0 ||
 		    issue(&eca, "etcd-server", &(struct pki_request){ .common_name = name,
@@ -713,7 +714,8 @@ static int write_services(struct ctrl_report *report, const json_t *kube, const 
 			"ready = exec:/usr/bin/kubectl --kubeconfig=" KUBE_DIR "/controller-manager.kubeconfig"
 			" --request-timeout=3s get --raw /readyz\n"
 			UNPRIVILEGED(KUBE_USER) RESTART "stop_timeout = 20s\n",
-			address, KUBE_APISERVER_PORT, etcd_servers, kube_str(kube, "serviceSubnet"));
+			address, KUBE_APISERVER_PORT, etcd_servers,
+			kube_str(kube, "serviceSubnet"));
 		defs[6] = fmt(
 			"# rendered by cairnd: the controllers of Kubernetes\n"
 			"command = /usr/bin/kube-controller-manager"
@@ -773,14 +775,15 @@ static int pods_settings(const json_t *config, const json_t *spec, const json_t 
 	const json_t *ovn = json_object_get(spec, "ovn");
 	const json_t *net = network ? json_object_get(config_find(config, "Network", network),
 						      "spec") : NULL;
-	const char *central = json_is_true(json_object_get(ovn, "central")) ? kube_str(ovn, "address") :
-			      kube_str(ovn, "centralAddress");
+	const char *central = json_is_true(json_object_get(ovn, "central")) ?
+			      kube_str(ovn, "address") : kube_str(ovn, "centralAddress");
 	uint32_t nbase;
 
 	memset(pods, 0, sizeof *pods);
 	if (!network)
 		return 0;
-	if (!net || !central || !config_ipv4_cidr_parse(kube_str(net, "cidr"), &nbase, &pods->prefix)) {
+	if (!net || !central ||
+	    !config_ipv4_cidr_parse(kube_str(net, "cidr"), &nbase, &pods->prefix)) {
 		ctrl_fail(report, "kubernetes.ovnNetwork", "Network %s, or this node's ovn section, "
 			  "is missing", network);
 		return -1;
@@ -913,7 +916,8 @@ static int reconcile_routes(struct kube_state *s, struct ctrl_report *report, co
 
 	json_object_foreach((json_t *)json_object_get(kube, "nodes"), n, m)
 		if (kube && !ovn && strcmp(kube_str(m, "address"), self) != 0)
-			json_object_set_new(want, kube_str(m, "podCIDR"), json_string(kube_str(m, "address")));
+			json_object_set_new(want, kube_str(m, "podCIDR"),
+					    json_string(kube_str(m, "address")));
 	json_object_foreach(s->routes, cidr, via) {
 		const json_t *w = json_object_get(want, cidr);
 		if (!w || strcmp(json_string_value(w), json_string_value(via)) != 0)
@@ -1371,7 +1375,8 @@ static int reconcile_dns(struct kube_state *s, struct ctrl_report *report, const
 	if (stat(creds->cert, &st) != 0)
 		return 0;     /* a worker that has not joined yet */
 	s->dns_ms = now_ms();
-	snprintf(server, sizeof server, "https://%s:%d", kube_str(kube, "endpoint"), KUBE_APISERVER_PORT);
+	snprintf(server, sizeof server, "https://%s:%d", kube_str(kube, "endpoint"),
+		 KUBE_APISERVER_PORT);
 	status = kube_api(creds, "GET", "/api/v1/services", NULL, &list, err, sizeof err);
 	what = "the Services";
 	if (status == 200 && kube_dns_needs_endpoints(list)) {

@@ -87,7 +87,8 @@ char *kube_admin_kubeconfig(const json_t *config, const char *server, unsigned d
 	}
 	if (server)
 		url = strdup(server);
-	else if (asprintf(&url, "https://%s:%d", kube_str(kube, "endpoint"), KUBE_APISERVER_PORT) < 0)
+	else if (asprintf(&url, "https://%s:%d", kube_str(kube, "endpoint"),
+			  KUBE_APISERVER_PORT) < 0)
 		url = NULL;
 	if (!url || asprintf(&yaml, "apiVersion: v1\nkind: Config\n"
 		   "clusters:\n- name: cairn\n  cluster:\n    server: %s\n"

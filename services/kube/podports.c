@@ -45,7 +45,7 @@ json_t *kube_pod_ports(struct ovsdb *nb, char *err, size_t errlen)
 		if (!uuid || !ns || !pod || !container)
 			continue;    /* not a pod's (a port the plugin made without the pod's names) */
 		json_array_append_new(ports, json_pack("{s:s, s:s, s:s, s:s, s:s}", "uuid", uuid,
-			"name", kube_str(row, "name") ? kube_str(row, "name") : "", "namespace", ns, "pod", pod,
+			"name", kube_str(row, "name") ?: "", "namespace", ns, "pod", pod,
 			"container", container));
 	}
 	ovsdb_txn_free(t);
@@ -63,7 +63,8 @@ json_t *kube_pod_ports_stale(const json_t *ports, const json_t *pods)
 		char key[600];
 		if (!kube_str(meta, "namespace") || !kube_str(meta, "name"))
 			continue;
-		snprintf(key, sizeof key, "%s/%s", kube_str(meta, "namespace"), kube_str(meta, "name"));
+		snprintf(key, sizeof key, "%s/%s", kube_str(meta, "namespace"),
+			 kube_str(meta, "name"));
 		json_object_set_new(live, key, json_true());
 	}
 	json_array_foreach(ports, i, p) {
